@@ -1,0 +1,75 @@
+"""Dry run: records every order as filled at the requested or last known price.
+
+It touches no venue. Its ledger lives in the process, so it remembers the orders this
+process placed (enough for get_order after a re-delivered task in the same worker) and
+positions derived from them.
+"""
+
+import itertools
+import threading
+from decimal import Decimal
+
+from django.conf import settings
+
+from executor.connectors.base import (
+    Balance,
+    Connector,
+    ErrorCode,
+    OrderResult,
+    OrderTicket,
+    Position,
+    ResultStatus,
+)
+
+_lock = threading.Lock()
+_ledger: dict[str, OrderResult] = {}
+_positions: dict[tuple[str, str], Decimal] = {}
+_ids = itertools.count(1)
+
+
+class DryRunConnector(Connector):
+    name = "dry_run"
+
+    def last_price(self, symbol: str) -> Decimal | None:
+        return settings.DRY_RUN_PRICES.get(symbol.upper())
+
+    def place_order(self, ticket: OrderTicket) -> OrderResult:
+        with _lock:
+            if ticket.client_order_id in _ledger:
+                # Same answer as a venue that refuses a repeated client order id.
+                return _ledger[ticket.client_order_id]
+            price = ticket.price if ticket.order_type == "LIMIT" else None
+            price = price or self.last_price(ticket.symbol) or ticket.reference_price
+            if price is None:
+                return OrderResult.failed(
+                    ticket.client_order_id,
+                    ErrorCode.NO_PRICE,
+                    f"dry run has no price for {ticket.symbol}: send a LIMIT price or set DRY_RUN_PRICES",
+                )
+            result = OrderResult(
+                ResultStatus.SUCCESS,
+                ticket.client_order_id,
+                exchange_order_id=f"dry-{next(_ids)}",
+                filled_qty=ticket.qty,
+                avg_price=price,
+            )
+            _ledger[ticket.client_order_id] = result
+            signed = ticket.qty if ticket.side == "BUY" else -ticket.qty
+            key = (self.account, ticket.symbol)
+            _positions[key] = _positions.get(key, Decimal("0")) + signed
+            return result
+
+    def get_order(self, client_order_id: str) -> OrderResult | None:
+        with _lock:
+            return _ledger.get(client_order_id)
+
+    def get_positions(self) -> list[Position]:
+        with _lock:
+            return [
+                Position(symbol, qty)
+                for (account, symbol), qty in sorted(_positions.items())
+                if account == self.account and qty
+            ]
+
+    def get_balances(self) -> list[Balance]:
+        return []

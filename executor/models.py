@@ -1,0 +1,1 @@
+# Exchange accounts and the paper exchange land with the executor issue.

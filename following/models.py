@@ -1,0 +1,1 @@
+# Copy trading (follow settings, trade errors) lands with its own issue.

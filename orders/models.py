@@ -1,0 +1,108 @@
+import uuid
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import models
+from simple_history.models import HistoricalRecords
+
+from signals.models import PRICE, Side
+
+
+class OrderType(models.TextChoices):
+    MARKET = "MARKET"
+    LIMIT = "LIMIT"
+
+
+class OrderStatus(models.TextChoices):
+    SUBMITTING = "SUBMITTING"
+    SUCCESS = "SUCCESS"
+    FAILED = "FAILED"
+    CANCELED = "CANCELED"
+
+
+# Orders that may still reach, or have reached, the venue: they count toward limits and
+# block a second order from the same signal.
+IN_FLIGHT_STATUSES = (OrderStatus.SUBMITTING,)
+LIVE_STATUSES = (OrderStatus.SUBMITTING, OrderStatus.SUCCESS)
+
+
+def new_client_order_id() -> str:
+    return f"td-{uuid.uuid4().hex}"
+
+
+class Order(models.Model):
+    signal = models.ForeignKey("signals.Signal", on_delete=models.PROTECT, related_name="orders")
+    symbol = models.CharField(max_length=32, db_index=True)
+    side = models.CharField(max_length=4, choices=Side.choices)
+    order_type = models.CharField(max_length=10, choices=OrderType.choices)
+    price = models.DecimalField(**PRICE, null=True, blank=True, help_text="Limit price; empty for MARKET.")
+    qty = models.DecimalField(**PRICE)
+    # The price the risk check used for notional (limit price, else the last known price).
+    reference_price = models.DecimalField(**PRICE, null=True, blank=True)
+    status = models.CharField(max_length=12, choices=OrderStatus.choices, default=OrderStatus.SUBMITTING)
+
+    # Written with the row, before any venue call: the venue knows the order by this id,
+    # so an unknown outcome is settled by looking it up, never by placing again.
+    client_order_id = models.CharField(max_length=64, unique=True, default=new_client_order_id, editable=False)
+    exchange_order_id = models.CharField(max_length=128, blank=True)
+    error_code = models.CharField(max_length=40, blank=True)
+    error_message = models.TextField(blank=True)
+    filled_qty = models.DecimalField(**PRICE, null=True, blank=True)
+    avg_fill_price = models.DecimalField(**PRICE, null=True, blank=True)
+
+    venue = models.CharField(max_length=40, help_text="Connector that places the order, e.g. dry_run.")
+    venue_account = models.CharField(max_length=100, blank=True)
+    is_additional = models.BooleanField(
+        default=False, help_text="The trader explicitly asked for another order on the same signal."
+    )
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+
+    placement_started_at = models.DateTimeField(null=True, blank=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["symbol", "created_at"]), models.Index(fields=["status", "created_at"])]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(qty__gt=0), name="order_qty_positive"),
+            models.CheckConstraint(
+                condition=models.Q(order_type="MARKET", price__isnull=True)
+                | models.Q(order_type="LIMIT", price__gt=0),
+                name="order_price_matches_type",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.side} {self.qty} {self.symbol} ({self.status})"
+
+    @property
+    def latency_ms(self) -> int | None:
+        if self.completed_at is None:
+            return None
+        return int((self.completed_at - self.created_at).total_seconds() * 1000)
+
+    @property
+    def notional(self) -> Decimal | None:
+        return None if self.reference_price is None else self.reference_price * self.qty
+
+
+class RiskLimit(models.Model):
+    """Per-symbol limits set in admin; an empty field falls back to the settings default."""
+
+    symbol = models.CharField(max_length=32, unique=True)
+    max_order_qty = models.DecimalField(**PRICE, null=True, blank=True)
+    max_daily_qty = models.DecimalField(**PRICE, null=True, blank=True)
+    max_daily_notional = models.DecimalField(**PRICE, null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["symbol"]
+
+    def __str__(self) -> str:
+        return self.symbol

@@ -1,0 +1,141 @@
+from decimal import Decimal
+
+import django_filters
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers, status
+from rest_framework.generics import ListAPIView
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from signals import selectors, services
+from signals.models import Side, Signal, SignalStatus
+from signals.serializers import SignalOutput
+from tradedesk.auth import (
+    IsStrategy,
+    IsTrader,
+    IsViewer,
+    StrategyKeyAuthentication,
+    UserTokenAuthentication,
+    strategy_key_of,
+)
+from tradedesk.exceptions import InvalidInput, NotFound
+from tradedesk.schema import ERROR_RESPONSES
+
+IDEMPOTENCY_HEADER = OpenApiParameter(
+    "Idempotency-Key",
+    OpenApiTypes.STR,
+    OpenApiParameter.HEADER,
+    description="Makes retries safe: a retry with the same key and body returns the original signal.",
+)
+
+
+class SignalFilter(django_filters.FilterSet):
+    status = django_filters.MultipleChoiceFilter(choices=SignalStatus.choices)
+    symbol = django_filters.CharFilter(method="filter_symbol")
+    strategy_name = django_filters.CharFilter()
+    created_after = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
+    created_before = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
+
+    class Meta:
+        model = Signal
+        fields = ["status", "symbol", "strategy_name", "created_after", "created_before"]
+
+    def filter_symbol(self, queryset, name, value):
+        return queryset.filter(symbol=services.normalize_symbol(value))
+
+
+class SignalListCreateApi(ListAPIView):
+    """GET: staff (viewer and up) see all signals, a strategy key its own. POST: strategies only."""
+
+    authentication_classes = [StrategyKeyAuthentication, UserTokenAuthentication, *ListAPIView.authentication_classes]
+    serializer_class = SignalOutput
+    filterset_class = SignalFilter
+
+    class InputSerializer(serializers.Serializer):
+        symbol = serializers.CharField(max_length=32, help_text="BASE/QUOTE, e.g. BTC/USDT")
+        side = serializers.ChoiceField(choices=Side.choices)
+        suggest_price = serializers.DecimalField(
+            max_digits=28, decimal_places=10, min_value=Decimal("0.0000000001"), allow_null=True, required=False
+        )
+        suggest_qty = serializers.DecimalField(max_digits=28, decimal_places=10, min_value=Decimal("0.0000000001"))
+        strategy_name = serializers.CharField(max_length=100)
+        reason = serializers.CharField(allow_blank=True, required=False, default="", max_length=10_000)
+        client_signal_id = serializers.CharField(max_length=128, required=False, allow_null=True)
+
+    def get_permissions(self):
+        if self.request.method == "POST":
+            return [IsStrategy()]
+        return [_StrategyOrViewer()]
+
+    def get_queryset(self):
+        return selectors.signal_list(api_key=strategy_key_of(self.request))
+
+    @extend_schema(parameters=[SignalFilter], responses={200: SignalOutput(many=True), **ERROR_RESPONSES})
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+    @extend_schema(
+        request=InputSerializer,
+        parameters=[IDEMPOTENCY_HEADER],
+        responses={201: SignalOutput, **ERROR_RESPONSES},
+        description="Post a signal (status PENDING). Retries with the same Idempotency-Key "
+        "(or client_signal_id) return the original signal and set `Idempotent-Replayed: true`.",
+    )
+    def post(self, request):
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = dict(serializer.validated_data)
+        header_key = request.headers.get("Idempotency-Key")
+        body_key = data.pop("client_signal_id", None)
+        if header_key and body_key and header_key != body_key:
+            raise InvalidInput("differs from the Idempotency-Key header; send one or make them equal", field="client_signal_id")
+        if header_key is not None and not (0 < len(header_key) <= 128):
+            raise InvalidInput("must be 1 to 128 characters", field="Idempotency-Key")
+        signal, created = services.signal_create(
+            api_key=strategy_key_of(request), client_signal_id=header_key or body_key, **data
+        )
+        response = Response(SignalOutput(signal).data, status=status.HTTP_201_CREATED)
+        response["Idempotent-Replayed"] = "false" if created else "true"
+        return response
+
+
+class _StrategyOrViewer(IsViewer):
+    message = "Desk access (viewer role or above) or a strategy X-API-KEY is required."
+
+    def has_permission(self, request, view) -> bool:
+        return strategy_key_of(request) is not None or super().has_permission(request, view)
+
+
+class SignalDetailApi(APIView):
+    """GET: one signal. PATCH: a staff decision (accept, reject, cancel)."""
+
+    authentication_classes = [StrategyKeyAuthentication, UserTokenAuthentication, *APIView.authentication_classes]
+
+    class DecisionSerializer(serializers.Serializer):
+        status = serializers.ChoiceField(choices=[SignalStatus.ACCEPTED, SignalStatus.REJECTED, SignalStatus.CANCELED])
+        note = serializers.CharField(required=False, allow_blank=True, default="", max_length=2000)
+
+    def get_permissions(self):
+        if self.request.method == "PATCH":
+            return [IsTrader()]
+        return [_StrategyOrViewer()]
+
+    @extend_schema(responses={200: SignalOutput, **ERROR_RESPONSES})
+    def get(self, request, signal_id: int):
+        signal = selectors.signal_list(api_key=strategy_key_of(request)).filter(pk=signal_id).first()
+        if signal is None:
+            raise NotFound(f"signal {signal_id} does not exist")
+        return Response(SignalOutput(signal).data)
+
+    @extend_schema(
+        request=DecisionSerializer,
+        responses={200: SignalOutput, **ERROR_RESPONSES},
+        description="Accept, reject or cancel a signal (trader role). An illegal transition is a 409.",
+    )
+    def patch(self, request, signal_id: int):
+        serializer = self.DecisionSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        signal = services.signal_decide(signal_id=signal_id, user=request.user, **serializer.validated_data)
+        return Response(SignalOutput(signal).data)
+

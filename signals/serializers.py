@@ -1,0 +1,29 @@
+"""The signal as the API and the live events show it (one shape for both)."""
+
+from rest_framework import serializers
+
+from signals.models import Signal
+
+
+class SignalOutput(serializers.ModelSerializer):
+    decided_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+
+    class Meta:
+        model = Signal
+        fields = [
+            "id",
+            "symbol",
+            "side",
+            "suggest_price",
+            "suggest_qty",
+            "strategy_name",
+            "reason",
+            "status",
+            "client_signal_id",
+            "decided_by",
+            "decided_at",
+            "decision_note",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = fields

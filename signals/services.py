@@ -1,0 +1,168 @@
+"""Every write to a signal: intake (idempotent), staff decisions, execution."""
+
+import hashlib
+import json
+import logging
+import re
+from decimal import Decimal
+from typing import Any
+
+from django.contrib.auth.models import User
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from rest_framework_api_key.models import APIKey
+
+from signals.models import Signal, SignalStatus
+from tradedesk import events
+from tradedesk.exceptions import IdempotencyMismatch, IllegalTransition, InvalidInput, NotFound
+
+logger = logging.getLogger(__name__)
+
+SYMBOL_RE = re.compile(r"^([A-Z0-9]{1,15})[/\-_]([A-Z0-9]{1,15})$")
+
+# Staff decisions (PATCH /api/signals/{id}); EXECUTED is only ever set by a filled order.
+DECISIONS: dict[str, tuple[str, ...]] = {
+    SignalStatus.ACCEPTED: (SignalStatus.PENDING,),
+    SignalStatus.REJECTED: (SignalStatus.PENDING, SignalStatus.ACCEPTED),
+    SignalStatus.CANCELED: (SignalStatus.PENDING, SignalStatus.ACCEPTED),
+}
+
+
+def normalize_symbol(raw: str) -> str:
+    """'btc-usdt', 'BTC_USDT' and 'BTC/USDT' are one market: stored as 'BTC/USDT'."""
+    match = SYMBOL_RE.match(raw.strip().upper())
+    if not match:
+        raise InvalidInput("must look like BASE/QUOTE, e.g. BTC/USDT", field="symbol")
+    return f"{match.group(1)}/{match.group(2)}"
+
+
+def _decimal_text(value: Decimal | None) -> str | None:
+    return None if value is None else format(value.normalize(), "f")
+
+
+def _fingerprint(fields: dict[str, Any]) -> str:
+    canonical = {
+        key: _decimal_text(value) if isinstance(value, Decimal) or value is None else value
+        for key, value in sorted(fields.items())
+    }
+    return hashlib.sha256(json.dumps(canonical, sort_keys=True).encode()).hexdigest()
+
+
+def signal_event_data(signal: Signal) -> dict[str, Any]:
+    from signals.serializers import SignalOutput
+
+    return SignalOutput(signal).data
+
+
+def _publish(signal: Signal, event_type: str) -> None:
+    events.publish_on_commit(events.SIGNALS_GROUP, event_type, signal_event_data(signal))
+
+
+def signal_create(
+    *,
+    api_key: APIKey | None,
+    symbol: str,
+    side: str,
+    suggest_qty: Decimal,
+    strategy_name: str,
+    suggest_price: Decimal | None = None,
+    reason: str = "",
+    client_signal_id: str | None = None,
+) -> tuple[Signal, bool]:
+    """Create a PENDING signal, or return the one already made for this idempotency key.
+
+    Returns (signal, created). The same key with a different body raises IdempotencyMismatch.
+    """
+    fields = {
+        "symbol": normalize_symbol(symbol),
+        "side": side,
+        "suggest_price": suggest_price,
+        "suggest_qty": suggest_qty,
+        "strategy_name": strategy_name,
+        "reason": reason,
+    }
+    fingerprint = _fingerprint(fields)
+    if client_signal_id:
+        existing = Signal.objects.filter(api_key=api_key, client_signal_id=client_signal_id).first()
+        if existing is not None:
+            return _replay(existing, fingerprint), False
+    signal = Signal(**fields, api_key=api_key, client_signal_id=client_signal_id, request_fingerprint=fingerprint)
+    signal._change_reason = f"posted by API key {api_key.name}" if api_key else "created"
+    try:
+        with transaction.atomic():
+            signal.save()
+            _publish(signal, "signal_created")
+    except IntegrityError:
+        if not client_signal_id:
+            raise
+        # A concurrent request with the same key won the insert; the unique constraint
+        # made us wait for its commit, so its row is there to return.
+        existing = Signal.objects.get(api_key=api_key, client_signal_id=client_signal_id)
+        return _replay(existing, fingerprint), False
+    logger.info("signal %s created (%s %s %s)", signal.pk, signal.side, signal.suggest_qty, signal.symbol)
+    return signal, True
+
+
+def _replay(existing: Signal, fingerprint: str) -> Signal:
+    if existing.request_fingerprint != fingerprint:
+        raise IdempotencyMismatch(
+            f"was already used for signal {existing.pk} with a different body; "
+            "send a new idempotency key for a new signal",
+            field="Idempotency-Key",
+        )
+    return existing
+
+
+def signal_decide(*, signal_id: int, status: str, user: User, note: str = "") -> Signal:
+    """A staff decision: accept, reject or cancel. Illegal transitions raise IllegalTransition."""
+    if status not in DECISIONS:
+        allowed = ", ".join(DECISIONS)
+        raise InvalidInput(f"must be one of {allowed}; EXECUTED is set by a filled order", field="status")
+    with transaction.atomic():
+        signal = _locked(signal_id)
+        if signal.status == status:
+            raise IllegalTransition(f"signal {signal.pk} is already {status}", field="status")
+        if signal.status not in DECISIONS[status]:
+            raise IllegalTransition(
+                f"a {signal.status} signal cannot become {status}; "
+                f"only {' or '.join(DECISIONS[status])} signals can",
+                field="status",
+            )
+        if status != SignalStatus.ACCEPTED and signal.orders.filter(status__in=_in_flight()).exists():
+            raise IllegalTransition(
+                f"signal {signal.pk} has an order in flight; wait for its result before you {status.lower()} it",
+                field="status",
+            )
+        signal.status = status
+        signal.decided_by = user
+        signal.decided_at = timezone.now()
+        signal.decision_note = note
+        signal._change_reason = f"{status.lower()} by {user.get_username()}"
+        signal.save()
+        _publish(signal, "signal_updated")
+    logger.info("signal %s %s by user %s", signal.pk, status, user.pk)
+    return signal
+
+
+def signal_mark_executed(*, signal: Signal) -> None:
+    """Called inside the order-result transaction, on a signal row already locked."""
+    if signal.status == SignalStatus.EXECUTED:
+        return
+    # A fill is a fact: even a signal canceled while its order was in flight is executed now.
+    signal.status = SignalStatus.EXECUTED
+    signal._change_reason = "order filled"
+    signal.save(update_fields=["status", "updated_at"])
+    _publish(signal, "signal_updated")
+
+
+def _locked(signal_id: int) -> Signal:
+    try:
+        return Signal.objects.select_for_update().get(pk=signal_id)
+    except Signal.DoesNotExist:
+        raise NotFound(f"signal {signal_id} does not exist", field="signal_id") from None
+
+
+def _in_flight() -> tuple[str, ...]:
+    from orders.models import IN_FLIGHT_STATUSES
+
+    return IN_FLIGHT_STATUSES

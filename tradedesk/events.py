@@ -1,0 +1,57 @@
+"""Live events for the desk pages: {"type": ..., "data": {...}} sent to a Channels group.
+
+Only ever called after commit (services wrap it in transaction.on_commit), so a page never
+sees a row that was rolled back.
+"""
+
+import asyncio
+import logging
+import threading
+from typing import Any
+
+from asgiref.sync import async_to_sync
+from channels.layers import InMemoryChannelLayer, get_channel_layer
+from django.db import transaction
+
+logger = logging.getLogger(__name__)
+
+SIGNALS_GROUP = "signals"
+ORDERS_GROUP = "orders"
+
+_server_loop: asyncio.AbstractEventLoop | None = None
+_server_thread: int | None = None
+
+
+def remember_server_loop() -> None:
+    """Record the ASGI server's loop (called from the ASGI app on every connection)."""
+    global _server_loop, _server_thread
+    loop = asyncio.get_running_loop()
+    if loop is not _server_loop:
+        _server_loop, _server_thread = loop, threading.get_ident()
+
+
+def publish(group: str, event_type: str, data: dict[str, Any]) -> None:
+    """Send one event to everyone in `group` now. Never raises: a lost push is re-synced."""
+    layer = get_channel_layer()
+    if layer is None:
+        return
+    message = {"type": "desk.event", "event": {"type": event_type, "data": data}}
+    try:
+        loop = _server_loop
+        if (
+            isinstance(layer, InMemoryChannelLayer)
+            and loop is not None
+            and loop.is_running()
+            and threading.get_ident() != _server_thread
+        ):
+            # The in-memory layer's queues belong to the server loop and are not thread-safe:
+            # an embedded worker thread must run the send on that loop, not on a loop of its own.
+            asyncio.run_coroutine_threadsafe(layer.group_send(group, message), loop).result(timeout=5)
+        else:
+            async_to_sync(layer.group_send)(group, message)
+    except Exception:
+        logger.exception("event %s for group %s was not delivered", event_type, group)
+
+
+def publish_on_commit(group: str, event_type: str, data: dict[str, Any]) -> None:
+    transaction.on_commit(lambda: publish(group, event_type, data))

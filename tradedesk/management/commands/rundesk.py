@@ -1,0 +1,45 @@
+"""The embedded desk: one process serving HTTP and WebSockets, with a Celery worker and beat
+inside it on Kombu's in-memory transport, so no external service is needed."""
+
+import logging
+import threading
+
+import uvicorn
+from celery.beat import EmbeddedService
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+
+from tradedesk.celery import app as celery_app
+
+logger = logging.getLogger(__name__)
+
+
+class Command(BaseCommand):
+    help = "Run the whole desk in one process (embedded mode: no REDIS_URL)."
+
+    def add_arguments(self, parser) -> None:
+        parser.add_argument("--host", default="127.0.0.1")
+        parser.add_argument("--port", type=int, default=8000)
+        parser.add_argument("--concurrency", type=int, default=4, help="Worker threads for tasks.")
+
+    def handle(self, *args, host: str, port: int, concurrency: int, **options) -> None:
+        if not settings.EMBEDDED:
+            raise CommandError(
+                "REDIS_URL is set: run the web, worker and beat processes instead "
+                "(make web / make worker / make beat, or docker compose up)."
+            )
+        config = uvicorn.Config("tradedesk.asgi:application", host=host, port=port, log_level="info", lifespan="off")
+        server = uvicorn.Server(config)
+        # Uvicorn skips signal handlers off the main thread; the worker below owns Ctrl-C.
+        web = threading.Thread(target=server.run, name="web", daemon=True)
+        web.start()
+        beat = EmbeddedService(celery_app, thread=True)
+        beat.start()
+        self.stdout.write(f"TradeDesk (embedded) on http://{host}:{port}/  (Ctrl-C stops it)")
+        try:
+            worker = celery_app.Worker(pool="threads", concurrency=concurrency, loglevel="INFO", quiet=True)
+            worker.start()
+        finally:
+            beat.stop()
+            server.should_exit = True
+            web.join(timeout=10)

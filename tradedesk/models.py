@@ -1,0 +1,16 @@
+from django.conf import settings
+from django.db import models
+from rest_framework_api_key.models import AbstractAPIKey
+
+
+class UserToken(AbstractAPIKey):
+    """A personal API token for a desk user (trader scripts, the strategy of a user).
+
+    Stored hashed like strategy API keys; sent as `Authorization: Bearer <token>`.
+    """
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens")
+
+    class Meta(AbstractAPIKey.Meta):
+        verbose_name = "user API token"
+        verbose_name_plural = "user API tokens"

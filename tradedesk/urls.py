@@ -1,0 +1,24 @@
+from django.contrib import admin
+from django.contrib.auth.decorators import login_required
+from django.urls import path
+from django.views.generic import TemplateView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from orders.api import OrderCancelApi, OrderDetailApi, OrderListCreateApi
+from signals.api import SignalDetailApi, SignalListCreateApi
+
+api = [
+    path("api/signals", SignalListCreateApi.as_view(), name="signal-list"),
+    path("api/signals/<int:signal_id>", SignalDetailApi.as_view(), name="signal-detail"),
+    path("api/orders", OrderListCreateApi.as_view(), name="order-list"),
+    path("api/orders/<int:order_id>", OrderDetailApi.as_view(), name="order-detail"),
+    path("api/orders/<int:order_id>/cancel", OrderCancelApi.as_view(), name="order-cancel"),
+]
+
+urlpatterns = [
+    *api,
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("docs", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
+    path("admin/", admin.site.urls),
+    path("", login_required(TemplateView.as_view(template_name="desk/home.html")), name="home"),
+]
