@@ -1,5 +1,3 @@
-from decimal import Decimal
-
 import django_filters
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
@@ -14,7 +12,7 @@ from signals.models import Side
 from signals.services import normalize_symbol
 from tradedesk.auth import IsTrader, IsViewer
 from tradedesk.exceptions import NotFound
-from tradedesk.schema import ERROR_RESPONSES
+from tradedesk.schema import ERROR_RESPONSES, positive_decimal
 
 
 class OrderFilter(django_filters.FilterSet):
@@ -40,12 +38,9 @@ class OrderListCreateApi(ListAPIView):
 
     class InputSerializer(serializers.Serializer):
         signal_id = serializers.IntegerField(min_value=1)
-        qty = serializers.DecimalField(max_digits=28, decimal_places=10, min_value=Decimal("0.0000000001"))
+        qty = positive_decimal()
         order_type = serializers.ChoiceField(choices=OrderType.choices)
-        price = serializers.DecimalField(
-            max_digits=28,
-            decimal_places=10,
-            min_value=Decimal("0.0000000001"),
+        price = positive_decimal(
             required=False,
             allow_null=True,
             help_text="Required for LIMIT, empty for MARKET.",

@@ -70,8 +70,7 @@ class Order(models.Model):
         constraints = [
             models.CheckConstraint(condition=models.Q(qty__gt=0), name="order_qty_positive"),
             models.CheckConstraint(
-                condition=models.Q(order_type="MARKET", price__isnull=True)
-                | models.Q(order_type="LIMIT", price__gt=0),
+                condition=models.Q(order_type="MARKET", price__isnull=True) | models.Q(order_type="LIMIT", price__gt=0),
                 name="order_price_matches_type",
             ),
         ]

@@ -57,11 +57,13 @@ def day_start(now: datetime | None = None) -> datetime:
 
 
 def daily_usage(symbol: str, now: datetime | None = None) -> Usage:
-    notional = ExpressionWrapper(F("reference_price") * F("qty"), output_field=DecimalField(max_digits=38, decimal_places=20))
-    totals = Order.objects.filter(symbol=symbol, status__in=LIVE_STATUSES, created_at__gte=day_start(now)).aggregate(
-        qty=Sum("qty"), notional=Sum(notional)
+    notional = ExpressionWrapper(
+        F("reference_price") * F("qty"), output_field=DecimalField(max_digits=38, decimal_places=20)
     )
-    return Usage(daily_qty=totals["qty"] or ZERO, daily_notional=totals["notional"] or ZERO)
+    totals = Order.objects.filter(symbol=symbol, status__in=LIVE_STATUSES, created_at__gte=day_start(now)).aggregate(
+        total_qty=Sum("qty"), total_notional=Sum(notional)
+    )
+    return Usage(daily_qty=totals["total_qty"] or ZERO, daily_notional=totals["total_notional"] or ZERO)
 
 
 def lock_symbol(symbol: str) -> RiskLimit:

@@ -1,5 +1,3 @@
-from decimal import Decimal
-
 import django_filters
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -20,7 +18,7 @@ from tradedesk.auth import (
     strategy_key_of,
 )
 from tradedesk.exceptions import InvalidInput, NotFound
-from tradedesk.schema import ERROR_RESPONSES
+from tradedesk.schema import ERROR_RESPONSES, positive_decimal
 
 IDEMPOTENCY_HEADER = OpenApiParameter(
     "Idempotency-Key",
@@ -55,10 +53,8 @@ class SignalListCreateApi(ListAPIView):
     class InputSerializer(serializers.Serializer):
         symbol = serializers.CharField(max_length=32, help_text="BASE/QUOTE, e.g. BTC/USDT")
         side = serializers.ChoiceField(choices=Side.choices)
-        suggest_price = serializers.DecimalField(
-            max_digits=28, decimal_places=10, min_value=Decimal("0.0000000001"), allow_null=True, required=False
-        )
-        suggest_qty = serializers.DecimalField(max_digits=28, decimal_places=10, min_value=Decimal("0.0000000001"))
+        suggest_price = positive_decimal(allow_null=True, required=False)
+        suggest_qty = positive_decimal()
         strategy_name = serializers.CharField(max_length=100)
         reason = serializers.CharField(allow_blank=True, required=False, default="", max_length=10_000)
         client_signal_id = serializers.CharField(max_length=128, required=False, allow_null=True)
@@ -89,7 +85,9 @@ class SignalListCreateApi(ListAPIView):
         header_key = request.headers.get("Idempotency-Key")
         body_key = data.pop("client_signal_id", None)
         if header_key and body_key and header_key != body_key:
-            raise InvalidInput("differs from the Idempotency-Key header; send one or make them equal", field="client_signal_id")
+            raise InvalidInput(
+                "differs from the Idempotency-Key header; send one or make them equal", field="client_signal_id"
+            )
         if header_key is not None and not (0 < len(header_key) <= 128):
             raise InvalidInput("must be 1 to 128 characters", field="Idempotency-Key")
         signal, created = services.signal_create(
@@ -138,4 +136,3 @@ class SignalDetailApi(APIView):
         serializer.is_valid(raise_exception=True)
         signal = services.signal_decide(signal_id=signal_id, user=request.user, **serializer.validated_data)
         return Response(SignalOutput(signal).data)
-

@@ -124,8 +124,7 @@ def signal_decide(*, signal_id: int, status: str, user: User, note: str = "") ->
             raise IllegalTransition(f"signal {signal.pk} is already {status}", field="status")
         if signal.status not in DECISIONS[status]:
             raise IllegalTransition(
-                f"a {signal.status} signal cannot become {status}; "
-                f"only {' or '.join(DECISIONS[status])} signals can",
+                f"a {signal.status} signal cannot become {status}; only {' or '.join(DECISIONS[status])} signals can",
                 field="status",
             )
         if status != SignalStatus.ACCEPTED and signal.orders.filter(status__in=_in_flight()).exists():

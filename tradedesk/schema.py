@@ -23,3 +23,16 @@ ERROR_RESPONSES = {
     409: OpenApiResponse(ErrorOutput, description="The row's current state does not allow it."),
     422: OpenApiResponse(ErrorOutput, description="Refused by a rule (risk limit, idempotency key reuse)."),
 }
+
+
+def positive_decimal(**kwargs) -> serializers.DecimalField:
+    """A price or quantity field: Decimal, at most 10 decimal places, strictly positive."""
+    from decimal import Decimal
+
+    return serializers.DecimalField(
+        max_digits=28,
+        decimal_places=10,
+        min_value=Decimal("0.0000000001"),
+        error_messages={"min_value": "must be greater than 0."},
+        **kwargs,
+    )

@@ -5,6 +5,8 @@ and Channels' in-memory layer, so one process runs the whole desk. Setting DATAB
 REDIS_URL turns it into the production shape (PostgreSQL, Redis broker and channel layer).
 """
 
+import os
+import secrets
 from decimal import Decimal
 from pathlib import Path
 
@@ -17,7 +19,22 @@ env = environ.Env()
 environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 
 DEBUG = env.bool("DEBUG", default=False)
-_DEV_SECRET_KEY = "dev-only-insecure-key-do-not-use-in-production"
+
+# Runtime files (the embedded SQLite database, beat schedule, demo credentials): not in git.
+VAR_DIR = Path(env.str("VAR_DIR", default=str(BASE_DIR / "var")))
+VAR_DIR.mkdir(mode=0o700, parents=True, exist_ok=True)
+
+
+def _dev_secret_key() -> str:
+    """DEBUG only: a random key made once per checkout, so no secret ever sits in the code."""
+    path = VAR_DIR / "dev-secret-key"
+    if not path.exists():
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(secrets.token_urlsafe(50))
+    return path.read_text().strip()
+
+
 SECRET_KEY = env.str("SECRET_KEY", default="")
 if not SECRET_KEY:
     if not DEBUG:
@@ -25,7 +42,7 @@ if not SECRET_KEY:
             "SECRET_KEY is required when DEBUG is off; set it in the environment or .env "
             "(make run sets DEBUG=true for the embedded desk)."
         )
-    SECRET_KEY = _DEV_SECRET_KEY
+    SECRET_KEY = _dev_secret_key()
 
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]", "testserver"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
@@ -80,10 +97,6 @@ TEMPLATES = [
         },
     },
 ]
-
-# Runtime files (the embedded SQLite database, beat schedule, demo credentials): not in git.
-VAR_DIR = Path(env.str("VAR_DIR", default=str(BASE_DIR / "var")))
-VAR_DIR.mkdir(mode=0o700, parents=True, exist_ok=True)
 
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'tradedesk.sqlite3'}")}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
@@ -187,8 +200,7 @@ EXECUTOR = env.str("EXECUTOR", default="dry_run")
 EXECUTOR_ACCOUNT = env.str("EXECUTOR_ACCOUNT", default="default")
 # Dry run's "last known price" per symbol, e.g. "BTC/USDT=65000,ETH/USDT=3200".
 DRY_RUN_PRICES = {
-    symbol.strip().upper(): Decimal(price)
-    for symbol, price in env.dict("DRY_RUN_PRICES", default={}).items()
+    symbol.strip().upper(): Decimal(price) for symbol, price in env.dict("DRY_RUN_PRICES", default={}).items()
 }
 
 if not DEBUG:

@@ -3,6 +3,7 @@ inside it on Kombu's in-memory transport, so no external service is needed."""
 
 import logging
 import threading
+import time
 
 import uvicorn
 from celery.beat import EmbeddedService
@@ -33,6 +34,10 @@ class Command(BaseCommand):
         # Uvicorn skips signal handlers off the main thread; the worker below owns Ctrl-C.
         web = threading.Thread(target=server.run, name="web", daemon=True)
         web.start()
+        while not server.started:
+            if not web.is_alive():
+                raise CommandError(f"the web server could not start on {host}:{port} (see the error above)")
+            time.sleep(0.05)
         beat = EmbeddedService(celery_app, thread=True)
         beat.start()
         self.stdout.write(f"TradeDesk (embedded) on http://{host}:{port}/  (Ctrl-C stops it)")
