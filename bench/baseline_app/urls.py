@@ -1,0 +1,5 @@
+from django.urls import path
+
+from bench.baseline_app.views import intake
+
+urlpatterns = [path("api/signals", intake)]
