@@ -36,7 +36,7 @@ class OrderListCreateApi(ListAPIView):
     serializer_class = OrderOutput
     filterset_class = OrderFilter
 
-    class InputSerializer(serializers.Serializer):
+    class OrderCreateInput(serializers.Serializer):
         signal_id = serializers.IntegerField(min_value=1)
         qty = positive_decimal()
         order_type = serializers.ChoiceField(choices=OrderType.choices)
@@ -56,18 +56,18 @@ class OrderListCreateApi(ListAPIView):
     def get_queryset(self):
         return selectors.order_list()
 
-    @extend_schema(parameters=[OrderFilter], responses={200: OrderOutput(many=True), **ERROR_RESPONSES})
+    @extend_schema(responses={200: OrderOutput(many=True), **ERROR_RESPONSES})
     def get(self, request, *args, **kwargs):
         return super().get(request, *args, **kwargs)
 
     @extend_schema(
-        request=InputSerializer,
+        request=OrderCreateInput,
         responses={201: OrderOutput, **ERROR_RESPONSES},
         description="Runs the risk checks, creates the order as SUBMITTING and queues its placement "
         "after commit. Watch /ws/orders or GET /api/orders/{id} for the result.",
     )
     def post(self, request):
-        serializer = self.InputSerializer(data=request.data)
+        serializer = self.OrderCreateInput(data=request.data)
         serializer.is_valid(raise_exception=True)
         order = services.order_create(user=request.user, **serializer.validated_data)
         return Response(OrderOutput(order).data, status=status.HTTP_201_CREATED)

@@ -50,7 +50,7 @@ class SignalListCreateApi(ListAPIView):
     serializer_class = SignalOutput
     filterset_class = SignalFilter
 
-    class InputSerializer(serializers.Serializer):
+    class SignalCreateInput(serializers.Serializer):
         symbol = serializers.CharField(max_length=32, help_text="BASE/QUOTE, e.g. BTC/USDT")
         side = serializers.ChoiceField(choices=Side.choices)
         suggest_price = positive_decimal(allow_null=True, required=False)
@@ -67,19 +67,19 @@ class SignalListCreateApi(ListAPIView):
     def get_queryset(self):
         return selectors.signal_list(api_key=strategy_key_of(self.request))
 
-    @extend_schema(parameters=[SignalFilter], responses={200: SignalOutput(many=True), **ERROR_RESPONSES})
+    @extend_schema(responses={200: SignalOutput(many=True), **ERROR_RESPONSES})
     def get(self, request, *args, **kwargs):
         return super().get(request, *args, **kwargs)
 
     @extend_schema(
-        request=InputSerializer,
+        request=SignalCreateInput,
         parameters=[IDEMPOTENCY_HEADER],
         responses={201: SignalOutput, **ERROR_RESPONSES},
         description="Post a signal (status PENDING). Retries with the same Idempotency-Key "
         "(or client_signal_id) return the original signal and set `Idempotent-Replayed: true`.",
     )
     def post(self, request):
-        serializer = self.InputSerializer(data=request.data)
+        serializer = self.SignalCreateInput(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = dict(serializer.validated_data)
         header_key = request.headers.get("Idempotency-Key")
@@ -110,7 +110,7 @@ class SignalDetailApi(APIView):
 
     authentication_classes = [StrategyKeyAuthentication, UserTokenAuthentication, *APIView.authentication_classes]
 
-    class DecisionSerializer(serializers.Serializer):
+    class SignalDecisionInput(serializers.Serializer):
         status = serializers.ChoiceField(choices=[SignalStatus.ACCEPTED, SignalStatus.REJECTED, SignalStatus.CANCELED])
         note = serializers.CharField(required=False, allow_blank=True, default="", max_length=2000)
 
@@ -127,12 +127,12 @@ class SignalDetailApi(APIView):
         return Response(SignalOutput(signal).data)
 
     @extend_schema(
-        request=DecisionSerializer,
+        request=SignalDecisionInput,
         responses={200: SignalOutput, **ERROR_RESPONSES},
         description="Accept, reject or cancel a signal (trader role). An illegal transition is a 409.",
     )
     def patch(self, request, signal_id: int):
-        serializer = self.DecisionSerializer(data=request.data)
+        serializer = self.SignalDecisionInput(data=request.data)
         serializer.is_valid(raise_exception=True)
         signal = services.signal_decide(signal_id=signal_id, user=request.user, **serializer.validated_data)
         return Response(SignalOutput(signal).data)

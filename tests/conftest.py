@@ -31,7 +31,7 @@ def fast_password_hashing(settings) -> None:
 def _make_user(username: str, role: str | None) -> User:
     user = User.objects.create_user(username=username, password="correct horse battery staple")
     if role:
-        user.groups.add(Group.objects.get(name=role))
+        user.groups.add(Group.objects.get_or_create(name=role)[0])  # flushed by transactional tests
     return user
 
 
@@ -47,7 +47,10 @@ def viewer(db) -> User:
 
 @pytest.fixture
 def desk_admin(db) -> User:
-    return _make_user("ada_admin", roles.ADMIN)
+    user = _make_user("ada_admin", roles.ADMIN)
+    user.is_staff = user.is_superuser = True  # as create_desk_user --role admin makes them
+    user.save()
+    return user
 
 
 @pytest.fixture
