@@ -48,7 +48,7 @@ test: lint
 
 services-test: install
 	DEBUG=true DATABASE_URL=$${TEST_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/tradedesk} \
-	  REDIS_URL=$${TEST_REDIS_URL:-redis://127.0.0.1:6379/15} \
+	  REDIS_URL=$${TEST_REDIS_URL:-redis://127.0.0.1:6379/15} CONN_MAX_AGE=0 \
 	  $(PY) -m pytest -m services
 
 web: migrate
