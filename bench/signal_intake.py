@@ -64,6 +64,14 @@ def parse_args() -> argparse.Namespace:
         help="Redis for the desk's channel layer and broker; env BENCH_REDIS_URL",
     )
     parser.add_argument("--only", choices=["desk", "baseline"], help="run one server only (no ratio)")
+    parser.add_argument(
+        "--desk-settings",
+        default="tradedesk.settings",
+        help="settings module for the desk, to try a variant (put it on PYTHONPATH); default tradedesk.settings",
+    )
+    parser.add_argument(
+        "--baseline-settings", default="bench.baseline_app.settings", help="settings module for the baseline"
+    )
     parser.add_argument("--output", type=Path, default=RESULTS / "signal_intake.json")
     return parser.parse_args()
 
@@ -201,6 +209,13 @@ def cpu_seconds(pids: list[int]) -> float:
     return total / ticks
 
 
+def machine_ticks() -> tuple[int, int]:
+    """(busy, total) CPU ticks of the whole machine since boot, from /proc/stat."""
+    values = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = values[3] + values[4]  # idle, iowait
+    return sum(values) - idle, sum(values)
+
+
 def pids_named(name: str) -> list[int]:
     found = []
     for entry in Path("/proc").iterdir():
@@ -243,6 +258,7 @@ def load(label: str, port: int, api_key: str, args: argparse.Namespace, server: 
     server_pids = process_tree(server.pid)
     others = {"postgres": pids_named("postgres"), "redis": pids_named("redis-server")}
     before = {"server": cpu_seconds(server_pids), **{name: cpu_seconds(pids) for name, pids in others.items()}}
+    ticks_before = machine_ticks()
     started = time.monotonic()
     generator = subprocess.Popen(
         [sys.executable, str(ROOT / "bench" / "loadgen.py")],
@@ -266,12 +282,15 @@ def load(label: str, port: int, api_key: str, args: argparse.Namespace, server: 
             generator.kill()
         generator.wait()
     elapsed = time.monotonic() - started
+    busy, total = (after - before for after, before in zip(machine_ticks(), ticks_before, strict=True))
     # Postgres forks a backend per connection: count the ones that appeared during the run too.
     others["postgres"] = sorted(set(others["postgres"]) | set(pids_named("postgres")))
     after = {"server": cpu_seconds(process_tree(server.pid)), **{k: cpu_seconds(p) for k, p in others.items()}}
     handled = max(result["requests_including_warmup"], 1)
     result["cpu"] = {
         "wall_seconds": elapsed,
+        # All cores together: 100% means the machine had no idle time left during the run.
+        "machine_busy_percent": 100 * busy / max(total, 1),
         **{f"{name}_seconds": after[name] - before[name] for name in before},
         "client_seconds": result.pop("client_cpu_seconds"),
         "server_ms_per_request": (after["server"] - before["server"]) * 1000 / handled,
@@ -283,7 +302,7 @@ def load(label: str, port: int, api_key: str, args: argparse.Namespace, server: 
 
 def run_desk(args: argparse.Namespace, port: int) -> dict:
     db = recreate_database(args.postgres, "tradedesk_bench")
-    env = server_env("tradedesk.settings", db, args.redis)
+    env = server_env(args.desk_settings, db, args.redis)
     log(f"desk: migrating {db}")
     manage(env, "migrate", "--noinput")
     api_key = manage(env, "create_api_key", "bench").strip()
@@ -297,7 +316,7 @@ def run_desk(args: argparse.Namespace, port: int) -> dict:
 
 def run_baseline(args: argparse.Namespace, port: int) -> dict:
     db = recreate_database(args.postgres, "tradedesk_bench_baseline")
-    env = server_env("bench.baseline_app.settings", db, None)
+    env = server_env(args.baseline_settings, db, None)
     log(f"baseline: migrating {db}")
     manage(env, "migrate", "--noinput")
     app = "bench.baseline_app.asgi:application"
@@ -317,7 +336,7 @@ def report(results: dict) -> None:
         f"after {settings['warmup']:.0f}s warm-up, uvicorn --workers {settings['workers']}\n"
     )
     header = f"{'':9} {'requests':>9} {'req/s':>8} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'errors':>7}"
-    print(header + f" {'server CPU ms/req':>18} {'pg CPU ms/req':>14} {'db conns':>9}")
+    print(header + f" {'server CPU ms/req':>18} {'machine busy':>13} {'db conns':>9}")
     for name in ("desk", "baseline"):
         if name not in results:
             continue
@@ -325,7 +344,7 @@ def report(results: dict) -> None:
         print(
             f"{name:9} {r['requests']:9d} {r['throughput_rps']:8.1f} {lat['p50']:8.1f} {lat['p95']:8.1f} "
             f"{lat['p99']:8.1f} {r['errors']:7d} {r['cpu']['server_ms_per_request']:18.2f} "
-            f"{r['cpu']['postgres_ms_per_request']:14.2f} {r['peak_db_connections']:9d}"
+            f"{r['cpu']['machine_busy_percent']:12.0f}% {r['peak_db_connections']:9d}"
         )
     if "desk" not in results:
         return
@@ -353,6 +372,9 @@ def main() -> int:
             "warmup": args.warmup,
             "concurrency": args.concurrency,
             "workers": args.workers,
+            "desk_settings": args.desk_settings,
+            "baseline_settings": args.baseline_settings,
+            "conn_max_age": os.environ.get("CONN_MAX_AGE", "default (60)"),
         },
     }
     log(f"machine: {results['machine']['nproc']} cores, {results['machine']['cpu_model']}")
