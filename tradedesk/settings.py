@@ -43,6 +43,8 @@ if not SECRET_KEY:
             "(make run sets DEBUG=true for the embedded desk)."
         )
     SECRET_KEY = _dev_secret_key()
+elif not DEBUG and (len(SECRET_KEY) < 32 or SECRET_KEY.startswith("change-me")):
+    raise ImproperlyConfigured("SECRET_KEY is a placeholder or shorter than 32 characters; set a real random key.")
 
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]", "testserver"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
