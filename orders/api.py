@@ -9,25 +9,19 @@ from orders import selectors, services
 from orders.models import Order, OrderStatus, OrderType
 from orders.serializers import OrderOutput
 from signals.models import Side
-from signals.services import normalize_symbol
 from tradedesk.auth import IsTrader, IsViewer
 from tradedesk.exceptions import NotFound
+from tradedesk.filters import DeskFilterSet
 from tradedesk.schema import ERROR_RESPONSES, positive_decimal
 
 
-class OrderFilter(django_filters.FilterSet):
+class OrderFilter(DeskFilterSet):
     signal_id = django_filters.NumberFilter(field_name="signal_id")
     status = django_filters.MultipleChoiceFilter(choices=OrderStatus.choices)
-    symbol = django_filters.CharFilter(method="filter_symbol")
-    created_after = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
-    created_before = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
 
     class Meta:
         model = Order
         fields = ["signal_id", "status", "symbol", "created_after", "created_before"]
-
-    def filter_symbol(self, queryset, name, value):
-        return queryset.filter(symbol=normalize_symbol(value))
 
 
 class OrderListCreateApi(ListAPIView):

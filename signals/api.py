@@ -18,6 +18,7 @@ from tradedesk.auth import (
     strategy_key_of,
 )
 from tradedesk.exceptions import InvalidInput, NotFound
+from tradedesk.filters import DeskFilterSet
 from tradedesk.schema import ERROR_RESPONSES, positive_decimal
 
 IDEMPOTENCY_HEADER = OpenApiParameter(
@@ -28,19 +29,13 @@ IDEMPOTENCY_HEADER = OpenApiParameter(
 )
 
 
-class SignalFilter(django_filters.FilterSet):
+class SignalFilter(DeskFilterSet):
     status = django_filters.MultipleChoiceFilter(choices=SignalStatus.choices)
-    symbol = django_filters.CharFilter(method="filter_symbol")
     strategy_name = django_filters.CharFilter()
-    created_after = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
-    created_before = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
 
     class Meta:
         model = Signal
         fields = ["status", "symbol", "strategy_name", "created_after", "created_before"]
-
-    def filter_symbol(self, queryset, name, value):
-        return queryset.filter(symbol=services.normalize_symbol(value))
 
 
 class SignalListCreateApi(ListAPIView):
