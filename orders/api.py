@@ -16,7 +16,7 @@ from tradedesk.schema import ERROR_RESPONSES, positive_decimal
 
 
 class OrderFilter(DeskFilterSet):
-    signal_id = django_filters.NumberFilter(field_name="signal_id")
+    signal_id = django_filters.NumberFilter(field_name="signal_id", min_value=1, max_value=2**63 - 1, decimal_places=0)
     status = django_filters.MultipleChoiceFilter(choices=OrderStatus.choices)
 
     class Meta:
