@@ -1,1 +1,52 @@
-# Exchange accounts and the paper exchange land with the executor issue.
+from django.conf import settings
+from django.db import models
+from simple_history.models import HistoricalRecords
+
+from executor import crypto
+
+SECRET_FIELDS = ("api_key", "api_secret", "web_username", "web_password", "totp_secret")
+
+
+class ConnectorKind(models.TextChoices):
+    BROWSER = "browser", "Browser (exchange website)"
+    API = "api", "Exchange API"
+    DRY_RUN = "dry_run", "Dry run (no venue)"
+
+
+class ExchangeAccount(models.Model):
+    """One account at one venue, and how the desk reaches it. Secrets are encrypted at rest."""
+
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="exchange_accounts")
+    label = models.CharField(max_length=100)
+    venue = models.CharField(max_length=50, help_text="Exchange profile name, e.g. paper.")
+    connector = models.CharField(max_length=10, choices=ConnectorKind.choices, default=ConnectorKind.API)
+    base_url = models.URLField(blank=True, help_text="Where the venue is; empty = the profile's default.")
+    secrets_encrypted = models.TextField(blank=True, editable=False)
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    # The audit keeps who changed what, but never the secrets, not even encrypted.
+    history = HistoricalRecords(excluded_fields=["secrets_encrypted"])
+
+    class Meta:
+        ordering = ["owner_id", "label"]
+        constraints = [models.UniqueConstraint(fields=["owner", "label"], name="exchange_account_label_per_owner")]
+
+    def __str__(self) -> str:
+        return f"{self.label} ({self.venue}, {self.connector})"
+
+    def get_secrets(self) -> dict[str, str]:
+        return crypto.decrypt(self.secrets_encrypted)
+
+    def set_secrets(self, **values: str) -> None:
+        """Merge `values` into the stored secrets; an empty string removes one."""
+        unknown = set(values) - set(SECRET_FIELDS)
+        if unknown:
+            raise ValueError(f"unknown secret field(s): {', '.join(sorted(unknown))}")
+        current = self.get_secrets()
+        current.update(values)
+        self.secrets_encrypted = crypto.encrypt({key: value for key, value in current.items() if value})
+
+    def masked_secrets(self) -> dict[str, str]:
+        return {key: crypto.mask(value) for key, value in self.get_secrets().items()}

@@ -200,6 +200,8 @@ RISK_MAX_DAILY_NOTIONAL = env.str("RISK_MAX_DAILY_NOTIONAL", default="")
 # Which venue connector places orders: dry_run until a venue is configured.
 EXECUTOR = env.str("EXECUTOR", default="dry_run")
 EXECUTOR_ACCOUNT = env.str("EXECUTOR_ACCOUNT", default="default")
+# Fernet keys for exchange credentials at rest, newest first (comma separated); see executor/crypto.py.
+CREDENTIALS_KEYS = env.list("CREDENTIALS_KEYS", default=[])
 # Dry run's "last known price" per symbol, e.g. "BTC/USDT=65000,ETH/USDT=3200".
 DRY_RUN_PRICES = {
     symbol.strip().upper(): Decimal(price) for symbol, price in env.dict("DRY_RUN_PRICES", default={}).items()

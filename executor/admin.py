@@ -1,0 +1,44 @@
+from django import forms
+from django.contrib import admin
+from simple_history.admin import SimpleHistoryAdmin
+
+from executor import services
+from executor.models import SECRET_FIELDS, ExchangeAccount
+
+
+class ExchangeAccountForm(forms.ModelForm):
+    """Secrets are write-only: shown masked, kept when the field is left empty."""
+
+    base_url = forms.URLField(required=False, assume_scheme="https")
+    api_key = forms.CharField(required=False, widget=forms.PasswordInput(render_value=False))
+    api_secret = forms.CharField(required=False, widget=forms.PasswordInput(render_value=False))
+    web_username = forms.CharField(required=False)
+    web_password = forms.CharField(required=False, widget=forms.PasswordInput(render_value=False))
+    totp_secret = forms.CharField(required=False, widget=forms.PasswordInput(render_value=False))
+    clear_secrets = forms.BooleanField(required=False, help_text="Remove every stored secret.")
+
+    class Meta:
+        model = ExchangeAccount
+        fields = ["owner", "label", "venue", "connector", "base_url", "is_active"]
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        stored = self.instance.masked_secrets() if self.instance.pk else {}
+        for name in SECRET_FIELDS:
+            self.fields[name].help_text = f"Stored: {stored[name]}. Empty keeps it." if name in stored else ""
+
+    def changed_secrets(self) -> dict[str, str]:
+        if self.cleaned_data.get("clear_secrets"):
+            return dict.fromkeys(SECRET_FIELDS, "")
+        return {name: self.cleaned_data[name] for name in SECRET_FIELDS if self.cleaned_data.get(name)}
+
+
+@admin.register(ExchangeAccount)
+class ExchangeAccountAdmin(SimpleHistoryAdmin):
+    form = ExchangeAccountForm
+    list_display = ["label", "owner", "venue", "connector", "is_active", "updated_at"]
+    list_filter = ["venue", "connector", "is_active"]
+    search_fields = ["label", "owner__username", "venue"]
+
+    def save_model(self, request, obj, form, change) -> None:
+        services.exchange_account_save(account=obj, secrets=form.changed_secrets())

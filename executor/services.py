@@ -1,0 +1,34 @@
+"""Writes to exchange accounts (credentials)."""
+
+import logging
+
+from django.db import transaction
+
+from executor.models import ExchangeAccount
+
+logger = logging.getLogger(__name__)
+
+
+def exchange_account_save(*, account: ExchangeAccount, secrets: dict[str, str] | None = None) -> ExchangeAccount:
+    """Create or update an account; `secrets` holds only the secret fields being changed."""
+    with transaction.atomic():
+        if secrets:
+            account.set_secrets(**secrets)
+            account._change_reason = f"secrets changed: {', '.join(sorted(secrets))}"
+        account.save()
+    logger.info("exchange account %s saved (secrets changed: %s)", account.pk, sorted(secrets or {}))
+    return account
+
+
+def exchange_accounts_rotate_key() -> int:
+    """Re-encrypt every account's secrets with the newest CREDENTIALS_KEYS key."""
+    from executor import crypto
+
+    count = 0
+    with transaction.atomic():
+        for account in ExchangeAccount.objects.select_for_update().exclude(secrets_encrypted=""):
+            account.secrets_encrypted = crypto.rotate(account.secrets_encrypted)
+            account._change_reason = "credentials key rotated"
+            account.save(update_fields=["secrets_encrypted", "updated_at"])
+            count += 1
+    return count
