@@ -68,6 +68,7 @@ INSTALLED_APPS = [
     "orders",
     "following",
     "executor",
+    "executor.paper",
 ]
 
 MIDDLEWARE = [
