@@ -1,14 +1,17 @@
 from django.conf import settings
 from django.core.checks import Error, register
 
-from executor.connectors import CONNECTORS
+EXECUTORS = ("dry_run", "exchange")
 
 
 @register()
 def executor_is_known(app_configs, **kwargs) -> list[Error]:
-    if settings.EXECUTOR in CONNECTORS:
+    if settings.EXECUTOR in EXECUTORS:
         return []
-    known = ", ".join(sorted(CONNECTORS))
     return [
-        Error(f"EXECUTOR={settings.EXECUTOR!r} is not a connector", hint=f"Use one of: {known}.", id="executor.E001")
+        Error(
+            f"EXECUTOR={settings.EXECUTOR!r} is not known",
+            hint="dry_run (fill without a venue) or exchange (the desk's default exchange account).",
+            id="executor.E001",
+        )
     ]

@@ -3,6 +3,7 @@ from django.db import models
 from simple_history.models import HistoricalRecords
 
 from executor import crypto
+from executor.connectors.base import AccountConfig
 
 SECRET_FIELDS = ("api_key", "api_secret", "web_username", "web_password", "totp_secret")
 
@@ -23,6 +24,9 @@ class ExchangeAccount(models.Model):
     base_url = models.URLField(blank=True, help_text="Where the venue is; empty = the profile's default.")
     secrets_encrypted = models.TextField(blank=True, editable=False)
     is_active = models.BooleanField(default=True)
+    is_desk_default = models.BooleanField(
+        default=False, help_text="Desk orders go to this account (when EXECUTOR=exchange). At most one."
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -31,7 +35,12 @@ class ExchangeAccount(models.Model):
 
     class Meta:
         ordering = ["owner_id", "label"]
-        constraints = [models.UniqueConstraint(fields=["owner", "label"], name="exchange_account_label_per_owner")]
+        constraints = [
+            models.UniqueConstraint(fields=["owner", "label"], name="exchange_account_label_per_owner"),
+            models.UniqueConstraint(
+                fields=["is_desk_default"], condition=models.Q(is_desk_default=True), name="one_desk_default_account"
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.label} ({self.venue}, {self.connector})"
@@ -47,6 +56,12 @@ class ExchangeAccount(models.Model):
         current = self.get_secrets()
         current.update(values)
         self.secrets_encrypted = crypto.encrypt({key: value for key, value in current.items() if value})
+
+    def config(self) -> AccountConfig:
+        """What a connector gets: plain values, no ORM object."""
+        return AccountConfig(
+            label=self.label, venue=self.venue, base_url=self.base_url, secrets=self.get_secrets(), key=str(self.pk)
+        )
 
     def masked_secrets(self) -> dict[str, str]:
         return {key: crypto.mask(value) for key, value in self.get_secrets().items()}

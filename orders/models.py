@@ -15,6 +15,8 @@ class OrderType(models.TextChoices):
 
 class OrderStatus(models.TextChoices):
     SUBMITTING = "SUBMITTING"
+    # Sent, but the venue's answer was lost: settled only by looking the order up at the venue.
+    UNKNOWN = "UNKNOWN"
     SUCCESS = "SUCCESS"
     FAILED = "FAILED"
     CANCELED = "CANCELED"
@@ -22,8 +24,8 @@ class OrderStatus(models.TextChoices):
 
 # Orders that may still reach, or have reached, the venue: they count toward limits and
 # block a second order from the same signal.
-IN_FLIGHT_STATUSES = (OrderStatus.SUBMITTING,)
-LIVE_STATUSES = (OrderStatus.SUBMITTING, OrderStatus.SUCCESS)
+IN_FLIGHT_STATUSES = (OrderStatus.SUBMITTING, OrderStatus.UNKNOWN)
+LIVE_STATUSES = (OrderStatus.SUBMITTING, OrderStatus.UNKNOWN, OrderStatus.SUCCESS)
 
 
 def new_client_order_id() -> str:
@@ -50,8 +52,10 @@ class Order(models.Model):
     filled_qty = models.DecimalField(**PRICE, null=True, blank=True)
     avg_fill_price = models.DecimalField(**PRICE, null=True, blank=True)
 
-    venue = models.CharField(max_length=40, help_text="Connector that places the order, e.g. dry_run.")
-    venue_account = models.CharField(max_length=100, blank=True)
+    venue = models.CharField(max_length=40, help_text="How the order is placed: dry_run, api or browser.")
+    exchange_account = models.ForeignKey(
+        "executor.ExchangeAccount", null=True, blank=True, on_delete=models.PROTECT, related_name="orders"
+    )
     is_additional = models.BooleanField(
         default=False, help_text="The trader explicitly asked for another order on the same signal."
     )

@@ -9,6 +9,7 @@ class OrderOutput(serializers.ModelSerializer):
     created_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
     signal_id = serializers.IntegerField(read_only=True)
     latency_ms = serializers.IntegerField(read_only=True, allow_null=True)
+    exchange_account = serializers.SlugRelatedField(slug_field="label", read_only=True)
 
     class Meta:
         model = Order
@@ -29,7 +30,7 @@ class OrderOutput(serializers.ModelSerializer):
             "filled_qty",
             "avg_fill_price",
             "venue",
-            "venue_account",
+            "exchange_account",
             "is_additional",
             "created_by",
             "placement_started_at",

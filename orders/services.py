@@ -8,10 +8,11 @@ from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 
-from executor.connectors import get_connector
 from executor.connectors.base import ErrorCode, OrderResult, OrderTicket, ResultStatus
+from executor.models import ExchangeAccount
+from executor.selectors import connector_for, desk_account_get
 from orders import risk
-from orders.models import LIVE_STATUSES, Order, OrderStatus, OrderType
+from orders.models import IN_FLIGHT_STATUSES, LIVE_STATUSES, Order, OrderStatus, OrderType
 from signals.models import ORDERABLE_STATUSES, Signal
 from signals.services import signal_mark_executed
 from tradedesk import events
@@ -30,11 +31,33 @@ def _publish(order: Order) -> None:
     events.publish_on_commit(events.ORDERS_GROUP, "order_updated", order_event_data(order))
 
 
-def _reference_price(*, signal: Signal, order_type: str, price: Decimal | None) -> Decimal | None:
+def _route() -> ExchangeAccount | None:
+    """The exchange account new desk orders go to; None means the dry run."""
+    if settings.EXECUTOR != "exchange":
+        return None
+    account = desk_account_get()
+    if account is None:
+        raise Conflict(
+            "EXECUTOR=exchange but no active exchange account is marked desk default; set one in admin",
+            code="no_desk_account",
+        )
+    return account
+
+
+def _reference_price(
+    *, signal: Signal, order_type: str, price: Decimal | None, account: ExchangeAccount | None
+) -> Decimal | None:
     if order_type == OrderType.LIMIT:
         return price
-    # Read outside the transaction: for a real venue this is a network call.
-    return get_connector(settings.EXECUTOR, settings.EXECUTOR_ACCOUNT).last_price(signal.symbol) or signal.suggest_price
+    # Read before the transaction opens: for a real venue this is a network call.
+    try:
+        last = connector_for(kind=account.connector if account else "dry_run", account=account).last_price(
+            signal.symbol
+        )
+    except Exception as exc:
+        logger.warning("no last price for %s: %s", signal.symbol, exc)
+        last = None
+    return last or signal.suggest_price
 
 
 def _validate(*, signal: Signal, side: str | None, order_type: str, price: Decimal | None) -> None:
@@ -65,7 +88,8 @@ def order_create(
     if signal is None:
         raise NotFound(f"signal {signal_id} does not exist", field="signal_id")
     _validate(signal=signal, side=side, order_type=order_type, price=price)
-    reference_price = _reference_price(signal=signal, order_type=order_type, price=price)
+    account = _route()
+    reference_price = _reference_price(signal=signal, order_type=order_type, price=price, account=account)
 
     with transaction.atomic():
         signal = Signal.objects.select_for_update().get(pk=signal_id)
@@ -98,8 +122,8 @@ def order_create(
             price=price,
             qty=qty,
             reference_price=reference_price,
-            venue=settings.EXECUTOR,
-            venue_account=settings.EXECUTOR_ACCOUNT,
+            venue=account.connector if account else "dry_run",
+            exchange_account=account,
             is_additional=existing is not None,
             created_by=user,
         )
@@ -139,8 +163,9 @@ def order_place(*, order_id: int) -> Order | None:
     """Place one order at its venue, at most once. Safe to call again for the same order.
 
     Records the attempt before the call and the outcome after it, with no transaction open
-    during the venue call. A second call for an order whose attempt had started (a re-delivered
-    task after a crash) never places again: it asks the venue by client order id instead.
+    during the venue call. An answer that was lost makes the order UNKNOWN and is looked up at
+    the venue by client order id. A second call for an order whose attempt had started (a
+    re-delivered task after a crash) never places again: it looks the order up instead.
     """
     with transaction.atomic():
         order = _locked(order_id)
@@ -153,32 +178,61 @@ def order_place(*, order_id: int) -> Order | None:
             order._change_reason = "placement started"
             order.save(update_fields=["placement_started_at", "updated_at"])
 
-    connector = get_connector(order.venue, order.venue_account)
+    connector = _connector(order)
     if resuming:
         logger.warning("order %s: placement had started before; looking it up at the venue", order.pk)
+        return order_record_result(order_id=order.pk, result=_look_up(connector, order.client_order_id))
+    try:
+        result = connector.place_order(_ticket(order))
+    except Exception as exc:
+        logger.exception("order %s: the connector failed after it may have sent the order", order.pk)
+        result = OrderResult.unknown(order.client_order_id, f"the connector failed: {exc}")
+    if result.status == ResultStatus.UNKNOWN:
+        order_record_result(order_id=order.pk, result=result)
         result = _look_up(connector, order.client_order_id)
-    else:
-        try:
-            result = connector.place_order(_ticket(order))
-        except Exception as exc:
-            logger.exception("order %s: connector raised; looking it up at the venue", order.pk)
-            result = _look_up(connector, order.client_order_id, cause=exc)
     return order_record_result(order_id=order.pk, result=result)
 
 
-def _look_up(connector, client_order_id: str, cause: Exception | None = None) -> OrderResult:
+def order_reconcile(*, order_id: int, now=None) -> Order:
+    """Settle an order left behind by a crash or a lost reply, by asking the venue.
+
+    A SUBMITTING order whose placement never started is queued again (nothing reached the
+    venue). One whose placement started, or an UNKNOWN one, is looked up by client order id;
+    if the venue still does not know it after RECONCILE_GRACE_SECONDS it is FAILED, and it is
+    never submitted a second time.
+    """
+    order = Order.objects.select_related("exchange_account").get(pk=order_id)
+    now = now or timezone.now()
+    if order.status not in IN_FLIGHT_STATUSES:
+        return order
+    if order.status == OrderStatus.SUBMITTING and order.placement_started_at is None:
+        logger.warning("order %s: placement never started; queuing it again", order.pk)
+        _enqueue_placement(order.pk)
+        return order
+    result = _look_up(_connector(order), order.client_order_id)
+    waited = (now - (order.placement_started_at or order.created_at)).total_seconds()
+    if result.status == ResultStatus.UNKNOWN and waited >= settings.RECONCILE_GRACE_SECONDS:
+        result = OrderResult.failed(
+            order.client_order_id,
+            ErrorCode.NOT_FOUND_AT_VENUE,
+            f"the venue has no order {order.client_order_id} after {int(waited)}s; it was not re-submitted",
+        )
+    return order_record_result(order_id=order.pk, result=result)
+
+
+def _connector(order: Order):
+    return connector_for(kind=order.venue, account=order.exchange_account)
+
+
+def _look_up(connector, client_order_id: str) -> OrderResult:
     try:
         found = connector.get_order(client_order_id)
     except Exception as exc:
-        return OrderResult.failed(client_order_id, ErrorCode.CONNECTOR_ERROR, f"venue lookup failed: {exc}")
-    if found is not None:
-        return found
-    detail = f" after: {cause}" if cause else ""
-    return OrderResult.failed(
-        client_order_id,
-        ErrorCode.NOT_FOUND_AT_VENUE,
-        f"the venue has no order {client_order_id}{detail}; it was not re-submitted",
-    )
+        logger.warning("lookup of %s failed: %s", client_order_id, exc)
+        return OrderResult.unknown(client_order_id, f"the venue lookup failed: {exc}")
+    if found is None:
+        return OrderResult.unknown(client_order_id, f"the venue does not show order {client_order_id} yet")
+    return found
 
 
 def _ticket(order: Order) -> OrderTicket:
@@ -190,17 +244,26 @@ def _ticket(order: Order) -> OrderTicket:
         qty=order.qty,
         price=order.price,
         reference_price=order.reference_price,
-        account=order.venue_account,
     )
 
 
 def order_record_result(*, order_id: int, result: OrderResult) -> Order:
     """Store the venue's answer. SUCCESS executes the signal; FAILED leaves the signal as it
-    was (PENDING or ACCEPTED) so a trader can fix the cause and order again."""
+    was (PENDING or ACCEPTED) so a trader can fix the cause and order again; UNKNOWN waits for
+    a lookup at the venue."""
     with transaction.atomic():
         order = _locked(order_id)
-        if order.status != OrderStatus.SUBMITTING:
+        if order.status not in IN_FLIGHT_STATUSES:
             logger.warning("order %s is already %s; result %s ignored", order.pk, order.status, result.status)
+            return order
+        if result.status == ResultStatus.UNKNOWN:
+            if order.status != OrderStatus.UNKNOWN:
+                order.status = OrderStatus.UNKNOWN
+                order.error_code = result.error_code
+                order.error_message = result.error_message
+                order._change_reason = "venue answer lost"
+                order.save()
+                _publish(order)
             return order
         order.status = OrderStatus.SUCCESS if result.status == ResultStatus.SUCCESS else OrderStatus.FAILED
         order.exchange_order_id = result.exchange_order_id

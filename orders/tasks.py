@@ -1,8 +1,11 @@
 import logging
+from datetime import timedelta
 
 from celery import shared_task
+from django.conf import settings
+from django.utils import timezone
 
-from orders import services
+from orders import selectors, services
 
 logger = logging.getLogger(__name__)
 
@@ -11,3 +14,15 @@ logger = logging.getLogger(__name__)
 def place_order(order_id: int) -> None:
     """Place one desk order. Idempotent: a re-delivered message never places twice."""
     services.order_place(order_id=order_id)
+
+
+@shared_task(soft_time_limit=120, time_limit=150)
+def reconcile_orders() -> None:
+    """Settle orders left SUBMITTING or UNKNOWN after a crash or a lost reply (beat, periodic)."""
+    # A placement still inside its task time limit may simply be running: leave it alone.
+    stuck_before = timezone.now() - timedelta(seconds=settings.CELERY_TASK_TIME_LIMIT + 30)
+    for order_id in selectors.order_ids_to_reconcile(stuck_before=stuck_before):
+        try:
+            services.order_reconcile(order_id=order_id)
+        except Exception:
+            logger.exception("reconciling order %s failed; it is tried again next run", order_id)

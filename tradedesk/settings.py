@@ -160,6 +160,12 @@ CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=90)
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_TIMEZONE = TIME_ZONE
+CELERY_BEAT_SCHEDULE = {
+    "reconcile-orders": {
+        "task": "orders.tasks.reconcile_orders",
+        "schedule": env.float("RECONCILE_EVERY", default=30.0),
+    },
+}
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -198,9 +204,11 @@ RISK_MAX_ORDER_QTY = env.str("RISK_MAX_ORDER_QTY", default="10")
 RISK_MAX_DAILY_QTY = env.str("RISK_MAX_DAILY_QTY", default="100")
 RISK_MAX_DAILY_NOTIONAL = env.str("RISK_MAX_DAILY_NOTIONAL", default="")
 
-# Which venue connector places orders: dry_run until a venue is configured.
+# Where desk orders go: dry_run (filled without a venue) or exchange (the exchange account
+# marked "desk default" in admin, through its connector).
 EXECUTOR = env.str("EXECUTOR", default="dry_run")
-EXECUTOR_ACCOUNT = env.str("EXECUTOR_ACCOUNT", default="default")
+# An order whose outcome stays unknown this long without the venue knowing it is FAILED.
+RECONCILE_GRACE_SECONDS = env.int("RECONCILE_GRACE_SECONDS", default=120)
 # Fernet keys for exchange credentials at rest, newest first (comma separated); see executor/crypto.py.
 CREDENTIALS_KEYS = env.list("CREDENTIALS_KEYS", default=[])
 # Dry run's "last known price" per symbol, e.g. "BTC/USDT=65000,ETH/USDT=3200".

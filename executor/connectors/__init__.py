@@ -1,18 +1,23 @@
-"""Connector registry: settings.EXECUTOR names the one that places desk orders."""
+"""Connector registry: (connector kind, venue) → the class that reaches it."""
 
 from django.utils.module_loading import import_string
 
-from executor.connectors.base import Connector
+from executor.connectors.base import AccountConfig, Connector
 
-CONNECTORS = {
-    "dry_run": "executor.connectors.dry_run.DryRunConnector",
-}
+DRY_RUN = "executor.connectors.dry_run.DryRunConnector"
+API_CONNECTORS = {"paper": "executor.connectors.paper_api.PaperApiConnector"}
+KINDS = ("dry_run", "api", "browser")
 
 
-def get_connector(name: str, account: str = "") -> Connector:
-    try:
-        path = CONNECTORS[name]
-    except KeyError:
-        known = ", ".join(sorted(CONNECTORS))
-        raise ValueError(f"unknown connector {name!r}; EXECUTOR must be one of: {known}") from None
-    return import_string(path)(account=account)
+def connector_path(kind: str, venue: str = "") -> str:
+    if kind == "dry_run":
+        return DRY_RUN
+    if kind == "api":
+        if venue not in API_CONNECTORS:
+            raise ValueError(f"no API connector for venue {venue!r}; known: {', '.join(sorted(API_CONNECTORS))}")
+        return API_CONNECTORS[venue]
+    raise ValueError(f"unknown connector kind {kind!r}; use one of: {', '.join(KINDS)}")
+
+
+def get_connector(kind: str, account: AccountConfig | None = None) -> Connector:
+    return import_string(connector_path(kind, account.venue if account else ""))(account=account)

@@ -8,7 +8,8 @@ and read positions and balances. Browser, API and dry-run venues all implement t
 from __future__ import annotations
 
 import abc
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from decimal import Decimal
 from enum import StrEnum
 
@@ -16,6 +17,9 @@ from enum import StrEnum
 class ResultStatus(StrEnum):
     SUCCESS = "SUCCESS"
     FAILED = "FAILED"
+    # The venue may or may not have the order (timeout or crash after sending): the desk must
+    # look it up by client order id, never place it again.
+    UNKNOWN = "UNKNOWN"
 
 
 class ErrorCode(StrEnum):
@@ -32,6 +36,17 @@ class ErrorCode(StrEnum):
 
 
 @dataclass(frozen=True)
+class AccountConfig:
+    """What a connector needs to reach one exchange account; secrets stay out of repr and logs."""
+
+    label: str
+    venue: str
+    base_url: str = ""
+    secrets: Mapping[str, str] = field(default_factory=dict, repr=False)
+    key: str = ""  # a stable id for per-account state (browser profile directory, ledgers)
+
+
+@dataclass(frozen=True)
 class OrderTicket:
     client_order_id: str
     symbol: str
@@ -40,7 +55,6 @@ class OrderTicket:
     qty: Decimal
     price: Decimal | None = None
     reference_price: Decimal | None = None
-    account: str = ""
 
 
 @dataclass(frozen=True)
@@ -56,6 +70,10 @@ class OrderResult:
     @classmethod
     def failed(cls, client_order_id: str, code: ErrorCode, message: str) -> OrderResult:
         return cls(ResultStatus.FAILED, client_order_id, error_code=code, error_message=message)
+
+    @classmethod
+    def unknown(cls, client_order_id: str, message: str) -> OrderResult:
+        return cls(ResultStatus.UNKNOWN, client_order_id, error_code=ErrorCode.UNKNOWN_OUTCOME, error_message=message)
 
 
 @dataclass(frozen=True)
@@ -75,12 +93,13 @@ class Balance:
 class Connector(abc.ABC):
     name: str = ""
 
-    def __init__(self, account: str = "") -> None:
-        self.account = account
+    def __init__(self, account: AccountConfig | None = None) -> None:
+        self.account = account or AccountConfig(label="default", venue=self.name)
 
     @abc.abstractmethod
     def place_order(self, ticket: OrderTicket) -> OrderResult:
-        """Place the order once. Must not retry after the venue may have received it."""
+        """Place the order once. Retries are allowed only before the venue may have received it;
+        after that, an unknown outcome is returned as ResultStatus.UNKNOWN."""
 
     @abc.abstractmethod
     def get_order(self, client_order_id: str) -> OrderResult | None:

@@ -55,7 +55,7 @@ class DryRunConnector(Connector):
             )
             _ledger[ticket.client_order_id] = result
             signed = ticket.qty if ticket.side == "BUY" else -ticket.qty
-            key = (self.account, ticket.symbol)
+            key = (self.account.key, ticket.symbol)
             _positions[key] = _positions.get(key, Decimal("0")) + signed
             return result
 
@@ -68,7 +68,7 @@ class DryRunConnector(Connector):
             return [
                 Position(symbol, qty)
                 for (account, symbol), qty in sorted(_positions.items())
-                if account == self.account and qty
+                if account == self.account.key and qty
             ]
 
     def get_balances(self) -> list[Balance]:

@@ -90,23 +90,41 @@ def test_a_task_redelivered_after_a_crash_looks_the_order_up_instead_of_placing(
     assert order.exchange_order_id
 
 
-def test_an_attempt_the_venue_never_saw_fails_without_a_resubmit(make_signal, make_order, spy_place):
+def test_an_attempt_the_venue_does_not_show_waits_as_unknown_and_is_never_resubmitted(
+    make_signal, make_order, spy_place
+):
     order = make_order(make_signal())
     Order.objects.filter(pk=order.pk).update(placement_started_at=order.created_at)
     tasks.place_order(order.pk)
     order.refresh_from_db()
     assert spy_place == []
-    assert order.status == "FAILED"
-    assert order.error_code == ErrorCode.NOT_FOUND_AT_VENUE
+    assert order.status == "UNKNOWN"
+    assert order.error_code == ErrorCode.UNKNOWN_OUTCOME
 
 
-def test_a_connector_crash_is_settled_by_looking_the_order_up(make_signal, make_order, monkeypatch):
+def test_a_lost_reply_is_settled_at_once_by_looking_the_order_up(make_signal, make_order, monkeypatch):
+    order = make_order(make_signal())
+    original = dry_run.DryRunConnector.place_order
+
+    def placed_but_reply_lost(self, ticket):
+        original(self, ticket)
+        return OrderResult.unknown(ticket.client_order_id, "read timed out")
+
+    monkeypatch.setattr(dry_run.DryRunConnector, "place_order", placed_but_reply_lost)
+    tasks.place_order(order.pk)
+    order.refresh_from_db()
+    assert order.status == "SUCCESS"
+    assert order.exchange_order_id.startswith("dry-")
+    reasons = [r.history_change_reason for r in Order.history.filter(id=order.pk).order_by("history_date")]
+    assert reasons[-2:] == ["venue answer lost", "venue result SUCCESS"]
+
+
+def test_a_connector_crash_makes_the_order_unknown_not_failed(make_signal, make_order, monkeypatch, spy_place):
     order = make_order(make_signal())
     monkeypatch.setattr(dry_run.DryRunConnector, "place_order", mock.Mock(side_effect=ConnectionError("reset")))
     tasks.place_order(order.pk)
     order.refresh_from_db()
-    assert order.status == "FAILED"
-    assert order.error_code == ErrorCode.NOT_FOUND_AT_VENUE
+    assert order.status == "UNKNOWN"
     assert "reset" in order.error_message
 
 
@@ -125,7 +143,7 @@ def test_an_order_being_placed_cannot_be_canceled(make_signal, make_order, trade
         services.order_cancel(order_id=order.pk, user=trader)
 
 
-@pytest.mark.parametrize("status", ["SUCCESS", "FAILED", "CANCELED"])
+@pytest.mark.parametrize("status", ["SUCCESS", "FAILED", "CANCELED", "UNKNOWN"])
 def test_a_finished_order_cannot_be_canceled(client_for, trader, make_signal, make_order, status):
     order = make_order(make_signal(), status=status)
     response = client_for(trader).post(f"/api/orders/{order.pk}/cancel")
