@@ -207,6 +207,10 @@ RISK_MAX_DAILY_NOTIONAL = env.str("RISK_MAX_DAILY_NOTIONAL", default="")
 # Where desk orders go: dry_run (filled without a venue) or exchange (the exchange account
 # marked "desk default" in admin, through its connector).
 EXECUTOR = env.str("EXECUTOR", default="dry_run")
+# Where the paper exchange is for accounts that leave base_url empty (embedded: this server).
+PAPER_BASE_URL = env.str("PAPER_BASE_URL", default="http://127.0.0.1:8000/paper")
+# Seconds the API connector waits for the venue's answer before the outcome counts as unknown.
+PAPER_API_TIMEOUT = env.float("PAPER_API_TIMEOUT", default=10.0)
 # An order whose outcome stays unknown this long without the venue knowing it is FAILED.
 RECONCILE_GRACE_SECONDS = env.int("RECONCILE_GRACE_SECONDS", default=120)
 # Fernet keys for exchange credentials at rest, newest first (comma separated); see executor/crypto.py.

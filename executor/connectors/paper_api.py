@@ -1,0 +1,139 @@
+"""The paper exchange's JSON API (executor/paper), as a venue connector.
+
+Symbols: the desk writes BTC/USDT, the paper exchange BTC-USDT. An order the venue accepted
+(resting or filled) is a SUCCESS for the desk; a venue rejection is FAILED with REJECTED.
+"""
+
+import logging
+from decimal import Decimal
+
+import httpx
+from django.conf import settings
+
+from executor.connectors.base import (
+    AccountConfig,
+    Balance,
+    Connector,
+    ErrorCode,
+    OrderResult,
+    OrderTicket,
+    Position,
+    ResultStatus,
+)
+
+logger = logging.getLogger(__name__)
+
+
+def to_venue(symbol: str) -> str:
+    return symbol.replace("/", "-")
+
+
+def to_desk(symbol: str) -> str:
+    return symbol.replace("-", "/")
+
+
+def _decimal(value) -> Decimal | None:
+    return None if value in (None, "") else Decimal(str(value))
+
+
+class PaperApiConnector(Connector):
+    name = "paper"
+
+    def __init__(self, account: AccountConfig | None = None) -> None:
+        super().__init__(account)
+        base = (self.account.base_url or settings.PAPER_BASE_URL).rstrip("/")
+        self.client = httpx.Client(
+            base_url=f"{base}/api",
+            headers={"X-PAPER-KEY": self.account.secrets.get("api_key", "")},
+            timeout=httpx.Timeout(settings.PAPER_API_TIMEOUT, connect=3.0),
+        )
+
+    def place_order(self, ticket: OrderTicket) -> OrderResult:
+        body = {
+            "client_order_id": ticket.client_order_id,
+            "symbol": to_venue(ticket.symbol),
+            "side": ticket.side,
+            "type": ticket.order_type,
+            "qty": str(ticket.qty),
+            **({"price": str(ticket.price)} if ticket.price is not None else {}),
+        }
+        try:
+            response = self.client.post("/orders", json=body)
+        except httpx.ConnectError as exc:
+            # Nothing was sent: the connection was never made.
+            return OrderResult.failed(ticket.client_order_id, ErrorCode.NETWORK, f"cannot reach the venue: {exc}")
+        except httpx.TimeoutException as exc:
+            return OrderResult.unknown(ticket.client_order_id, f"no answer from the venue in time: {exc!r}")
+        except httpx.TransportError as exc:
+            return OrderResult.unknown(ticket.client_order_id, f"the connection broke after sending: {exc!r}")
+        return self._result_of(ticket.client_order_id, response)
+
+    def _result_of(self, client_order_id: str, response: httpx.Response) -> OrderResult:
+        try:
+            payload = response.json()
+        except ValueError:
+            payload = {}
+        error = payload.get("error") or {}
+        if response.status_code in (201, 409) and payload.get("order"):
+            # 409: the venue already has this client order id; its order is the answer.
+            return self._order_result(payload["order"])
+        if response.status_code == 201:
+            return self._order_result(payload)
+        if response.status_code == 422:
+            return OrderResult.failed(
+                client_order_id, ErrorCode.REJECTED, f"{error.get('code', 'REJECTED')}: {error.get('message', '')}"
+            )
+        if response.status_code in (401, 403):
+            return OrderResult.failed(
+                client_order_id, ErrorCode.CONNECTOR_ERROR, "the venue refused the API key; check the exchange account"
+            )
+        if response.status_code >= 500:
+            return OrderResult.unknown(client_order_id, f"the venue answered {response.status_code}")
+        return OrderResult.failed(
+            client_order_id, ErrorCode.CONNECTOR_ERROR, f"venue answered {response.status_code}: {response.text[:300]}"
+        )
+
+    @staticmethod
+    def _order_result(order: dict) -> OrderResult:
+        if order.get("status") == "REJECTED":
+            return OrderResult.failed(
+                order["client_order_id"],
+                ErrorCode.REJECTED,
+                f"{order.get('reject_code')}: {order.get('reject_reason')}",
+            )
+        return OrderResult(
+            ResultStatus.SUCCESS,
+            order["client_order_id"],
+            exchange_order_id=str(order["order_id"]),
+            filled_qty=_decimal(order.get("filled_qty")),
+            avg_price=_decimal(order.get("avg_price")),
+        )
+
+    def get_order(self, client_order_id: str) -> OrderResult | None:
+        response = self.client.get(f"/orders/by-client-id/{client_order_id}")
+        if response.status_code == 404:
+            return None
+        response.raise_for_status()
+        return self._order_result(response.json())
+
+    def get_positions(self) -> list[Position]:
+        response = self.client.get("/positions")
+        response.raise_for_status()
+        return [
+            Position(to_desk(row["symbol"]), Decimal(row["qty"]), _decimal(row.get("avg_price")))
+            for row in response.json()["positions"]
+        ]
+
+    def get_balances(self) -> list[Balance]:
+        response = self.client.get("/balances")
+        response.raise_for_status()
+        return [
+            Balance(row["asset"], Decimal(row["free"]), Decimal(row.get("locked") or "0"))
+            for row in response.json()["balances"]
+        ]
+
+    def last_price(self, symbol: str) -> Decimal | None:
+        response = self.client.get(f"/prices/{to_venue(symbol)}", timeout=3.0)
+        if response.status_code != 200:
+            return None
+        return _decimal(response.json().get("price"))
