@@ -49,6 +49,8 @@ class Order(models.Model):
     exchange_order_id = models.CharField(max_length=128, blank=True)
     error_code = models.CharField(max_length=40, blank=True)
     error_message = models.TextField(blank=True)
+    screenshot = models.CharField(max_length=300, blank=True, help_text="Screenshot of a failed placement.")
+    trace = models.CharField(max_length=300, blank=True, help_text="Playwright trace of a failed placement.")
     filled_qty = models.DecimalField(**PRICE, null=True, blank=True)
     avg_fill_price = models.DecimalField(**PRICE, null=True, blank=True)
 

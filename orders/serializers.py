@@ -9,6 +9,7 @@ class OrderOutput(serializers.ModelSerializer):
     created_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
     signal_id = serializers.IntegerField(read_only=True)
     latency_ms = serializers.IntegerField(read_only=True, allow_null=True)
+    has_screenshot = serializers.SerializerMethodField()
     exchange_account = serializers.SlugRelatedField(slug_field="label", read_only=True)
 
     class Meta:
@@ -27,6 +28,7 @@ class OrderOutput(serializers.ModelSerializer):
             "exchange_order_id",
             "error_code",
             "error_message",
+            "has_screenshot",
             "filled_qty",
             "avg_fill_price",
             "venue",
@@ -40,3 +42,6 @@ class OrderOutput(serializers.ModelSerializer):
             "updated_at",
         ]
         read_only_fields = fields
+
+    def get_has_screenshot(self, order: Order) -> bool:
+        return bool(order.screenshot)

@@ -130,15 +130,19 @@ def order_create(
         order._change_reason = f"confirmed by {user.get_username()}"
         order.save()
         _publish(order)
-        transaction.on_commit(lambda: _enqueue_placement(order.pk))
+        transaction.on_commit(lambda: _enqueue_placement(order.pk, order.venue))
     logger.info("order %s created for signal %s by user %s", order.pk, signal.pk, user.pk)
     return order
 
 
-def _enqueue_placement(order_id: int) -> None:
+def _enqueue_placement(order_id: int, venue: str) -> None:
     from orders.tasks import place_order
 
-    place_order.delay(order_id)
+    # Browser orders go to the one process that owns the browser (the `browser` queue).
+    if venue == "browser":
+        place_order.apply_async((order_id,), queue=settings.BROWSER_QUEUE)
+    else:
+        place_order.delay(order_id)
 
 
 def order_cancel(*, order_id: int, user: User) -> Order:
@@ -207,7 +211,7 @@ def order_reconcile(*, order_id: int, now=None) -> Order:
         return order
     if order.status == OrderStatus.SUBMITTING and order.placement_started_at is None:
         logger.warning("order %s: placement never started; queuing it again", order.pk)
-        _enqueue_placement(order.pk)
+        _enqueue_placement(order.pk, order.venue)
         return order
     result = _look_up(_connector(order), order.client_order_id)
     waited = (now - (order.placement_started_at or order.created_at)).total_seconds()
@@ -261,6 +265,8 @@ def order_record_result(*, order_id: int, result: OrderResult) -> Order:
                 order.status = OrderStatus.UNKNOWN
                 order.error_code = result.error_code
                 order.error_message = result.error_message
+                order.screenshot = result.screenshot or order.screenshot
+                order.trace = result.trace or order.trace
                 order._change_reason = "venue answer lost"
                 order.save()
                 _publish(order)
@@ -271,6 +277,8 @@ def order_record_result(*, order_id: int, result: OrderResult) -> Order:
         order.error_message = result.error_message
         order.filled_qty = result.filled_qty
         order.avg_fill_price = result.avg_price
+        order.screenshot = result.screenshot or order.screenshot
+        order.trace = result.trace or order.trace
         order.completed_at = timezone.now()
         order._change_reason = f"venue result {result.status}"
         order.save()

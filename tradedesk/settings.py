@@ -207,6 +207,18 @@ RISK_MAX_DAILY_NOTIONAL = env.str("RISK_MAX_DAILY_NOTIONAL", default="")
 # Where desk orders go: dry_run (filled without a venue) or exchange (the exchange account
 # marked "desk default" in admin, through its connector).
 EXECUTOR = env.str("EXECUTOR", default="dry_run")
+# The browser executor: which Chromium (empty: Playwright's own, else the system's), headless or
+# not, where logins (storage state, mode 0700) and failure evidence (screenshots, traces) go.
+PLAYWRIGHT_CHROMIUM_EXECUTABLE = env.str("PLAYWRIGHT_CHROMIUM_EXECUTABLE", default="")
+BROWSER_QUEUE = "browser"
+BROWSER_HEADLESS = env.bool("BROWSER_HEADLESS", default=True)
+BROWSER_STATE_DIR = env.str("BROWSER_STATE_DIR", default=str(VAR_DIR / "browser-state"))
+BROWSER_ARTIFACTS_DIR = env.str("BROWSER_ARTIFACTS_DIR", default=str(VAR_DIR / "artifacts"))
+BROWSER_TRACE = env.bool("BROWSER_TRACE", default=True)
+# Restart an idle browser whose memory grew by more than this share since it warmed up.
+BROWSER_RECYCLE_GROWTH = env.float("BROWSER_RECYCLE_GROWTH", default=0.5)
+# Extra folders with exchange profiles (YAML), searched before the built-in executor/profiles.
+EXCHANGE_PROFILE_DIRS = env.list("EXCHANGE_PROFILE_DIRS", default=[])
 # Where the paper exchange is for accounts that leave base_url empty (embedded: this server).
 PAPER_BASE_URL = env.str("PAPER_BASE_URL", default="http://127.0.0.1:8000/paper")
 # Seconds the API connector waits for the venue's answer before the outcome counts as unknown.

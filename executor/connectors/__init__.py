@@ -5,6 +5,7 @@ from django.utils.module_loading import import_string
 from executor.connectors.base import AccountConfig, Connector
 
 DRY_RUN = "executor.connectors.dry_run.DryRunConnector"
+BROWSER = "executor.browser.connector.BrowserConnector"
 API_CONNECTORS = {"paper": "executor.connectors.paper_api.PaperApiConnector"}
 KINDS = ("dry_run", "api", "browser")
 
@@ -16,6 +17,8 @@ def connector_path(kind: str, venue: str = "") -> str:
         if venue not in API_CONNECTORS:
             raise ValueError(f"no API connector for venue {venue!r}; known: {', '.join(sorted(API_CONNECTORS))}")
         return API_CONNECTORS[venue]
+    if kind == "browser":
+        return BROWSER
     raise ValueError(f"unknown connector kind {kind!r}; use one of: {', '.join(KINDS)}")
 
 

@@ -66,6 +66,8 @@ class OrderResult:
     avg_price: Decimal | None = None
     error_code: str = ""
     error_message: str = ""
+    screenshot: str = ""  # evidence of a failure (file paths), kept on the order
+    trace: str = ""
 
     @classmethod
     def failed(cls, client_order_id: str, code: ErrorCode, message: str) -> OrderResult:

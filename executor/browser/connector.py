@@ -1,0 +1,59 @@
+"""The browser venue: a Connector that places orders through an exchange's website."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from executor.browser.host import host
+from executor.browser.profile import load_profile
+from executor.browser.session import BrowserSession
+from executor.connectors.base import AccountConfig, Balance, Connector, OrderResult, OrderTicket, Position
+
+
+class BrowserConnector(Connector):
+    name = "browser"
+
+    def __init__(self, account: AccountConfig | None = None) -> None:
+        super().__init__(account)
+        self.profile = load_profile(self.account.venue)
+        self.key = f"{self.profile.name}:{self.account.key or self.account.label}"
+
+    def _make(self) -> BrowserSession:
+        return BrowserSession(self.account, self.profile)
+
+    def _call(self, work, timeout: float):
+        return host.call(self.key, self._make, work, timeout=timeout)
+
+    @property
+    def _bound(self) -> float:
+        # The longest a whole flow can take: retries, a login, the result wait, plus slack.
+        t = self.profile.timeouts
+        return (self.profile.retries + 2) * (t.navigation + 10 * t.step) + t.result + 30
+
+    def place_order(self, ticket: OrderTicket) -> OrderResult:
+        return self._call(lambda session: session.place(ticket), self._bound)
+
+    def get_order(self, client_order_id: str) -> OrderResult | None:
+        return self._call(lambda session: session.find(client_order_id), self._bound)
+
+    def login(self) -> str:
+        """Log in (or check the stored login) and return the session state."""
+
+        def work(session: BrowserSession) -> str:
+            session.login()
+            return session.state
+
+        return self._call(work, self._bound)
+
+    def health(self) -> tuple[str, str]:
+        session = host.sessions().get(self.key)
+        return (session.state, session.detail) if session else ("down", "not started in this process")
+
+    def get_positions(self) -> list[Position]:
+        raise NotImplementedError("positions are read through the venue's API connector")
+
+    def get_balances(self) -> list[Balance]:
+        raise NotImplementedError("balances are read through the venue's API connector")
+
+    def last_price(self, symbol: str) -> Decimal | None:
+        return None

@@ -1,0 +1,85 @@
+"""The one thread that owns Playwright in this process.
+
+Playwright's sync API belongs to the thread that started it, while Celery may run tasks on
+any thread (the embedded desk uses a thread pool). So every browser call is handed to this
+thread and waited for; the sessions, one per exchange account, live here and stay warm.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+from collections.abc import Callable
+from concurrent.futures import Future
+from typing import Any
+
+from executor.browser.session import BrowserSession
+
+logger = logging.getLogger(__name__)
+
+
+class BrowserHost:
+    def __init__(self) -> None:
+        self._jobs: queue.Queue = queue.Queue()
+        self._sessions: dict[str, BrowserSession] = {}
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+
+    def call(
+        self, key: str | None, make: Callable[[], BrowserSession], work: Callable[[BrowserSession], Any], timeout: float
+    ):
+        """Run `work(session)` on the browser thread and return its result (or raise its error)."""
+        self._start()
+        future: Future = Future()
+        self._jobs.put((key, make, work, future))
+        return future.result(timeout=timeout)
+
+    def sessions(self) -> dict[str, BrowserSession]:
+        return dict(self._sessions)
+
+    def _start(self) -> None:
+        with self._lock:
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._loop, name="browser", daemon=True)
+                self._thread.start()
+
+    def _loop(self) -> None:
+        while True:
+            key, make, work, future = self._jobs.get()
+            if not future.set_running_or_notify_cancel():
+                continue
+            try:
+                if key is None:  # a job for the host itself, not for one account's session
+                    future.set_result(work(None))
+                    continue
+                session = self._sessions.get(key)
+                if session is None:
+                    session = self._sessions[key] = make()
+                future.set_result(work(session))
+            except BaseException as exc:
+                future.set_exception(exc)
+            if self._jobs.empty():
+                self._upkeep()
+
+    def _upkeep(self) -> None:
+        for session in list(self._sessions.values()):
+            try:
+                session.recycle_if_grown()
+            except Exception:
+                logger.exception("recycling the browser of %s failed", session.account.label)
+
+    def shutdown(self, timeout: float = 30) -> None:
+        """Close every browser (worker shutdown, tests)."""
+        if self._thread is None or not self._thread.is_alive():
+            return
+
+        def close_all(_: Any) -> None:
+            for session in self._sessions.values():
+                session.close()
+            self._sessions.clear()
+
+        self.call(None, lambda: None, close_all, timeout)  # type: ignore[arg-type]
+
+
+host = BrowserHost()

@@ -1,0 +1,410 @@
+"""One logged-in browser per exchange account, driven by the account's exchange profile.
+
+A BrowserSession is only ever used from the browser thread (see host.py): Playwright's sync
+API belongs to the thread that started it. The rules it keeps:
+- every step has a timeout (the profile's);
+- before the submit click a failure may be retried (the whole flow, `retries` times), and an
+  expired session is logged in again once;
+- after the submit click nothing is retried: an answer that does not come is UNKNOWN and the
+  order is looked up at the venue by its client order id;
+- every failure leaves a screenshot and a Playwright trace.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+import psutil
+import pyotp
+from django.conf import settings
+from django.utils import timezone
+from playwright.sync_api import Error as PlaywrightError
+from playwright.sync_api import Page, sync_playwright
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+from executor.browser.chromium import LAUNCH_ARGS, chromium_executable
+from executor.browser.profile import FieldSpec, Profile, Step, render
+from executor.connectors.base import AccountConfig, ErrorCode, OrderResult, OrderTicket, ResultStatus
+
+logger = logging.getLogger(__name__)
+
+LOGGED_IN, NEEDS_LOGIN, CAPTCHA, DOWN = "logged_in", "needs_login", "captcha", "down"
+
+
+class FlowError(Exception):
+    """A failure before the submit click: nothing reached the venue."""
+
+    def __init__(self, code: ErrorCode, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+def private_dir(path: Path) -> Path:
+    path.mkdir(parents=True, exist_ok=True)
+    os.chmod(path, 0o700)
+    return path
+
+
+class BrowserSession:
+    def __init__(self, account: AccountConfig, profile: Profile) -> None:
+        self.account = account
+        self.profile = profile
+        self.state = DOWN
+        self.detail = ""
+        self.page: Page | None = None
+        self._playwright = None
+        self._browser = None
+        self._context = None
+        self.orders_placed = 0
+        self._baseline_rss: int | None = None
+
+    @property
+    def base_url(self) -> str:
+        return (self.account.base_url or self.profile.base_url).rstrip("/")
+
+    @property
+    def storage_path(self) -> Path:
+        directory = private_dir(Path(settings.BROWSER_STATE_DIR))
+        return directory / f"{self.profile.name}-{self.account.key or self.account.label}.json"
+
+    def ensure(self) -> Page:
+        """Start the browser once; reuse the same page for every order after that."""
+        if self.page is not None and not self.page.is_closed() and self._browser and self._browser.is_connected():
+            return self.page
+        self.close()
+        self._playwright = sync_playwright().start()
+        try:
+            self._browser = self._playwright.chromium.launch(
+                executable_path=chromium_executable(self._playwright),
+                headless=settings.BROWSER_HEADLESS,
+                args=LAUNCH_ARGS,
+            )
+        except Exception as exc:
+            self._set_state(DOWN, f"the browser did not start: {exc}")
+            raise FlowError(ErrorCode.NETWORK, f"the browser did not start: {exc}") from exc
+        storage = self.storage_path
+        self._context = self._browser.new_context(storage_state=str(storage) if storage.exists() else None)
+        self._context.set_default_timeout(self.profile.timeouts.step * 1000)
+        self._context.set_default_navigation_timeout(self.profile.timeouts.navigation * 1000)
+        self.page = self._context.new_page()
+        self._baseline_rss = None
+        self._set_state(LOGGED_IN if storage.exists() else NEEDS_LOGIN, "browser started")
+        return self.page
+
+    def close(self) -> None:
+        for closer in (self._context, self._browser):
+            try:
+                if closer is not None:
+                    closer.close()
+            except Exception:  # the browser may already be gone; closing is best effort
+                logger.debug("closing the browser failed", exc_info=True)
+        if self._playwright is not None:
+            try:
+                self._playwright.stop()
+            except Exception:
+                logger.debug("stopping playwright failed", exc_info=True)
+        self._playwright = self._browser = self._context = self.page = None
+        self._set_state(DOWN, "browser closed")
+
+    def _set_state(self, state: str, detail: str = "") -> None:
+        self.state, self.detail = state, detail
+
+    # Placing an order.
+
+    def place(self, ticket: OrderTicket) -> OrderResult:
+        values = self._values(ticket)
+        relogged = False
+        attempt = 0
+        self._trace_start()
+        result: OrderResult | None = None
+        try:
+            while result is None:
+                try:
+                    self.ensure()
+                    result = self._place_once(values)
+                except FlowError as error:
+                    if error.code == ErrorCode.SESSION_EXPIRED and not relogged:
+                        relogged = True
+                        try:
+                            self.login()
+                            continue
+                        except FlowError as login_error:
+                            error = login_error
+                    retryable = error.code in (ErrorCode.ELEMENT_NOT_FOUND, ErrorCode.TIMEOUT, ErrorCode.NETWORK)
+                    if retryable and attempt < self.profile.retries:
+                        attempt += 1
+                        logger.info("order %s: retrying before submit (%s)", ticket.client_order_id, error.code)
+                        continue
+                    result = OrderResult.failed(ticket.client_order_id, error.code, error.message)
+        finally:
+            result = self._with_artifacts(ticket.client_order_id, result)
+        self.orders_placed += 1
+        return result
+
+    def _values(self, ticket: OrderTicket) -> dict[str, Any]:
+        return {
+            "base_url": self.base_url,
+            "symbol": self.profile.venue_symbol(ticket.symbol),
+            "side": ticket.side,
+            "side_lower": ticket.side.lower(),
+            "order_type": ticket.order_type,
+            "qty": format(ticket.qty.normalize(), "f"),
+            "price": format(ticket.price.normalize(), "f") if ticket.price is not None else "",
+            "client_order_id": ticket.client_order_id,
+        }
+
+    def _place_once(self, values: dict[str, Any]) -> OrderResult:
+        for index, step in enumerate(self.profile.place_order):
+            if not step.applies(values):
+                continue
+            self._run_step(step, values, where=f"place_order[{index}]")
+            if step.submit:
+                return self._read_result(values)
+        raise AssertionError("a profile always has a submit step")  # parse_profile guarantees it
+
+    def _run_step(self, step: Step, values: dict[str, Any], where: str) -> None:
+        page = self.page
+        try:
+            if step.action == "goto":
+                url = render(self.profile.urls[step.target], values)
+                page.goto(url, wait_until="domcontentloaded")
+                self._raise_for_state()
+                return
+            selector = render(step.target, values)
+            if step.action == "fill":
+                page.fill(selector, render(step.value, values))
+            elif step.action == "click":
+                # The submit click must not wait for the navigation it starts: what follows
+                # is read by _read_result, whose timeout decides SUCCESS, FAILED or UNKNOWN.
+                page.click(selector, no_wait_after=step.submit)
+            elif step.action == "check":
+                page.check(selector)
+            elif step.action == "select":
+                page.select_option(selector, render(step.value, values))
+            elif step.action == "wait":
+                page.wait_for_selector(selector, state="visible")
+        except PlaywrightTimeout:
+            self._raise_for_state()
+            if step.action == "goto":
+                raise FlowError(ErrorCode.TIMEOUT, f"{where}: the page did not load in time") from None
+            raise FlowError(
+                ErrorCode.ELEMENT_NOT_FOUND,
+                f"{where}: {step.action} '{render(step.target, values)}' found nothing within "
+                f"{self.profile.timeouts.step:g}s (has the page layout changed?)",
+            ) from None
+        except PlaywrightError as exc:
+            if "net::" in str(exc):
+                raise FlowError(ErrorCode.NETWORK, f"{where}: {str(exc).splitlines()[0]}") from None
+            if not page.is_closed() and self._browser and self._browser.is_connected():
+                raise FlowError(ErrorCode.ELEMENT_NOT_FOUND, f"{where}: {str(exc).splitlines()[0]}") from None
+            self._set_state(DOWN, str(exc).splitlines()[0])
+            raise FlowError(ErrorCode.NETWORK, f"{where}: the browser went away") from None
+
+    def _current_state(self) -> str | None:
+        for state, selector in (("captcha", "captcha"), ("logged_out", "logged_out")):
+            css = self.profile.states.get(selector)
+            try:
+                if css and self.page.locator(css).count():
+                    return state
+            except PlaywrightError:
+                return None
+        return None
+
+    def _raise_for_state(self) -> None:
+        state = self._current_state()
+        if state == "captcha":
+            self._set_state(CAPTCHA, f"a challenge page at {self.page.url}")
+            raise FlowError(ErrorCode.CAPTCHA_REQUIRED, "the venue shows a captcha; a person must solve it")
+        if state == "logged_out":
+            self._set_state(NEEDS_LOGIN, "the venue logged the session out")
+            raise FlowError(ErrorCode.SESSION_EXPIRED, "the venue session has expired")
+
+    def _read_result(self, values: dict[str, Any]) -> OrderResult:
+        spec = self.profile.result
+        client_order_id = values["client_order_id"]
+        success, error = render(spec["success"], values), render(spec["error"], values)
+        deadline = time.monotonic() + self.profile.timeouts.result
+        while time.monotonic() < deadline:
+            try:
+                if self.page.locator(success).count():
+                    order_id = self._read(spec["order_id"], self.page.locator(success).first, values)
+                    self._set_state(LOGGED_IN)
+                    return OrderResult(ResultStatus.SUCCESS, client_order_id, exchange_order_id=order_id)
+                if self.page.locator(error).count():
+                    code = self._text(spec.get("error_code"), values)
+                    message = self._text(spec.get("error_message"), values) or self.page.locator(error).inner_text()
+                    if code in spec["duplicate_codes"]:
+                        return OrderResult.unknown(client_order_id, f"the venue already has this order ({code})")
+                    return OrderResult.failed(client_order_id, ErrorCode.REJECTED, f"{code}: {message}".strip(": "))
+            except PlaywrightError:
+                pass  # the page is navigating; look again
+            time.sleep(0.02)
+        return OrderResult.unknown(
+            client_order_id, f"no result on the page within {self.profile.timeouts.result:g}s after the submit click"
+        )
+
+    def _text(self, selector: str | None, values: dict[str, Any]) -> str:
+        if not selector:
+            return ""
+        locator = self.page.locator(render(selector, values))
+        return locator.first.inner_text().strip() if locator.count() else ""
+
+    def _read(self, spec: FieldSpec, scope, values: dict[str, Any]) -> str:
+        target = scope.locator(render(spec.selector, values)).first if spec.selector else scope
+        if spec.attribute:
+            return (target.get_attribute(spec.attribute) or "").strip()
+        return target.inner_text().strip()
+
+    # Logging in.
+
+    def login(self) -> None:
+        secrets = self.account.secrets
+        if not secrets.get("web_username") or not secrets.get("web_password"):
+            self._set_state(NEEDS_LOGIN, "no web login stored for this account")
+            raise FlowError(
+                ErrorCode.SESSION_EXPIRED,
+                f"logged out, and the account has no web username/password; "
+                f"run `manage.py executor_login {self.account.label}` to log in by hand",
+            )
+        values = {
+            "base_url": self.base_url,
+            "username": secrets["web_username"],
+            "password": secrets["web_password"],
+            "totp": pyotp.TOTP(secrets["totp_secret"]).now() if secrets.get("totp_secret") else "",
+        }
+        self.ensure()
+        for index, step in enumerate(self.profile.login):
+            if "{totp}" in step.value and not values["totp"]:
+                raise FlowError(ErrorCode.SESSION_EXPIRED, "the venue asks for a TOTP code and no secret is stored")
+            self._run_step_for_login(step, values, f"login[{index}]")
+        self.save_login()
+        logger.info("logged in to %s as account %s", self.profile.name, self.account.label)
+
+    def _run_step_for_login(self, step: Step, values: dict[str, Any], where: str) -> None:
+        try:
+            self._run_step(step, values, where)
+        except FlowError as error:
+            if error.code == ErrorCode.SESSION_EXPIRED and step.action == "goto":
+                return  # the login page itself is "logged out": that is where we want to be
+            if error.code == ErrorCode.CAPTCHA_REQUIRED:
+                raise
+            raise FlowError(ErrorCode.SESSION_EXPIRED, f"login failed at {error.message}") from None
+
+    def save_login(self) -> None:
+        path = self.storage_path
+        self._context.storage_state(path=str(path))
+        os.chmod(path, 0o600)
+        self._set_state(LOGGED_IN, "logged in")
+
+    # Finding an order.
+
+    def find(self, client_order_id: str) -> OrderResult | None:
+        spec = self.profile.find_order
+        values = {"base_url": self.base_url, "client_order_id": client_order_id}
+        for attempt in range(2):
+            self.ensure()
+            try:
+                self.page.goto(render(self.profile.urls[spec["goto"]], values), wait_until="domcontentloaded")
+                self._raise_for_state()
+                row = self.page.locator(render(spec["row"], values))
+                if not row.count():
+                    return None
+                status = self._read(spec["status"], row.first, values)
+                order_id = (
+                    self._read(spec["order_id"], row.first, values)
+                    if spec["order_id"].selector or spec["order_id"].attribute
+                    else ""
+                )
+            except FlowError as error:
+                if error.code == ErrorCode.SESSION_EXPIRED and attempt == 0:
+                    self.login()
+                    continue
+                raise
+            mapped = spec.get("status_map", {}).get(status)
+            if mapped == "SUCCESS":
+                return OrderResult(ResultStatus.SUCCESS, client_order_id, exchange_order_id=order_id)
+            if mapped == "FAILED":
+                return OrderResult.failed(client_order_id, ErrorCode.REJECTED, f"the venue shows the order {status}")
+            return OrderResult.unknown(client_order_id, f"the venue shows the order as {status!r}")
+        return None
+
+    # Evidence and upkeep.
+
+    def _trace_start(self) -> None:
+        if settings.BROWSER_TRACE and self._context is not None:
+            try:
+                self._context.tracing.start(screenshots=True, snapshots=True)
+            except PlaywrightError:
+                logger.debug("tracing did not start", exc_info=True)
+
+    def _with_artifacts(self, client_order_id: str, result: OrderResult | None) -> OrderResult:
+        if result is None:  # an exception escaped: the caller treats the outcome as unknown
+            result = OrderResult.unknown(client_order_id, "the browser flow stopped unexpectedly")
+        keep = result.status != ResultStatus.SUCCESS
+        stamp = timezone.now().strftime("%Y%m%dT%H%M%S")
+        directory = private_dir(Path(settings.BROWSER_ARTIFACTS_DIR))
+        screenshot = trace = ""
+        if keep and self.page is not None and not self.page.is_closed():
+            path = directory / f"{client_order_id}-{stamp}.png"
+            try:
+                self.page.screenshot(path=str(path), full_page=True, timeout=5000)
+                screenshot = str(path)
+            except PlaywrightError:
+                logger.warning("no screenshot for %s", client_order_id)
+        if settings.BROWSER_TRACE and self._context is not None:
+            path = directory / f"{client_order_id}-{stamp}-trace.zip"
+            try:
+                if keep:
+                    self._context.tracing.stop(path=str(path))
+                    trace = str(path)
+                else:
+                    self._context.tracing.stop()
+            except PlaywrightError:
+                logger.debug("tracing did not stop cleanly", exc_info=True)
+        if not keep:
+            return result
+        return OrderResult(
+            result.status,
+            result.client_order_id,
+            exchange_order_id=result.exchange_order_id,
+            error_code=result.error_code,
+            error_message=result.error_message,
+            screenshot=screenshot,
+            trace=trace,
+        )
+
+    def browser_rss(self) -> int:
+        """Resident memory of this process's Chromium children, in bytes."""
+        total = 0
+        for child in psutil.Process().children(recursive=True):
+            try:
+                if "chrom" in child.name().lower():
+                    total += child.memory_info().rss
+            except psutil.Error:
+                continue
+        return total
+
+    def recycle_if_grown(self) -> bool:
+        """Called when idle: restart the browser if its memory grew past the allowed share."""
+        if self._browser is None or self.orders_placed < 10:
+            return False
+        rss = self.browser_rss()
+        if self._baseline_rss is None:
+            self._baseline_rss = rss
+            return False
+        if rss > self._baseline_rss * (1 + settings.BROWSER_RECYCLE_GROWTH):
+            logger.info(
+                "recycling the browser for %s: %d MB > baseline %d MB",
+                self.account.label,
+                rss >> 20,
+                self._baseline_rss >> 20,
+            )
+            self.close()
+            self.ensure()
+            return True
+        return False
