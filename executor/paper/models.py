@@ -1,0 +1,205 @@
+"""The paper exchange's own schema: accounts, sessions, keys, instruments, balances, orders, faults.
+
+Nothing here points at the desk's users: a paper account is an exchange identity of its own.
+"""
+
+from decimal import Decimal
+
+from django.db import models
+from rest_framework_api_key.models import AbstractAPIKey, APIKeyManager
+
+MONEY = {"max_digits": 28, "decimal_places": 10}
+
+
+class PaperAccount(models.Model):
+    username = models.CharField(max_length=50, unique=True)
+    password = models.CharField(max_length=128, help_text="A Django password hash, never the password.")
+    # The exchange must read it back to check codes, as any TOTP server must; it never leaves
+    # the server except once, printed by paper_create_account.
+    totp_secret = models.CharField(max_length=64)
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_login_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["username"]
+
+    def __str__(self) -> str:
+        return self.username
+
+
+class PaperSession(models.Model):
+    """A web login; the `paper_session` cookie holds the signed token, the row holds its hash."""
+
+    account = models.ForeignKey(PaperAccount, on_delete=models.CASCADE, related_name="sessions")
+    token_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"session {self.pk} of {self.account_id}"
+
+
+class PaperApiKey(AbstractAPIKey):
+    """`X-PAPER-KEY`: stored hashed, looked up by prefix (djangorestframework-api-key)."""
+
+    objects = APIKeyManager()
+    account = models.ForeignKey(PaperAccount, on_delete=models.CASCADE, related_name="api_keys")
+
+    class Meta(AbstractAPIKey.Meta):
+        verbose_name = "paper API key"
+        verbose_name_plural = "paper API keys"
+
+
+class PaperInstrument(models.Model):
+    symbol = models.CharField(max_length=20, unique=True, help_text="BASE-QUOTE, e.g. BTC-USDT.")
+    base_asset = models.CharField(max_length=10)
+    quote_asset = models.CharField(max_length=10)
+    tick_size = models.DecimalField(**MONEY)
+    lot_size = models.DecimalField(**MONEY, help_text="Quantity step.")
+    min_qty = models.DecimalField(**MONEY)
+    start_price = models.DecimalField(**MONEY, help_text="Where the random walk starts.")
+    volatility = models.DecimalField(
+        **MONEY, default=Decimal("0.0001"), help_text="Standard deviation of one step's log return."
+    )
+    seed = models.CharField(max_length=50, default="paper", help_text="Same seed and step give the same price.")
+    override_price = models.DecimalField(
+        **MONEY, null=True, blank=True, help_text="A fixed mark price for tests and demos; empty = the walk."
+    )
+    is_active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["symbol"]
+
+    def __str__(self) -> str:
+        return self.symbol
+
+
+class PaperBalance(models.Model):
+    account = models.ForeignKey(PaperAccount, on_delete=models.CASCADE, related_name="balances")
+    asset = models.CharField(max_length=10)
+    free = models.DecimalField(**MONEY, default=Decimal("0"))
+    locked = models.DecimalField(**MONEY, default=Decimal("0"))
+
+    class Meta:
+        ordering = ["account_id", "asset"]
+        constraints = [
+            models.UniqueConstraint(fields=["account", "asset"], name="paper_balance_per_asset"),
+            models.CheckConstraint(condition=models.Q(free__gte=0, locked__gte=0), name="paper_balance_not_negative"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.asset} {self.free}/{self.locked}"
+
+
+class PaperPosition(models.Model):
+    """Base-asset holdings bought through one symbol, with their average entry price."""
+
+    account = models.ForeignKey(PaperAccount, on_delete=models.CASCADE, related_name="positions")
+    symbol = models.CharField(max_length=20)
+    qty = models.DecimalField(**MONEY, default=Decimal("0"))
+    avg_price = models.DecimalField(**MONEY, null=True, blank=True)
+
+    class Meta:
+        ordering = ["account_id", "symbol"]
+        constraints = [models.UniqueConstraint(fields=["account", "symbol"], name="paper_position_per_symbol")]
+
+    def __str__(self) -> str:
+        return f"{self.symbol} {self.qty}"
+
+
+class OrderSide(models.TextChoices):
+    BUY = "BUY"
+    SELL = "SELL"
+
+
+class OrderType(models.TextChoices):
+    MARKET = "MARKET"
+    LIMIT = "LIMIT"
+
+
+class OrderStatus(models.TextChoices):
+    NEW = "NEW"
+    FILLED = "FILLED"
+    REJECTED = "REJECTED"
+    CANCELED = "CANCELED"
+
+
+class RejectCode(models.TextChoices):
+    INSUFFICIENT_BALANCE = "INSUFFICIENT_BALANCE"
+    BELOW_MIN_QTY = "BELOW_MIN_QTY"
+    INVALID_QTY_STEP = "INVALID_QTY_STEP"
+    INVALID_TICK = "INVALID_TICK"
+    UNKNOWN_SYMBOL = "UNKNOWN_SYMBOL"
+
+
+class PaperOrder(models.Model):
+    account = models.ForeignKey(PaperAccount, on_delete=models.CASCADE, related_name="orders")
+    client_order_id = models.CharField(max_length=64)
+    # Not a foreign key: an order for an unknown symbol is recorded too, as REJECTED.
+    symbol = models.CharField(max_length=20)
+    side = models.CharField(max_length=4, choices=OrderSide.choices)
+    order_type = models.CharField(max_length=6, choices=OrderType.choices)
+    qty = models.DecimalField(**MONEY)
+    price = models.DecimalField(**MONEY, null=True, blank=True)
+    status = models.CharField(max_length=8, choices=OrderStatus.choices, db_index=True)
+    filled_qty = models.DecimalField(**MONEY, default=Decimal("0"))
+    avg_price = models.DecimalField(**MONEY, null=True, blank=True)
+    reject_code = models.CharField(max_length=40, blank=True)
+    reject_reason = models.CharField(max_length=200, blank=True)
+    # What a resting order holds back: quote for a BUY, base for a SELL.
+    locked_asset = models.CharField(max_length=10, blank=True)
+    locked_amount = models.DecimalField(**MONEY, default=Decimal("0"))
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["account", "client_order_id"], name="paper_client_order_id_per_account")
+        ]
+
+    def __str__(self) -> str:
+        return self.order_id
+
+    @property
+    def order_id(self) -> str:
+        return f"P-{self.pk:06d}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.status == OrderStatus.NEW
+
+
+class FaultKind(models.TextChoices):
+    SLOW = "slow", "Slow: delay pages and API calls by VALUE ms"
+    SESSION_EXPIRED = "session_expired", "Session expired: web sessions end; off after the next login"
+    CAPTCHA = "captcha", "Captcha: every page shows a challenge"
+    REJECT = "reject", "Reject: orders are rejected with VALUE (CODE or CODE:reason)"
+    LAYOUT_CHANGED = "layout_changed", "Layout changed: the trade page's ids are renamed"
+    LOST_REPLY = "lost_reply", "Lost reply: orders are placed but the reply hangs VALUE s, then errors"
+
+
+class PaperFault(models.Model):
+    """A fault injected into one account, for tests and drills."""
+
+    account = models.ForeignKey(PaperAccount, on_delete=models.CASCADE, related_name="faults")
+    kind = models.CharField(max_length=20, choices=FaultKind.choices)
+    value = models.CharField(max_length=200, blank=True)
+    once = models.BooleanField(default=False, help_text="Turn off after firing once.")
+    is_active = models.BooleanField(default=True)
+    armed_at = models.DateTimeField(help_text="When it was last turned on.")
+    fired_count = models.PositiveIntegerField(default=0)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["account_id", "kind"]
+        constraints = [models.UniqueConstraint(fields=["account", "kind"], name="paper_fault_per_kind")]
+
+    def __str__(self) -> str:
+        state = "on" if self.is_active else "off"
+        return f"{self.kind} ({state})"

@@ -1,0 +1,132 @@
+"""Reads for the paper exchange, always scoped to the account asking."""
+
+import hashlib
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from executor.paper import pricing
+from executor.paper.errors import PaperNotFound
+from executor.paper.models import (
+    FaultKind,
+    OrderStatus,
+    PaperAccount,
+    PaperBalance,
+    PaperFault,
+    PaperInstrument,
+    PaperOrder,
+    PaperPosition,
+    PaperSession,
+)
+
+
+@dataclass(frozen=True)
+class MarkPrice:
+    symbol: str
+    price: Decimal
+    time: datetime
+    source: str  # "walk" or "override"
+
+
+def normalize_symbol(raw: str) -> str:
+    """'btc-usdt', 'BTC_USDT' and 'BTC/USDT' all name BTC-USDT."""
+    return raw.strip().upper().replace("/", "-").replace("_", "-")
+
+
+def instrument_list() -> QuerySet[PaperInstrument]:
+    return PaperInstrument.objects.filter(is_active=True)
+
+
+def instrument_get(*, symbol: str) -> PaperInstrument | None:
+    return instrument_list().filter(symbol=normalize_symbol(symbol)).first()
+
+
+def mark_price(*, instrument: PaperInstrument, at: datetime | None = None) -> MarkPrice:
+    step = pricing.step_at(at or timezone.now())
+    moment = pricing.step_time(step)
+    if instrument.override_price is not None:
+        return MarkPrice(instrument.symbol, instrument.override_price, moment, "override")
+    price = pricing.walk_price(
+        seed=instrument.seed,
+        symbol=instrument.symbol,
+        start_price=instrument.start_price,
+        volatility=instrument.volatility,
+        tick=instrument.tick_size,
+        step=step,
+    )
+    return MarkPrice(instrument.symbol, price, moment, "walk")
+
+
+def price_get(*, symbol: str) -> MarkPrice:
+    instrument = instrument_get(symbol=symbol)
+    if instrument is None:
+        raise PaperNotFound(f"no instrument {symbol[:20]}; see /paper/api/instruments")
+    return mark_price(instrument=instrument)
+
+
+def session_token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def session_get(*, token: str | None) -> PaperSession | None:
+    """The live session behind a cookie token, or None (unknown, revoked, expired, or ended by a fault)."""
+    if not token:
+        return None
+    session = (
+        PaperSession.objects.select_related("account")
+        .filter(token_hash=session_token_hash(token), revoked_at__isnull=True, expires_at__gt=timezone.now())
+        .first()
+    )
+    if session is None or not session.account.is_active:
+        return None
+    # paper_fault_set revokes the sessions already; this also covers a fault switched on in bulk.
+    ended = fault_get(account=session.account, kind=FaultKind.SESSION_EXPIRED)
+    if ended is not None and ended.armed_at >= session.created_at:
+        return None
+    return session
+
+
+def fault_get(*, account: PaperAccount, kind: str) -> PaperFault | None:
+    return PaperFault.objects.filter(account=account, kind=kind, is_active=True).first()
+
+
+def faults_active(*, account: PaperAccount) -> dict[str, PaperFault]:
+    return {fault.kind: fault for fault in PaperFault.objects.filter(account=account, is_active=True)}
+
+
+def order_list(*, account: PaperAccount, status: str | None = None) -> QuerySet[PaperOrder]:
+    orders = PaperOrder.objects.filter(account=account)
+    return orders.filter(status=status) if status else orders
+
+
+def order_get(*, account: PaperAccount, order_id: str) -> PaperOrder:
+    """By exchange order id, 'P-000123' (or the bare number)."""
+    number = order_id.upper().removeprefix("P-")
+    order = (
+        order_list(account=account).filter(pk=int(number)).first() if number.isdigit() and len(number) < 19 else None
+    )
+    if order is None:
+        raise PaperNotFound(f"no order {order_id[:30]} on this account")
+    return order
+
+
+def order_get_by_client_id(*, account: PaperAccount, client_order_id: str) -> PaperOrder:
+    order = order_list(account=account).filter(client_order_id=client_order_id).first()
+    if order is None:
+        raise PaperNotFound(f"no order with client order id {client_order_id[:64]} on this account")
+    return order
+
+
+def balance_list(*, account: PaperAccount) -> QuerySet[PaperBalance]:
+    return PaperBalance.objects.filter(account=account).order_by("asset")
+
+
+def position_list(*, account: PaperAccount) -> QuerySet[PaperPosition]:
+    return PaperPosition.objects.filter(account=account).exclude(qty=0).order_by("symbol")
+
+
+def open_order_count() -> int:
+    return PaperOrder.objects.filter(status=OrderStatus.NEW).count()

@@ -1,0 +1,115 @@
+"""Paper accounts, their web logins (password, then TOTP) and API keys."""
+
+import logging
+import re
+import secrets
+from datetime import timedelta
+from decimal import Decimal
+
+import pyotp
+from django.contrib.auth.hashers import check_password, make_password
+from django.db import transaction
+from django.utils import timezone
+
+from executor.paper import selectors
+from executor.paper.errors import LoginFailed, PaperInvalid
+from executor.paper.models import (
+    FaultKind,
+    PaperAccount,
+    PaperApiKey,
+    PaperBalance,
+    PaperFault,
+    PaperPosition,
+    PaperSession,
+)
+
+logger = logging.getLogger(__name__)
+
+USERNAME_RE = re.compile(r"^[A-Za-z0-9_.-]{3,50}$")
+ASSET_RE = re.compile(r"^[A-Z0-9]{1,10}$")
+SESSION_LIFETIME = timedelta(hours=12)
+# Checks a password against this when the username is unknown, so both take the same time.
+_DUMMY_HASH = make_password("paper-exchange-no-such-user")
+
+
+def paper_account_create(
+    *, username: str, password: str, balances: dict[str, Decimal] | None = None
+) -> tuple[PaperAccount, str]:
+    """A new account with starting balances; returns it and its API key (shown only this once)."""
+    if not USERNAME_RE.match(username):
+        raise PaperInvalid("3 to 50 letters, digits, '.', '_' or '-'", field="username")
+    if len(password) < 8:
+        raise PaperInvalid("at least 8 characters", field="password")
+    balances = {asset.upper(): amount for asset, amount in (balances or {}).items()}
+    for asset, amount in balances.items():
+        if not ASSET_RE.match(asset) or not amount.is_finite() or amount < 0:
+            raise PaperInvalid(f"{asset}={amount}: need ASSET=non-negative amount", field="balance")
+    if PaperAccount.objects.filter(username=username).exists():
+        raise PaperInvalid(f"{username} is taken", field="username")
+
+    instruments = list(selectors.instrument_list())
+    assets = {asset for i in instruments for asset in (i.base_asset, i.quote_asset)} | set(balances)
+    with transaction.atomic():
+        account = PaperAccount.objects.create(
+            username=username, password=make_password(password), totp_secret=pyotp.random_base32()
+        )
+        PaperBalance.objects.bulk_create(
+            PaperBalance(account=account, asset=asset, free=balances.get(asset, Decimal(0))) for asset in sorted(assets)
+        )
+        # A deposited base asset is a position entered at today's mark, in its first symbol.
+        placed: set[str] = set()
+        for instrument in instruments:
+            amount = balances.get(instrument.base_asset)
+            if amount and instrument.base_asset not in placed:
+                placed.add(instrument.base_asset)
+                price = selectors.mark_price(instrument=instrument).price
+                PaperPosition.objects.create(account=account, symbol=instrument.symbol, qty=amount, avg_price=price)
+        key = paper_api_key_create(account=account, name="default")
+    logger.info("paper account %s created (id %s)", username, account.pk)
+    return account, key
+
+
+def paper_api_key_create(*, account: PaperAccount, name: str) -> str:
+    _, key = PaperApiKey.objects.create_key(account=account, name=name[:50])
+    return key
+
+
+def paper_login_check_password(*, username: str, password: str) -> PaperAccount:
+    """The first login step. The message never says which of the two was wrong."""
+    account = PaperAccount.objects.filter(username=username, is_active=True).first()
+    if account is None:
+        check_password(password, _DUMMY_HASH)
+        raise LoginFailed("Wrong username or password.")
+    if not check_password(password, account.password):
+        raise LoginFailed("Wrong username or password.")
+    return account
+
+
+def paper_login_complete(*, account: PaperAccount, code: str) -> tuple[PaperSession, str]:
+    """The second step: a valid TOTP code opens a session; returns it and its cookie token."""
+    code = code.strip().replace(" ", "")
+    # valid_window=1 accepts the previous and next 30-second code too, for clock drift.
+    if not (code.isdigit() and len(code) == 6 and pyotp.TOTP(account.totp_secret).verify(code, valid_window=1)):
+        logger.info("paper login of %s refused: bad TOTP code", account.username)
+        raise LoginFailed("The verification code is wrong or has expired; enter the current one.")
+    token = secrets.token_urlsafe(32)
+    now = timezone.now()
+    with transaction.atomic():
+        session = PaperSession.objects.create(
+            account=account, token_hash=selectors.session_token_hash(token), expires_at=now + SESSION_LIFETIME
+        )
+        PaperAccount.objects.filter(pk=account.pk).update(last_login_at=now)
+        # session_expired is a one-shot: a successful login ends it.
+        PaperFault.objects.filter(account=account, kind=FaultKind.SESSION_EXPIRED, is_active=True).update(
+            is_active=False, fired_count=1
+        )
+    logger.info("paper login of %s: session %s", account.username, session.pk)
+    return session, token
+
+
+def paper_logout(*, session: PaperSession) -> None:
+    PaperSession.objects.filter(pk=session.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())
+
+
+def paper_sessions_revoke(*, account: PaperAccount) -> int:
+    return PaperSession.objects.filter(account=account, revoked_at__isnull=True).update(revoked_at=timezone.now())
