@@ -13,7 +13,7 @@ urlpatterns = [
     path("orders", views.orders_view, name="orders"),
     path("orders/<str:order_id>/cancel", views.order_cancel_view, name="order-cancel"),
     path("account", views.account_view, name="account"),
-    path("assets/<path:path>", views.asset_view, name="asset"),
+    path("assets/<str:name>", views.asset_view, name="asset"),
     path("api/orders", api.OrderListCreateApi.as_view(), name="api-orders"),
     path(
         "api/orders/by-client-id/<str:client_order_id>",

@@ -9,7 +9,7 @@ shows the outcome (POST-redirect-GET). See SELECTORS.md for the ids automation r
 import logging
 import uuid
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import Decimal, localcontext
 from urllib.parse import urlencode
 
 from django.conf import settings
@@ -23,12 +23,13 @@ from executor.paper import guards, selectors, services
 from executor.paper.errors import DuplicateClientOrderId, LoginFailed, OrderNotOpen, PaperNotFound
 from executor.paper.forms import LoginForm, OrderForm, TotpForm
 from executor.paper.models import FaultKind, OrderStatus, OrderType, PaperAccount, PaperInstrument, PaperOrder
-from executor.paper.services.orders import text
+from executor.paper.services.orders import WIDE_PRECISION, text
 
 logger = logging.getLogger(__name__)
 
 ASSETS_DIR = settings.BASE_DIR / "static" / "paper"
 HISTORY_ROWS = 200
+CENTS = Decimal("0.01")
 
 
 @dataclass(frozen=True)
@@ -170,7 +171,8 @@ def trade_view(request: HttpRequest, symbol: str) -> HttpResponse:
 
 def _confirmation(data: dict, mark: Decimal) -> dict:
     price = data["price"] if data["order_type"] == OrderType.LIMIT else mark
-    return {**data, "estimated_total": (data["qty"] * price).quantize(Decimal("0.01"))}
+    with localcontext(prec=WIDE_PRECISION):
+        return {**data, "estimated_total": (data["qty"] * price).quantize(CENTS)}
 
 
 def _trade_context(request, instrument, mark, form, notice, confirm) -> dict:
@@ -264,9 +266,11 @@ def account_view(request: HttpRequest) -> HttpResponse:
 
 
 @require_GET
-def asset_view(request: HttpRequest, path: str) -> HttpResponse:
+def asset_view(request: HttpRequest, name: str) -> HttpResponse:
     # Served by the exchange itself, so its pages work under any server (uvicorn serves no
-    # static files) with no CDN and no collectstatic step.
-    response = serve(request, path, document_root=ASSETS_DIR)
+    # static files) with no CDN and no collectstatic step. One flat folder: no dot-files.
+    if name.startswith("."):
+        raise Http404("no such asset")
+    response = serve(request, name, document_root=ASSETS_DIR)
     response["Cache-Control"] = "max-age=300"
     return response

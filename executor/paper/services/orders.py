@@ -6,7 +6,7 @@ transactions never wait on each other in a cycle); the order row is locked after
 """
 
 import logging
-from decimal import ROUND_DOWN, ROUND_UP, Decimal
+from decimal import ROUND_DOWN, ROUND_UP, Decimal, localcontext
 
 from django.db import IntegrityError, transaction
 from django.db.models import Q
@@ -30,6 +30,9 @@ from executor.paper.services.faults import paper_fault_fire
 logger = logging.getLogger(__name__)
 
 PLACES = Decimal("1e-10")  # the precision of every stored amount
+# Products of two stored amounts (up to 28 digits each) are exact in 60 digits, so a huge
+# order is refused for its size instead of tripping Decimal's default 28-digit context.
+WIDE_PRECISION = 60
 INJECTED_REASONS = {
     RejectCode.INSUFFICIENT_BALANCE: "Insufficient balance for this order.",
     RejectCode.BELOW_MIN_QTY: "Quantity is below the minimum for this symbol.",
@@ -96,7 +99,7 @@ def paper_order_place(
         status=OrderStatus.NEW,
     )
     try:
-        with transaction.atomic():
+        with localcontext(prec=WIDE_PRECISION), transaction.atomic():
             _place(order, instrument, mark)
     except IntegrityError:
         # Two requests with one client order id raced; the unique constraint let one through.
@@ -249,7 +252,7 @@ def _position_apply(order: PaperOrder, fill_price: Decimal) -> None:
 def paper_order_cancel(*, account: PaperAccount, order: PaperOrder) -> PaperOrder:
     """Cancel a resting order and give back what it locked."""
     instrument = PaperInstrument.objects.get(symbol=order.symbol)
-    with transaction.atomic():
+    with localcontext(prec=WIDE_PRECISION), transaction.atomic():
         balances = _lock_balances(account.pk, instrument)
         order = PaperOrder.objects.select_for_update().get(pk=order.pk, account=account)
         if order.status != OrderStatus.NEW:
@@ -280,7 +283,7 @@ def paper_match_open_orders() -> int:
 
 
 def _fill_resting(order_id: int, account_id: int, instrument: PaperInstrument, mark: Decimal) -> bool:
-    with transaction.atomic():
+    with localcontext(prec=WIDE_PRECISION), transaction.atomic():
         balances = _lock_balances(account_id, instrument)
         order = PaperOrder.objects.select_for_update().filter(pk=order_id, status=OrderStatus.NEW).first()
         # Re-checked under the lock: another matcher may have filled it, or a cancel won.
