@@ -28,6 +28,24 @@ def fast_password_hashing(settings) -> None:
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
+_TEST_CREDENTIALS_KEY = None
+
+
+@pytest.fixture(autouse=True)
+def credentials_key(settings):
+    # Tests run with DEBUG off, where a real key is required: one random key per test run.
+    global _TEST_CREDENTIALS_KEY
+    from cryptography.fernet import Fernet
+
+    from executor import crypto
+
+    _TEST_CREDENTIALS_KEY = _TEST_CREDENTIALS_KEY or Fernet.generate_key().decode()
+    settings.CREDENTIALS_KEYS = [_TEST_CREDENTIALS_KEY]
+    crypto.reset_keys()
+    yield
+    crypto.reset_keys()
+
+
 def _make_user(username: str, role: str | None) -> User:
     user = User.objects.create_user(username=username, password="correct horse battery staple")
     if role:

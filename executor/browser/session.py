@@ -120,8 +120,12 @@ class BrowserSession:
         values = self._values(ticket)
         relogged = False
         attempt = 0
-        self._trace_start()
         result: OrderResult | None = None
+        try:
+            self.ensure()
+        except FlowError as error:
+            return OrderResult.failed(ticket.client_order_id, error.code, error.message)
+        self._trace_start()
         try:
             while result is None:
                 try:
@@ -168,6 +172,13 @@ class BrowserSession:
         raise AssertionError("a profile always has a submit step")  # parse_profile guarantees it
 
     def _run_step(self, step: Step, values: dict[str, Any], where: str) -> None:
+        started = time.monotonic()
+        try:
+            self._do_step(step, values, where)
+        finally:
+            logger.debug("%s %s %s: %.0f ms", where, step.action, step.target, (time.monotonic() - started) * 1000)
+
+    def _do_step(self, step: Step, values: dict[str, Any], where: str) -> None:
         page = self.page
         try:
             if step.action == "goto":
@@ -179,23 +190,26 @@ class BrowserSession:
             if step.action == "fill":
                 page.fill(selector, render(step.value, values))
             elif step.action == "click":
-                # The submit click must not wait for the navigation it starts: what follows
-                # is read by _read_result, whose timeout decides SUCCESS, FAILED or UNKNOWN.
-                page.click(selector, no_wait_after=step.submit)
+                # A click never waits for the navigation it starts: the next step waits for
+                # what it needs, and after the submit click _read_result's timeout decides
+                # SUCCESS, FAILED or UNKNOWN. (A slow page must not fail a click that happened.)
+                page.click(selector, no_wait_after=True)
             elif step.action == "check":
                 page.check(selector)
             elif step.action == "select":
                 page.select_option(selector, render(step.value, values))
             elif step.action == "wait":
-                page.wait_for_selector(selector, state="visible")
+                # A wait usually follows a click that loads a page: it gets the page-load budget.
+                page.wait_for_selector(selector, state="visible", timeout=self.profile.timeouts.navigation * 1000)
         except PlaywrightTimeout:
             self._raise_for_state()
             if step.action == "goto":
                 raise FlowError(ErrorCode.TIMEOUT, f"{where}: the page did not load in time") from None
+            waited = self.profile.timeouts.navigation if step.action == "wait" else self.profile.timeouts.step
             raise FlowError(
                 ErrorCode.ELEMENT_NOT_FOUND,
                 f"{where}: {step.action} '{render(step.target, values)}' found nothing within "
-                f"{self.profile.timeouts.step:g}s (has the page layout changed?)",
+                f"{waited:g}s (has the page layout changed?)",
             ) from None
         except PlaywrightError as exc:
             if "net::" in str(exc):
@@ -232,7 +246,9 @@ class BrowserSession:
         while time.monotonic() < deadline:
             try:
                 if self.page.locator(success).count():
-                    order_id = self._read(spec["order_id"], self.page.locator(success).first, values)
+                    order_id = self._read(
+                        spec["order_id"], self.page, values, fallback=self.page.locator(success).first
+                    )
                     self._set_state(LOGGED_IN)
                     return OrderResult(ResultStatus.SUCCESS, client_order_id, exchange_order_id=order_id)
                 if self.page.locator(error).count():
@@ -241,9 +257,10 @@ class BrowserSession:
                     if code in spec["duplicate_codes"]:
                         return OrderResult.unknown(client_order_id, f"the venue already has this order ({code})")
                     return OrderResult.failed(client_order_id, ErrorCode.REJECTED, f"{code}: {message}".strip(": "))
-            except PlaywrightError:
-                pass  # the page is navigating; look again
+            except PlaywrightError as exc:
+                logger.debug("result not readable yet: %s", str(exc).splitlines()[0])  # e.g. mid-navigation
             time.sleep(0.02)
+        logger.debug("no result at %s; success selector %s", self.page.url, success)
         return OrderResult.unknown(
             client_order_id, f"no result on the page within {self.profile.timeouts.result:g}s after the submit click"
         )
@@ -254,8 +271,10 @@ class BrowserSession:
         locator = self.page.locator(render(selector, values))
         return locator.first.inner_text().strip() if locator.count() else ""
 
-    def _read(self, spec: FieldSpec, scope, values: dict[str, Any]) -> str:
-        target = scope.locator(render(spec.selector, values)).first if spec.selector else scope
+    def _read(self, spec: FieldSpec, scope, values: dict[str, Any], fallback=None) -> str:
+        """Read a field inside `scope` (the page, or an order row); no selector means the scope
+        itself (or `fallback`)."""
+        target = scope.locator(render(spec.selector, values)).first if spec.selector else (fallback or scope)
         if spec.attribute:
             return (target.get_attribute(spec.attribute) or "").strip()
         return target.inner_text().strip()
