@@ -91,3 +91,19 @@ def test_the_login_does_not_redirect_outside_the_exchange(alice):
     client.post("/paper/login", {"username": "alice", "password": alice.password})
     response = client.post("/paper/login/2fa", {"code": alice.totp(), "next": "https://evil.example/"})
     assert response["Location"] == "/paper/"
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("get", "/paper/"),
+        ("get", "/paper/trade/BTC-USDT"),
+        ("post", "/paper/trade/BTC-USDT"),
+        ("get", "/paper/orders"),
+        ("post", "/paper/orders/P-000001/cancel"),
+        ("get", "/paper/account"),
+    ],
+)
+def test_every_page_needs_a_paper_login(alice, method, path):
+    response = getattr(Client(), method)(path)
+    assert response.status_code == 302 and response["Location"].startswith("/paper/login")
