@@ -19,7 +19,7 @@ class ExchangeAccountForm(forms.ModelForm):
 
     class Meta:
         model = ExchangeAccount
-        fields = ["owner", "label", "venue", "connector", "base_url", "is_active"]
+        fields = ["owner", "label", "venue", "connector", "base_url", "is_desk_default", "is_active"]
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -36,9 +36,18 @@ class ExchangeAccountForm(forms.ModelForm):
 @admin.register(ExchangeAccount)
 class ExchangeAccountAdmin(SimpleHistoryAdmin):
     form = ExchangeAccountForm
-    list_display = ["label", "owner", "venue", "connector", "is_active", "updated_at"]
+    list_display = ["label", "owner", "venue", "connector", "is_desk_default", "is_active", "session_state"]
     list_filter = ["venue", "connector", "is_active"]
     search_fields = ["label", "owner__username", "venue"]
+
+    list_select_related = ["owner", "venue_session"]
+
+    @admin.display(description="Browser session")
+    def session_state(self, account: ExchangeAccount) -> str:
+        session = getattr(account, "venue_session", None)
+        if account.connector != "browser":
+            return "—"
+        return f"{session.get_state_display()} ({session.detail})" if session else "Not started"
 
     def save_model(self, request, obj, form, change) -> None:
         services.exchange_account_save(account=obj, secrets=form.changed_secrets())

@@ -65,3 +65,23 @@ class ExchangeAccount(models.Model):
 
     def masked_secrets(self) -> dict[str, str]:
         return {key: crypto.mask(value) for key, value in self.get_secrets().items()}
+
+
+class SessionState(models.TextChoices):
+    LOGGED_IN = "logged_in", "Logged in"
+    NEEDS_LOGIN = "needs_login", "Needs login"
+    CAPTCHA = "captcha", "Captcha: a person must solve it"
+    DOWN = "down", "Browser down"
+
+
+class VenueSession(models.Model):
+    """The browser session's last known state per account, written by the browser worker so the
+    web process (health endpoint, admin) can show it."""
+
+    account = models.OneToOneField(ExchangeAccount, on_delete=models.CASCADE, related_name="venue_session")
+    state = models.CharField(max_length=12, choices=SessionState.choices, default=SessionState.DOWN)
+    detail = models.CharField(max_length=300, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"{self.account}: {self.state}"

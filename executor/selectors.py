@@ -13,3 +13,29 @@ def connector_for(*, kind: str, account: ExchangeAccount | None) -> Connector:
     if account is None:
         return get_connector("dry_run")
     return get_connector(account.connector, account.config())
+
+
+def executor_health() -> dict:
+    """Each active browser account's last known session state. Not ok when the account desk
+    orders go to is a browser account that is not logged in."""
+    from executor.models import ConnectorKind, SessionState
+
+    accounts = ExchangeAccount.objects.filter(is_active=True).select_related("venue_session").order_by("label")
+    rows, ok = [], True
+    for account in accounts:
+        session = getattr(account, "venue_session", None)
+        state = session.state if session else SessionState.DOWN
+        if account.connector == ConnectorKind.BROWSER and account.is_desk_default and state != SessionState.LOGGED_IN:
+            ok = False
+        rows.append(
+            {
+                "label": account.label,
+                "venue": account.venue,
+                "connector": account.connector,
+                "is_desk_default": account.is_desk_default,
+                "state": state if account.connector == ConnectorKind.BROWSER else "n/a",
+                "detail": session.detail if session else "",
+                "updated_at": session.updated_at if session else None,
+            }
+        )
+    return {"ok": ok, "accounts": rows}

@@ -32,3 +32,13 @@ def exchange_accounts_rotate_key() -> int:
             account.save(update_fields=["secrets_encrypted", "updated_at"])
             count += 1
     return count
+
+
+def venue_session_record(*, account_id: int, state: str, detail: str = "") -> None:
+    """Store the browser session's state; an alert is logged when a person is needed."""
+    from executor.models import SessionState, VenueSession
+
+    previous = VenueSession.objects.filter(account_id=account_id).values_list("state", flat=True).first()
+    VenueSession.objects.update_or_create(account_id=account_id, defaults={"state": state, "detail": detail[:300]})
+    if state != previous and state in (SessionState.CAPTCHA, SessionState.NEEDS_LOGIN):
+        logger.error("ALERT exchange account %s needs a person: %s (%s)", account_id, state, detail)

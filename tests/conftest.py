@@ -32,6 +32,12 @@ _TEST_CREDENTIALS_KEY = None
 
 
 @pytest.fixture(autouse=True)
+def dry_run_by_default(settings) -> None:
+    # Unit tests place through the dry run; the browser and paper tests choose their venue.
+    settings.EXECUTOR = "dry_run"
+
+
+@pytest.fixture(autouse=True)
 def credentials_key(settings):
     # Tests run with DEBUG off, where a real key is required: one random key per test run.
     global _TEST_CREDENTIALS_KEY

@@ -75,12 +75,13 @@ def embedded_desk(tmp_path_factory):
     creds = dict(line.split("=", 1) for line in (tmp_path / "demo-credentials.txt").read_text().splitlines())
     assert creds["password"] in demo and creds["api_key"] in demo
     port = free_port()
+    log = open(tmp_path / "rundesk.log", "w")  # noqa: SIM115 (closed at teardown)
     process = subprocess.Popen(  # noqa: S603
         [sys.executable, "manage.py", "rundesk", "--port", str(port)],
         env=env,
         cwd=BASE_DIR,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stdout=log,
+        stderr=subprocess.STDOUT,
     )
     desk = Desk(port)
     deadline = time.monotonic() + 30
@@ -98,6 +99,7 @@ def embedded_desk(tmp_path_factory):
         process.wait(timeout=20)
     except subprocess.TimeoutExpired:
         process.kill()
+    log.close()
 
 
 def test_the_embedded_desk_runs_the_whole_flow_with_no_external_service(embedded_desk):
@@ -135,7 +137,8 @@ def test_the_embedded_desk_runs_the_whole_flow_with_no_external_service(embedded
         assert status == 201, order
         seen = []
         while not seen or seen[-1] not in ("SUCCESS", "FAILED"):
-            event = json.loads(orders_socket.recv(timeout=10))
+            # The first order starts the browser and logs in to the paper exchange.
+            event = json.loads(orders_socket.recv(timeout=60))
             assert event["type"] == "order_updated" and event["data"]["id"] == order["id"]
             seen.append(event["data"]["status"])
         assert seen == ["SUBMITTING", "SUCCESS"]
@@ -143,7 +146,9 @@ def test_the_embedded_desk_runs_the_whole_flow_with_no_external_service(embedded
         assert (event["type"], event["data"]["status"]) == ("signal_updated", "EXECUTED")
 
     status, stored = desk.call("GET", f"/api/orders/{order['id']}", headers={"Authorization": f"Bearer {token}"})
-    assert stored["status"] == "SUCCESS" and stored["exchange_order_id"].startswith("dry-")
+    # The embedded default places it on the paper exchange through the browser executor.
+    assert stored["status"] == "SUCCESS" and stored["exchange_order_id"].startswith("P-")
+    assert stored["venue"] == "browser"
 
 
 def test_the_embedded_desk_refuses_anonymous_sockets(embedded_desk):

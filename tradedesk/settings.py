@@ -206,7 +206,7 @@ RISK_MAX_DAILY_NOTIONAL = env.str("RISK_MAX_DAILY_NOTIONAL", default="")
 
 # Where desk orders go: dry_run (filled without a venue) or exchange (the exchange account
 # marked "desk default" in admin, through its connector).
-EXECUTOR = env.str("EXECUTOR", default="dry_run")
+EXECUTOR = env.str("EXECUTOR", default="exchange")
 # The browser executor: which Chromium (empty: Playwright's own, else the system's), headless or
 # not, where logins (storage state, mode 0700) and failure evidence (screenshots, traces) go.
 PLAYWRIGHT_CHROMIUM_EXECUTABLE = env.str("PLAYWRIGHT_CHROMIUM_EXECUTABLE", default="")

@@ -4,6 +4,7 @@ from django.urls import include, path
 from django.views.generic import TemplateView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from executor.api import ExecutorHealthApi
 from orders.api import OrderCancelApi, OrderDetailApi, OrderListCreateApi
 from signals.api import SignalDetailApi, SignalListCreateApi
 
@@ -13,6 +14,7 @@ api = [
     path("api/orders", OrderListCreateApi.as_view(), name="order-list"),
     path("api/orders/<int:order_id>", OrderDetailApi.as_view(), name="order-detail"),
     path("api/orders/<int:order_id>/cancel", OrderCancelApi.as_view(), name="order-cancel"),
+    path("api/executor/health", ExecutorHealthApi.as_view(), name="executor-health"),
 ]
 
 urlpatterns = [

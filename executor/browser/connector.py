@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import logging
 from decimal import Decimal
 
 from executor.browser.host import host
 from executor.browser.profile import load_profile
 from executor.browser.session import BrowserSession
 from executor.connectors.base import AccountConfig, Balance, Connector, OrderResult, OrderTicket, Position
+
+logger = logging.getLogger(__name__)
 
 
 class BrowserConnector(Connector):
@@ -22,7 +25,21 @@ class BrowserConnector(Connector):
         return BrowserSession(self.account, self.profile)
 
     def _call(self, work, timeout: float):
-        return host.call(self.key, self._make, work, timeout=timeout)
+        try:
+            return host.call(self.key, self._make, work, timeout=timeout)
+        finally:
+            self._record_state()
+
+    def _record_state(self) -> None:
+        if not self.account.key.isdigit():
+            return  # not an ExchangeAccount row (ad-hoc configs in scripts and benches)
+        from executor.services import venue_session_record
+
+        state, detail = self.health()
+        try:
+            venue_session_record(account_id=int(self.account.key), state=state, detail=detail)
+        except Exception:
+            logger.exception("could not record the session state of account %s", self.account.key)
 
     @property
     def _bound(self) -> float:

@@ -5,6 +5,8 @@ See executor/profiles/paper.yaml for the shipped example and the README for the 
 
 from __future__ import annotations
 
+import os
+import re
 import string
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -77,6 +79,14 @@ def render(template: str, values: dict[str, Any]) -> str:
     return template.format_map(values)
 
 
+_ENV_RE = re.compile(r"\$\{([A-Z_][A-Z0-9_]*)(?::-([^}]*))?\}")
+
+
+def expand_env(text: str) -> str:
+    """${NAME} and ${NAME:-default} in a profile value come from the environment."""
+    return _ENV_RE.sub(lambda m: os.environ.get(m.group(1)) or (m.group(2) or ""), text)
+
+
 def load_profile(name: str) -> Profile:
     for directory in [*map(Path, settings.EXCHANGE_PROFILE_DIRS), BUILTIN_DIR]:
         path = directory / f"{name}.yaml"
@@ -115,7 +125,7 @@ def parse_profile(text: str, source: str = "<profile>") -> Profile:
             raise ProfileError(f"{source}: place_order goes to '{step.target}', which is not in urls")
     return Profile(
         name=need("name", str),
-        base_url=str(data.get("base_url", "")).rstrip("/"),
+        base_url=expand_env(str(data.get("base_url", ""))).rstrip("/"),
         symbol_format=str(data.get("symbol_format", "{base}/{quote}")),
         timeouts=Timeouts(**{k: float(v) for k, v in (data.get("timeouts") or {}).items()}),
         retries=int(data.get("retries", 1)),

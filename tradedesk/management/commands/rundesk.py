@@ -2,6 +2,7 @@
 inside it on Kombu's in-memory transport, so no external service is needed."""
 
 import logging
+import os
 import threading
 import time
 
@@ -29,6 +30,10 @@ class Command(BaseCommand):
                 "REDIS_URL is set: run the web, worker and beat processes instead "
                 "(make web / make worker / make beat, or docker compose up)."
             )
+        # The paper exchange is served by this same process: point the profile and the API
+        # connector at it unless told otherwise.
+        os.environ.setdefault("PAPER_BASE_URL", f"http://{host}:{port}/paper")
+        settings.PAPER_BASE_URL = os.environ["PAPER_BASE_URL"]
         config = uvicorn.Config("tradedesk.asgi:application", host=host, port=port, log_level="info", lifespan="off")
         server = uvicorn.Server(config)
         # Uvicorn skips signal handlers off the main thread; the worker below owns Ctrl-C.
@@ -42,9 +47,19 @@ class Command(BaseCommand):
         beat.start()
         self.stdout.write(f"TradeDesk (embedded) on http://{host}:{port}/  (Ctrl-C stops it)")
         try:
-            worker = celery_app.Worker(pool="threads", concurrency=concurrency, loglevel="INFO", quiet=True)
+            # One worker takes both queues; browser calls still run on the single browser thread.
+            worker = celery_app.Worker(
+                pool="threads",
+                concurrency=concurrency,
+                loglevel="INFO",
+                quiet=True,
+                queues=["celery", settings.BROWSER_QUEUE],
+            )
             worker.start()
         finally:
+            from executor.browser.host import host
+
+            host.shutdown()
             beat.stop()
             server.should_exit = True
             web.join(timeout=10)
