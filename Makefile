@@ -8,12 +8,12 @@ PORT ?= 8000
 # Production-style processes (make web/worker/beat) read DATABASE_URL and REDIS_URL from the env.
 WEB_WORKERS ?= 2
 
-.PHONY: help install migrate demo run test lint format web worker beat services-test bench-intake clean
+.PHONY: help install migrate demo run test lint format web worker browser-worker beat services-test bench-intake clean
 
 help:
 	@echo "make run    - set up and run the whole desk (embedded: SQLite, no external services)"
 	@echo "make test   - set up and run lint and the tests"
-	@echo "make web | worker | beat - production processes (need DATABASE_URL and REDIS_URL)"
+	@echo "make web | worker | browser-worker | beat - production processes (need DATABASE_URL and REDIS_URL)"
 
 $(VENV)/.installed: requirements.txt
 	@command -v $(PYTHON) >/dev/null || { echo "Python 3.11 is needed ($(PYTHON) not found); set PYTHON=..."; exit 1; }
@@ -55,7 +55,12 @@ web: migrate
 	$(VENV)/bin/uvicorn tradedesk.asgi:application --host $(HOST) --port $(PORT) --workers $(WEB_WORKERS) --no-access-log
 
 worker: install
-	$(VENV)/bin/celery -A tradedesk worker --loglevel INFO --concurrency 2
+	$(VENV)/bin/celery -A tradedesk worker --loglevel INFO --concurrency 2 --queues celery
+
+# The one process that owns the browsers: a single worker, one task at a time.
+browser-worker: install
+	$(VENV)/bin/celery -A tradedesk worker --loglevel INFO --queues browser --pool solo --concurrency 1 \
+	  --prefetch-multiplier 1 --hostname browser@%h
 
 beat: install
 	$(VENV)/bin/celery -A tradedesk beat --loglevel INFO

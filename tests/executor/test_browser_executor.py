@@ -185,3 +185,33 @@ def test_a_second_profile_for_another_page_layout_works_by_configuration_alone(v
     result = BrowserConnector(account.config()).place_order(ticket("td-v2"))
     assert result.status == ResultStatus.SUCCESS, (result.error_code, result.error_message)
     assert PaperOrder.objects.filter(account=paper, client_order_id="td-v2").count() == 1
+
+
+def test_session_health_follows_the_browser_and_is_served_to_staff(venue, client_for, viewer, outsider):
+    paper, account = venue
+    ExchangeAccount.objects.filter(pk=account.pk).update(is_desk_default=True)
+    connector = BrowserConnector(account.config())
+    connector.place_order(ticket("td-health-1"))
+    response = client_for(viewer).get("/api/executor/health")
+    assert response.status_code == 200
+    assert response.json()["accounts"][0]["state"] == "logged_in"
+    paper_fault_set(account=paper, kind="captcha")
+    connector.place_order(ticket("td-health-2"))
+    response = client_for(viewer).get("/api/executor/health")
+    assert response.status_code == 503
+    assert response.json()["accounts"][0]["state"] == "captcha"
+    assert client_for(outsider).get("/api/executor/health").status_code == 403
+    assert client_for(None).get("/api/executor/health").status_code == 401
+
+
+def test_executor_login_logs_in_with_the_stored_secrets(venue, browser_dirs):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    _, account = venue
+    out = StringIO()
+    call_command("executor_login", account.label, "--auto", stdout=out)
+    assert "logged in" in out.getvalue()
+    assert len(list((browser_dirs / "state").iterdir())) == 1
+    assert account.venue_session.state == "logged_in"
