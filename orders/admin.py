@@ -1,5 +1,6 @@
 from django import forms
 from django.contrib import admin
+from django.utils.html import format_html, format_html_join
 from simple_history.admin import SimpleHistoryAdmin
 
 from orders.models import Order, RiskLimit
@@ -21,12 +22,22 @@ class OrderAdmin(SimpleHistoryAdmin):
         "status",
         "error_code",
         "exchange_order_id",
+        "evidence",
     ]
     list_filter = ["status", "error_code", "symbol", "side", "order_type", "venue", "created_at"]
     search_fields = ["=id", "client_order_id", "exchange_order_id", "symbol", "error_message"]
     date_hierarchy = "created_at"
     list_select_related = ["signal"]
     readonly_fields = [field.name for field in Order._meta.fields]
+
+    @admin.display(description="Evidence")
+    def evidence(self, order: Order) -> str:
+        links = [
+            format_html('<a href="/api/orders/{}/{}">{}</a>', order.pk, kind, kind)
+            for kind in ("screenshot", "trace")
+            if getattr(order, kind)
+        ]
+        return format_html_join(" ", "{}", ((link,) for link in links)) or "—"
 
     def has_add_permission(self, request) -> bool:
         return False  # orders are created by confirming a signal, through the risk checks

@@ -1,4 +1,8 @@
+from pathlib import Path
+
 import django_filters
+from django.conf import settings
+from django.http import FileResponse
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.generics import ListAPIView
@@ -89,3 +93,22 @@ class OrderCancelApi(APIView):
     def post(self, request, order_id: int):
         order = services.order_cancel(order_id=order_id, user=request.user)
         return Response(OrderOutput(order).data)
+
+
+class OrderEvidenceApi(APIView):
+    """The screenshot (PNG) or Playwright trace (zip) saved when the order's placement failed."""
+
+    permission_classes = [IsViewer]
+    kinds = {"screenshot": "image/png", "trace": "application/zip"}
+
+    @extend_schema(responses={(200, "application/octet-stream"): bytes, **ERROR_RESPONSES})
+    def get(self, request, order_id: int, kind: str):
+        order = selectors.order_list().filter(pk=order_id).first()
+        if order is None:
+            raise NotFound(f"order {order_id} does not exist")
+        path = Path(getattr(order, kind) or "")
+        root = Path(settings.BROWSER_ARTIFACTS_DIR).resolve()
+        # Only files the executor wrote, never an arbitrary path stored on the row.
+        if not getattr(order, kind) or not path.resolve().is_relative_to(root) or not path.is_file():
+            raise NotFound(f"order {order_id} has no {kind}")
+        return FileResponse(path.open("rb"), content_type=self.kinds[kind], filename=path.name)

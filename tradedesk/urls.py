@@ -5,7 +5,7 @@ from django.views.generic import TemplateView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from executor.api import ExecutorHealthApi
-from orders.api import OrderCancelApi, OrderDetailApi, OrderListCreateApi
+from orders.api import OrderCancelApi, OrderDetailApi, OrderEvidenceApi, OrderListCreateApi
 from signals.api import SignalDetailApi, SignalListCreateApi
 
 api = [
@@ -14,6 +14,13 @@ api = [
     path("api/orders", OrderListCreateApi.as_view(), name="order-list"),
     path("api/orders/<int:order_id>", OrderDetailApi.as_view(), name="order-detail"),
     path("api/orders/<int:order_id>/cancel", OrderCancelApi.as_view(), name="order-cancel"),
+    path(
+        "api/orders/<int:order_id>/screenshot",
+        OrderEvidenceApi.as_view(),
+        {"kind": "screenshot"},
+        name="order-screenshot",
+    ),
+    path("api/orders/<int:order_id>/trace", OrderEvidenceApi.as_view(), {"kind": "trace"}, name="order-trace"),
     path("api/executor/health", ExecutorHealthApi.as_view(), name="executor-health"),
 ]
 

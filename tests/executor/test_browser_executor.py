@@ -215,3 +215,28 @@ def test_executor_login_logs_in_with_the_stored_secrets(venue, browser_dirs):
     assert "logged in" in out.getvalue()
     assert len(list((browser_dirs / "state").iterdir())) == 1
     assert account.venue_session.state == "logged_in"
+
+
+def test_a_failed_order_links_its_screenshot_and_trace(venue, settings, client_for, viewer, outsider, queued_tasks):
+    paper, account = venue
+    settings.EXECUTOR = "exchange"
+    ExchangeAccount.objects.filter(pk=account.pk).update(is_desk_default=True)
+    from signals import services as signal_services
+
+    paper_fault_set(account=paper, kind="layout_changed")
+    signal, _ = signal_services.signal_create(
+        api_key=None, symbol="BTC/USDT", side="BUY", suggest_qty=Decimal("0.01"), strategy_name="t"
+    )
+    order = order_services.order_create(
+        user=account.owner, signal_id=signal.pk, qty=Decimal("0.01"), order_type="LIMIT", price=Decimal("60000")
+    )
+    order_services.order_place(order_id=order.pk)
+    order.refresh_from_db()
+    assert (order.status, order.error_code) == ("FAILED", "ELEMENT_NOT_FOUND")
+    response = client_for(viewer).get(f"/api/orders/{order.pk}/screenshot")
+    assert response.status_code == 200 and response["Content-Type"] == "image/png"
+    assert b"".join(response.streaming_content).startswith(b"\x89PNG")
+    assert client_for(viewer).get(f"/api/orders/{order.pk}/trace").status_code == 200
+    assert client_for(outsider).get(f"/api/orders/{order.pk}/screenshot").status_code == 403
+    Order.objects.filter(pk=order.pk).update(screenshot="/etc/passwd")
+    assert client_for(viewer).get(f"/api/orders/{order.pk}/screenshot").status_code == 404
