@@ -30,6 +30,7 @@ class Step:
     value: str = ""
     when: dict[str, str] = field(default_factory=dict)
     submit: bool = False
+    reuse: bool = False  # goto only: stay on the page if the browser is already there
 
     def applies(self, values: dict[str, str]) -> bool:
         return all(str(values.get(key, "")) == str(expected) for key, expected in self.when.items())
@@ -163,6 +164,8 @@ def _steps(raw: list, where: str) -> tuple[Step, ...]:
             raise ProfileError(f"{where}[{index}]: unknown action '{action}'; use one of {', '.join(ACTIONS)}")
         if isinstance(spec, str):
             spec = {"selector": spec}
+        if action == "goto" and "url" in spec:
+            spec = {**spec, "selector": spec["url"]}
         if not isinstance(spec, dict) or not (spec.get("selector") or action == "goto"):
             raise ProfileError(f"{where}[{index}]: '{action}' needs a selector")
         steps.append(
@@ -172,6 +175,7 @@ def _steps(raw: list, where: str) -> tuple[Step, ...]:
                 value=str(spec.get("value", "")),
                 when={str(k): str(v) for k, v in (spec.get("when") or {}).items()},
                 submit=bool(spec.get("submit", False)),
+                reuse=bool(spec.get("reuse", False)),
             )
         )
     return tuple(steps)

@@ -17,6 +17,7 @@ import os
 import time
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import psutil
 import pyotp
@@ -33,6 +34,12 @@ from executor.connectors.base import AccountConfig, ErrorCode, OrderResult, Orde
 logger = logging.getLogger(__name__)
 
 LOGGED_IN, NEEDS_LOGIN, CAPTCHA, DOWN = "logged_in", "needs_login", "captcha", "down"
+
+
+def _same_page(current: str, target: str) -> bool:
+    """Same scheme, host and path; the query string (e.g. a result notice) does not matter."""
+    a, b = urlsplit(current), urlsplit(target)
+    return (a.scheme, a.netloc, a.path.rstrip("/")) == (b.scheme, b.netloc, b.path.rstrip("/"))
 
 
 class FlowError(Exception):
@@ -62,6 +69,8 @@ class BrowserSession:
         self._context = None
         self.orders_placed = 0
         self._baseline_rss: int | None = None
+        # The page may be reused (goto with reuse) only after a clean success on it.
+        self._page_trusted = False
 
     @property
     def base_url(self) -> str:
@@ -109,6 +118,7 @@ class BrowserSession:
             except Exception:
                 logger.debug("stopping playwright failed", exc_info=True)
         self._playwright = self._browser = self._context = self.page = None
+        self._page_trusted = False
         self._set_state(DOWN, "browser closed")
 
     def _set_state(self, state: str, detail: str = "") -> None:
@@ -139,6 +149,7 @@ class BrowserSession:
                             continue
                         except FlowError as login_error:
                             error = login_error
+                    self._page_trusted = False
                     retryable = error.code in (ErrorCode.ELEMENT_NOT_FOUND, ErrorCode.TIMEOUT, ErrorCode.NETWORK)
                     if retryable and attempt < self.profile.retries:
                         attempt += 1
@@ -148,6 +159,7 @@ class BrowserSession:
         finally:
             result = self._with_artifacts(ticket.client_order_id, result)
         self.orders_placed += 1
+        self._page_trusted = result.status == ResultStatus.SUCCESS
         return result
 
     def _values(self, ticket: OrderTicket) -> dict[str, Any]:
@@ -183,6 +195,8 @@ class BrowserSession:
         try:
             if step.action == "goto":
                 url = render(self.profile.urls[step.target], values)
+                if step.reuse and self._page_trusted and _same_page(page.url, url):
+                    return  # already there (the last order's result page): a person would not reload
                 page.goto(url, wait_until="domcontentloaded")
                 self._raise_for_state()
                 return

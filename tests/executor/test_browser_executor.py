@@ -127,7 +127,10 @@ def test_an_expired_session_logs_in_again_and_the_order_goes_through(venue):
 def test_each_fault_gives_its_typed_error_with_evidence(venue, kind, value, code):
     paper, account = venue
     connector = BrowserConnector(account.config())
-    connector.place_order(ticket(f"td-warm-{kind}"))  # logged in and warm
+    if kind != "layout_changed":
+        # Logged in and warm. (A new layout shows on the next page load, and a warm session
+        # reuses the page its last order left open, so the layout case starts cold.)
+        connector.place_order(ticket(f"td-warm-{kind}"))
     paper_fault_set(account=paper, kind=kind, value=value)
     result = connector.place_order(ticket(f"td-{kind}"))
     assert (result.status, result.error_code) == (ResultStatus.FAILED, code), result
@@ -240,3 +243,15 @@ def test_a_failed_order_links_its_screenshot_and_trace(venue, settings, client_f
     assert client_for(outsider).get(f"/api/orders/{order.pk}/screenshot").status_code == 403
     Order.objects.filter(pk=order.pk).update(screenshot="/etc/passwd")
     assert client_for(viewer).get(f"/api/orders/{order.pk}/screenshot").status_code == 404
+
+
+def test_a_warm_session_reloads_the_page_after_a_failure(venue):
+    paper, account = venue
+    connector = BrowserConnector(account.config())
+    assert connector.place_order(ticket("td-r-1")).status == ResultStatus.SUCCESS
+    paper_fault_set(account=paper, kind="reject", value="INSUFFICIENT_BALANCE", once=True)
+    assert connector.place_order(ticket("td-r-2")).status == ResultStatus.FAILED
+    paper_fault_set(account=paper, kind="layout_changed")
+    # Not reusing the page after a failure: the reload shows the new layout at once.
+    result = connector.place_order(ticket("td-r-3"))
+    assert result.error_code == ErrorCode.ELEMENT_NOT_FOUND

@@ -1,0 +1,345 @@
+"""Order placement through the warm browser session, against a bare Playwright script and a cold start.
+
+    python bench/order_placement.py [--orders 100] [--memory-orders 1000] [--cold 3]
+
+1. Starts the embedded desk (`manage.py rundesk`, SQLite in a temporary VAR_DIR) with the demo
+   setup: desk orders go to the paper exchange through the browser executor.
+2. Desk: for each order, posts a signal, then times POST /api/orders (the confirm) until the
+   order's SUCCESS event arrives on /ws/orders. The first order (browser start and login) is
+   reported apart.
+3. Bare: a plain Playwright script, logged in once, does the same goto, fill, click and confirm on
+   the same page and waits for the same success notice, per order.
+4. Cold: launch a browser, log in, place one order, close; a few times.
+5. Memory: the desk's Chromium processes' resident memory after warm-up and after
+   --memory-orders orders.
+
+Prints p50/p95 and the ratios; writes bench/results/order_placement.json.
+"""
+
+import argparse
+import http.cookiejar
+import json
+import os
+import platform
+import re
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.parse
+import urllib.request
+from datetime import UTC, datetime
+from pathlib import Path
+
+import psutil
+import pyotp
+from playwright.sync_api import sync_playwright
+from websockets.sync.client import connect as ws_connect
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+LAUNCH_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-dev-shm-usage",
+]
+
+
+def log(message: str) -> None:
+    print(f"[{datetime.now():%H:%M:%S}] {message}", flush=True)
+
+
+def percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(share * (len(ordered) - 1))))]
+
+
+def summary(values: list[float]) -> dict:
+    return {
+        "n": len(values),
+        "p50_ms": round(percentile(values, 0.50), 1),
+        "p95_ms": round(percentile(values, 0.95), 1),
+        "mean_ms": round(statistics.fmean(values), 1),
+        "max_ms": round(max(values), 1),
+    }
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def chromium() -> str:
+    path = os.environ.get("PLAYWRIGHT_CHROMIUM_EXECUTABLE") or "/usr/bin/chromium"
+    if not Path(path).exists():
+        sys.exit("Chromium not found: apt-get install chromium, or set PLAYWRIGHT_CHROMIUM_EXECUTABLE")
+    return path
+
+
+class Desk:
+    """The embedded desk in a subprocess, and an HTTP client for it."""
+
+    def __init__(self, var_dir: Path) -> None:
+        self.port = free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        self.env = {
+            **{k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")},
+            "DEBUG": "true",
+            "VAR_DIR": str(var_dir),
+            "BROWSER_TRACE": "false",
+            "RISK_MAX_DAILY_QTY": "100000",
+            "LOG_LEVEL": "WARNING",
+        }
+        self.cookies = http.cookiejar.CookieJar()
+        self.http = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(self.cookies))
+        self.process: subprocess.Popen | None = None
+        self.var_dir = var_dir
+
+    def manage(self, *args: str) -> str:
+        done = subprocess.run(
+            [sys.executable, "manage.py", *args], env=self.env, cwd=ROOT, capture_output=True, text=True, timeout=300
+        )
+        if done.returncode:
+            sys.exit(f"manage.py {' '.join(args)} failed:\n{done.stderr}")
+        return done.stdout
+
+    def start(self) -> dict[str, str]:
+        self.manage("migrate", "--noinput")
+        self.manage("setup_demo")
+        self.manage("paper_set_price", "BTC-USDT", "65000")
+        lines = (self.var_dir / "demo-credentials.txt").read_text().splitlines()
+        creds = dict(line.split("=", 1) for line in lines if "=" in line)
+        self.process = subprocess.Popen(
+            [sys.executable, "manage.py", "rundesk", "--port", str(self.port)],
+            env=self.env,
+            cwd=ROOT,
+            stdout=open(self.var_dir / "rundesk.log", "w"),
+            stderr=subprocess.STDOUT,
+        )
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
+                break
+            except OSError:
+                if time.monotonic() > deadline or self.process.poll() is not None:
+                    sys.exit("the desk did not start; see rundesk.log in " + str(self.var_dir))
+                time.sleep(0.2)
+        creds["token"] = self.manage("create_user_token", creds["username"]).strip()
+        return creds
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+
+    def call(self, method: str, path: str, body: dict, headers: dict) -> dict:
+        request = urllib.request.Request(self.base + path, data=json.dumps(body).encode(), method=method)
+        request.add_header("Content-Type", "application/json")
+        for name, value in headers.items():
+            request.add_header(name, value)
+        with self.http.open(request, timeout=30) as response:
+            return json.loads(response.read())
+
+    def session_cookie(self, username: str, password: str) -> str:
+        page = self.http.open(self.base + "/admin/login/", timeout=10).read().decode()
+        token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page).group(1)
+        form = urllib.parse.urlencode(
+            {"username": username, "password": password, "csrfmiddlewaretoken": token, "next": "/admin/"}
+        ).encode()
+        request = urllib.request.Request(self.base + "/admin/login/", data=form, method="POST")
+        request.add_header("Referer", self.base + "/admin/login/")
+        self.http.open(request, timeout=10)
+        return "; ".join(f"{c.name}={c.value}" for c in self.cookies)
+
+    def chromium_rss(self) -> int:
+        total = 0
+        for child in psutil.Process(self.process.pid).children(recursive=True):
+            try:
+                if "chrom" in child.name().lower():
+                    total += child.memory_info().rss
+            except psutil.Error:
+                continue
+        return total
+
+
+def desk_orders(desk: Desk, creds: dict, count: int, socket_, label: str) -> list[float]:
+    latencies = []
+    for index in range(count):
+        signal = desk.call(
+            "POST",
+            "/api/signals",
+            {"symbol": "BTC/USDT", "side": "BUY", "suggest_qty": "0.001", "strategy_name": "bench"},
+            {"X-API-KEY": creds["api_key"]},
+        )
+        started = time.perf_counter()
+        order = desk.call(
+            "POST",
+            "/api/orders",
+            {"signal_id": signal["id"], "qty": "0.001", "order_type": "LIMIT", "price": "60000"},
+            {"Authorization": f"Bearer {creds['token']}"},
+        )
+        while True:
+            event = json.loads(socket_.recv(timeout=120))
+            data = event.get("data", {})
+            if data.get("id") == order["id"] and data.get("status") not in ("SUBMITTING", "UNKNOWN"):
+                break
+        if data["status"] != "SUCCESS":
+            sys.exit(f"order {order['id']} ended {data['status']}: {data['error_code']} {data['error_message']}")
+        latencies.append((time.perf_counter() - started) * 1000)
+        if (index + 1) % 50 == 0:
+            log(f"{label}: {index + 1}/{count} orders, last {latencies[-1]:.0f} ms")
+    return latencies
+
+
+def bare_login(page, base: str, creds: dict) -> None:
+    page.goto(f"{base}/paper/login")
+    page.fill("#login-username", creds["paper_username"])
+    page.fill("#login-password", creds["paper_password"])
+    page.click("#login-submit")
+    page.fill("#totp-code", pyotp.TOTP(creds["paper_totp_secret"]).now())
+    page.click("#totp-submit")
+    page.wait_for_selector("[data-testid=logged-in-as]")
+
+
+def bare_order(page, base: str, client_order_id: str) -> None:
+    # Like the desk's profile (goto with reuse): load the trade page only when not already on it.
+    if "/paper/trade/BTC-USDT" not in page.url:
+        page.goto(f"{base}/paper/trade/BTC-USDT", wait_until="domcontentloaded")
+    page.check("#side-buy")
+    page.select_option("#order-type", "LIMIT")
+    page.fill("#order-price", "60000")
+    page.fill("#order-qty", "0.001")
+    page.fill("#client-order-id", client_order_id)
+    page.click("#place-order", no_wait_after=True)
+    page.wait_for_selector("#confirm-dialog")
+    page.click("#confirm-order", no_wait_after=True)
+    page.wait_for_selector(f'[data-testid=order-success][data-client-order-id="{client_order_id}"]')
+
+
+def bare_orders(base: str, creds: dict, count: int) -> list[float]:
+    latencies = []
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium(), headless=True, args=LAUNCH_ARGS)
+        page = browser.new_page()
+        bare_login(page, base, creds)
+        bare_order(page, base, f"bare-warm-{time.time_ns()}")
+        for index in range(count):
+            started = time.perf_counter()
+            bare_order(page, base, f"bare-{time.time_ns()}-{index}")
+            latencies.append((time.perf_counter() - started) * 1000)
+        browser.close()
+    return latencies
+
+
+def cold_starts(base: str, creds: dict, count: int) -> list[float]:
+    times = []
+    with sync_playwright() as playwright:
+        for index in range(count):
+            started = time.perf_counter()
+            browser = playwright.chromium.launch(executable_path=chromium(), headless=True, args=LAUNCH_ARGS)
+            page = browser.new_page()
+            bare_login(page, base, creds)
+            bare_order(page, base, f"cold-{time.time_ns()}-{index}")
+            times.append((time.perf_counter() - started) * 1000)
+            browser.close()
+    return times
+
+
+def machine() -> dict:
+    lines = Path("/proc/cpuinfo").read_text().splitlines()
+    cpu = next((line.split(":", 1)[1].strip() for line in lines if "model name" in line), platform.processor())
+    now = datetime.now(UTC).isoformat()
+    return {"nproc": os.cpu_count(), "cpu": cpu, "python": platform.python_version(), "date": now}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--orders", type=int, default=100, help="timed orders per path (desk and bare)")
+    parser.add_argument("--memory-orders", type=int, default=1000, help="orders for the memory check (0 skips)")
+    parser.add_argument("--cold", type=int, default=3, help="cold starts to time")
+    args = parser.parse_args()
+
+    result: dict = {"machine": machine(), "settings": vars(args)}
+    with tempfile.TemporaryDirectory(prefix="order-bench-") as tmp:
+        desk = Desk(Path(tmp))
+        try:
+            log("starting the embedded desk (migrate, demo setup, rundesk)")
+            creds = desk.start()
+            cookie = desk.session_cookie(creds["username"], creds["password"])
+            headers = {"Origin": desk.base, "Cookie": cookie}
+            with ws_connect(desk.base.replace("http", "ws") + "/ws/orders", additional_headers=headers) as socket_:
+                log("first desk order (browser start and login)")
+                first = desk_orders(desk, creds, 1, socket_, "first")
+                log("warm-up: 10 desk orders")
+                desk_orders(desk, creds, 10, socket_, "warm-up")
+                rss_warm = desk.chromium_rss()
+                log(f"timing {args.orders} desk orders (confirm -> SUCCESS event)")
+                warm = desk_orders(desk, creds, args.orders, socket_, "desk")
+                log(f"timing {args.orders} bare Playwright orders on the same page")
+                bare = bare_orders(desk.base, creds, args.orders)
+                log(f"timing {args.cold} cold starts (launch, login, order)")
+                cold = cold_starts(desk.base, creds, args.cold)
+                rss_end = rss_warm
+                if args.memory_orders:
+                    remaining = max(0, args.memory_orders - args.orders - 11)
+                    log(f"memory: {remaining} more desk orders ({args.memory_orders} in all)")
+                    desk_orders(desk, creds, remaining, socket_, "memory")
+                    rss_end = desk.chromium_rss()
+        finally:
+            desk.stop()
+
+    result.update(
+        {
+            "first_order_ms": round(first[0], 1),
+            "desk_warm": summary(warm),
+            "bare_playwright": summary(bare),
+            "cold_start": summary(cold),
+            "ratio_desk_to_bare_p50": round(percentile(warm, 0.5) / percentile(bare, 0.5), 2),
+            "ratio_desk_to_bare_p95": round(percentile(warm, 0.95) / percentile(bare, 0.95), 2),
+            "browser_rss_mb_after_warmup": round(rss_warm / 2**20, 1),
+            "browser_rss_mb_at_end": round(rss_end / 2**20, 1),
+            "browser_rss_growth_pct": round((rss_end / rss_warm - 1) * 100, 1) if rss_warm else None,
+        }
+    )
+    out = ROOT / "bench" / "results"
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "order_placement.json").write_text(json.dumps(result, indent=2))
+
+    print()
+    box = result["machine"]
+    print(f"machine: {box['nproc']} cores, {box['cpu']}, Python {box['python']}")
+    print(f"{'path':<34}{'n':>6}{'p50 ms':>10}{'p95 ms':>10}{'max ms':>10}")
+    for name, key in (
+        ("desk, warm session (confirm->OK)", "desk_warm"),
+        ("bare Playwright, same page", "bare_playwright"),
+        ("cold start (launch+login+order)", "cold_start"),
+    ):
+        row = result[key]
+        print(f"{name:<34}{row['n']:>6}{row['p50_ms']:>10}{row['p95_ms']:>10}{row['max_ms']:>10}")
+    print(f"first desk order after start: {result['first_order_ms']} ms")
+    print(
+        f"desk / bare: p50 x{result['ratio_desk_to_bare_p50']}, p95 x{result['ratio_desk_to_bare_p95']} "
+        "(target: within 2x; p50 <= 300 ms, p95 <= 600 ms)"
+    )
+    if args.memory_orders:
+        print(
+            f"browser memory: {result['browser_rss_mb_after_warmup']} MB after warm-up, "
+            f"{result['browser_rss_mb_at_end']} MB after {args.memory_orders} orders "
+            f"({result['browser_rss_growth_pct']:+}%; target < +20%)"
+        )
+
+
+if __name__ == "__main__":
+    main()
