@@ -13,14 +13,19 @@ answers, timeouts and broken connections count as errors.
 """
 
 import asyncio
+import itertools
 import json
+import os
 import resource
 import sys
 import time
 import uuid
 from dataclasses import dataclass, field
+from pathlib import Path
 
 REQUEST_TIMEOUT = 10.0
+BALANCE_ATTEMPTS = 50
+Conn = tuple[asyncio.StreamReader, asyncio.StreamWriter]
 
 
 @dataclass
@@ -71,9 +76,10 @@ class Client:
         self.body = json.dumps(config["body"]).encode()
         self.idempotency = config.get("idempotency_keys", True)
         self.run_id = uuid.uuid4().hex[:12]
+        self.sequence = itertools.count()
         self.stats = Stats()
 
-    def request(self, conn: int, n: int) -> bytes:
+    def request(self) -> bytes:
         lines = [
             f"POST {self.path} HTTP/1.1",
             f"Host: {self.host}:{self.port}",
@@ -83,13 +89,44 @@ class Client:
         ]
         if self.idempotency:
             # Unique per request, as a strategy that retries safely would send it.
-            lines.append(f"Idempotency-Key: bench-{self.run_id}-{conn}-{n}")
+            lines.append(f"Idempotency-Key: bench-{self.run_id}-{next(self.sequence)}")
         return ("\r\n".join(lines) + "\r\n\r\n").encode() + self.body
 
-    async def connection(self, conn: int, window: tuple[float, float]) -> None:
+    async def open(self) -> Conn:
+        """A connection that has had one answer, so the server has accepted it (not measured)."""
+        reader, writer = await asyncio.wait_for(asyncio.open_connection(self.host, self.port), REQUEST_TIMEOUT)
+        writer.write(self.request())
+        await asyncio.wait_for(_read_response(reader), REQUEST_TIMEOUT)
+        self.stats.done_total += 1
+        return reader, writer
+
+    async def open_balanced(self, count: int, workers: list[int]) -> tuple[list[Conn], dict[int, int]]:
+        """Open `count` connections spread evenly over the server's worker processes.
+
+        Workers share one listening socket and the first to wake may take every connection
+        that is waiting: with a handful of keep-alive connections one worker could get them
+        all and the other core would idle. So look up which worker holds each connection and
+        reconnect from the busiest one until the split is even.
+        """
+        conns = [await self.open() for _ in range(count)]
+        spread: dict[int, int] = {}
+        for _ in range(BALANCE_ATTEMPTS):
+            owners = _owners(self.port, [writer.get_extra_info("sockname")[1] for _, writer in conns], workers)
+            by_worker: dict[int, list[int]] = {pid: [] for pid in workers}
+            for index, pid in enumerate(owners):
+                if pid in by_worker:
+                    by_worker[pid].append(index)
+            spread = {pid: len(indexes) for pid, indexes in by_worker.items()}
+            if len(workers) < 2 or max(spread.values()) - min(spread.values()) <= 1:
+                break
+            index = max(by_worker.values(), key=len)[0]
+            conns[index][1].close()
+            conns[index] = await self.open()
+        return conns, spread
+
+    async def connection(self, conn: Conn, window: tuple[float, float]) -> None:
         start, end = window
-        reader = writer = None
-        n = 0
+        reader, writer = conn
         while time.perf_counter() < end:
             if writer is None:
                 try:
@@ -97,11 +134,11 @@ class Client:
                         asyncio.open_connection(self.host, self.port), REQUEST_TIMEOUT
                     )
                 except (OSError, TimeoutError) as exc:
-                    self.stats.error(f"connect: {exc!r}")
+                    if start <= time.perf_counter() <= end:
+                        self.stats.error(f"connect: {exc!r}")
                     await asyncio.sleep(0.1)
                     continue
-            payload = self.request(conn, n)
-            n += 1
+            payload = self.request()
             sent = time.perf_counter()
             try:
                 writer.write(payload)
@@ -128,6 +165,36 @@ class Client:
             writer.close()
 
 
+def _owners(port: int, client_ports: list[int], pids: list[int]) -> list[int | None]:
+    """For each of our connections, the server process holding its far end (Linux /proc)."""
+    inode_of: dict[str, int] = {}
+    wanted = set(client_ports)
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            rows = Path(table).read_text().splitlines()[1:]
+        except OSError:
+            continue
+        for row in rows:
+            fields = row.split()
+            local, remote = int(fields[1].rsplit(":", 1)[1], 16), int(fields[2].rsplit(":", 1)[1], 16)
+            if local == port and remote in wanted:
+                inode_of[f"socket:[{fields[9]}]"] = remote
+    holder: dict[int, int] = {}
+    for pid in pids:
+        try:
+            fds = list(Path(f"/proc/{pid}/fd").iterdir())
+        except OSError:
+            continue
+        for fd in fds:
+            try:
+                link = os.readlink(fd)
+            except OSError:
+                continue
+            if link in inode_of:
+                holder[inode_of[link]] = pid
+    return [holder.get(client_port) for client_port in client_ports]
+
+
 def percentile(ordered: list[float], pct: float) -> float:
     """Nearest-rank percentile of an already sorted list."""
     if not ordered:
@@ -152,10 +219,11 @@ async def _progress(stats: Stats, window: tuple[float, float], label: str) -> No
 
 async def run(config: dict) -> dict:
     client = Client(config)
+    conns, spread = await client.open_balanced(config["concurrency"], config.get("server_pids", []))
     begin = time.perf_counter()
     window = (begin + config["warmup"], begin + config["warmup"] + config["seconds"])
     progress = asyncio.create_task(_progress(client.stats, window, config.get("label", "load")))
-    await asyncio.gather(*(client.connection(i, window) for i in range(config["concurrency"])))
+    await asyncio.gather(*(client.connection(conn, window) for conn in conns))
     progress.cancel()
     stats = client.stats
     ordered = sorted(stats.latencies)
@@ -165,6 +233,7 @@ async def run(config: dict) -> dict:
         "seconds": config["seconds"],
         "warmup_seconds": config["warmup"],
         "concurrency": config["concurrency"],
+        "connections_per_worker": sorted(spread.values(), reverse=True),
         "ok": ok,
         "errors": stats.errors,
         "requests": ok + stats.errors,

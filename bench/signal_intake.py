@@ -1,6 +1,6 @@
 """Signal intake under load: the production-style desk next to a one-INSERT Django baseline.
 
-    python bench/signal_intake.py [--seconds 20] [--concurrency 8] [--workers 2]
+    python bench/signal_intake.py [--seconds 20] [--concurrency 4] [--workers 2]
 
 Makes fresh PostgreSQL databases, migrates them, creates a strategy API key, then for the desk
 (tradedesk.asgi) and the baseline (bench.baseline_app.asgi) in turn: starts uvicorn with the
@@ -39,6 +39,7 @@ BODY = {
     "reason": "load",
 }
 TARGET_RPS, TARGET_P99_MS, TARGET_RATIO = 300, 100, 0.5
+BUSY_BEFORE_WARNING = 15.0
 START_TIMEOUT = 30.0
 STOP_TIMEOUT = 10.0
 
@@ -51,7 +52,7 @@ def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seconds", type=float, default=20, help="measured time per server (default 20)")
     parser.add_argument("--warmup", type=float, default=3, help="unmeasured load before that (default 3)")
-    parser.add_argument("--concurrency", type=int, default=8, help="keep-alive connections (default 8)")
+    parser.add_argument("--concurrency", type=int, default=4, help="keep-alive connections (default 4)")
     parser.add_argument("--workers", type=int, default=2, help="uvicorn workers for both servers (default 2)")
     parser.add_argument(
         "--postgres",
@@ -91,7 +92,28 @@ def machine() -> dict:
         "python": platform.python_version(),
         "platform": platform.platform(),
         "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "commit": code_version(),
+        # Others may use the machine too: a busy machine before the run makes the figures suspect.
+        "busy_percent_before_start": idle_check(),
     }
+
+
+def idle_check(seconds: float = 2.0) -> float:
+    """How busy the machine is with nothing of ours running (percent of all cores)."""
+    busy_before, _, total_before = machine_ticks()
+    time.sleep(seconds)
+    busy, _, total = machine_ticks()
+    return 100 * (busy - busy_before) / max(total - total_before, 1)
+
+
+def code_version() -> str:
+    """The commit measured, marked dirty when the working tree has changes (others may be editing)."""
+    try:
+        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True)
+        dirty = subprocess.run(["git", "status", "--porcelain"], cwd=ROOT, capture_output=True, text=True)
+    except OSError:
+        return "unknown"
+    return head.stdout.strip() + ("+dirty" if dirty.stdout.strip() else "")
 
 
 def free_port() -> int:
@@ -197,43 +219,62 @@ def process_tree(pid: int) -> list[int]:
     return pids
 
 
+def worker_pids(server: subprocess.Popen) -> list[int]:
+    """uvicorn's worker processes: its children, less multiprocessing's resource tracker."""
+    workers = []
+    for pid in process_tree(server.pid)[1:]:
+        try:
+            command = Path(f"/proc/{pid}/cmdline").read_bytes()
+        except OSError:
+            continue
+        if b"resource_tracker" not in command:
+            workers.append(pid)
+    return workers
+
+
+def _stat(pid: int) -> list[str]:
+    return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+
+
 def cpu_seconds(pids: list[int]) -> float:
-    ticks = os.sysconf("SC_CLK_TCK")
+    """CPU time of these processes, with that of their children that have exited and been reaped
+    (PostgreSQL forks a backend per connection: a desk that connects per request has many)."""
     total = 0
     for pid in pids:
         try:
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            fields = _stat(pid)
         except OSError:
             continue
-        total += int(fields[11]) + int(fields[12])  # utime, stime
-    return total / ticks
+        total += sum(int(value) for value in fields[11:15])  # utime, stime, cutime, cstime
+    return total / os.sysconf("SC_CLK_TCK")
 
 
-def machine_ticks() -> tuple[int, int]:
-    """(busy, total) CPU ticks of the whole machine since boot, from /proc/stat."""
-    values = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
-    idle = values[3] + values[4]  # idle, iowait
-    return sum(values) - idle, sum(values)
+def postmaster_of(monitor: psycopg.Connection) -> int | None:
+    """The local PostgreSQL server's main process (our backend's parent); None if it is elsewhere."""
+    try:
+        return int(_stat(monitor.info.backend_pid)[1])
+    except (OSError, ValueError, IndexError):
+        return None
 
 
-def pids_named(name: str) -> list[int]:
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                if (entry / "comm").read_text().strip() == name:
-                    found.append(int(entry.name))
-            except OSError:
-                continue
-    return found
+def postgres_cpu_seconds(postmaster: int | None) -> float:
+    return cpu_seconds(process_tree(postmaster)) if postmaster else 0.0
 
 
-def connections_to(database_url: str) -> int:
+def machine_ticks() -> tuple[int, int, int]:
+    """(busy, steal, total) CPU ticks of the whole machine since boot, from /proc/stat."""
+    user, nice, system, idle, iowait, irq, softirq, steal = (
+        int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]
+    )
+    busy = user + nice + system + irq + softirq
+    return busy, steal, busy + steal + idle + iowait
+
+
+def connections_to(monitor: psycopg.Connection, database_url: str) -> int:
     name = urlparse(database_url).path.lstrip("/")
-    with psycopg.connect(database_url, autocommit=True) as conn:
-        row = conn.execute(
-            "SELECT count(*) FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()", [name]
-        ).fetchone()
+    row = monitor.execute(
+        "SELECT count(*) FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()", [name]
+    ).fetchone()
     return row[0]
 
 
@@ -254,47 +295,53 @@ def load(label: str, port: int, api_key: str, args: argparse.Namespace, server: 
         "seconds": args.seconds,
         "warmup": args.warmup,
         "concurrency": args.concurrency,
+        "server_pids": worker_pids(server),
     }
-    server_pids = process_tree(server.pid)
-    others = {"postgres": pids_named("postgres"), "redis": pids_named("redis-server")}
-    before = {"server": cpu_seconds(server_pids), **{name: cpu_seconds(pids) for name, pids in others.items()}}
+    # One monitoring connection, opened before the load: a server that runs out of
+    # connections must not take the measurement down with it.
+    monitor = psycopg.connect(db, autocommit=True)
+    server_before = cpu_seconds(process_tree(server.pid))
+    postmaster = postmaster_of(monitor)
+    postgres_before = postgres_cpu_seconds(postmaster)
     ticks_before = machine_ticks()
     started = time.monotonic()
-    generator = subprocess.Popen(
-        [sys.executable, str(ROOT / "bench" / "loadgen.py")],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
+    generator = None
     try:
+        command = [sys.executable, str(ROOT / "bench" / "loadgen.py")]
+        generator = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
         generator.stdin.write(json.dumps(config))
         generator.stdin.close()
         peak_connections = 0
         deadline = started + args.warmup + args.seconds + 30
         while generator.poll() is None and time.monotonic() < deadline:
-            peak_connections = max(peak_connections, connections_to(db))
+            peak_connections = max(peak_connections, connections_to(monitor, db))
             time.sleep(1.0)
         if generator.poll() is None:
             raise RuntimeError("the load generator overran its time; stopped")
         result = json.loads(generator.stdout.read())
     finally:
-        if generator.poll() is None:
-            generator.kill()
-        generator.wait()
+        monitor.close()
+        if generator is not None:
+            if generator.poll() is None:
+                generator.kill()
+            generator.wait()
     elapsed = time.monotonic() - started
-    busy, total = (after - before for after, before in zip(machine_ticks(), ticks_before, strict=True))
-    # Postgres forks a backend per connection: count the ones that appeared during the run too.
-    others["postgres"] = sorted(set(others["postgres"]) | set(pids_named("postgres")))
-    after = {"server": cpu_seconds(process_tree(server.pid)), **{k: cpu_seconds(p) for k, p in others.items()}}
+    busy, steal, total = (after - before for after, before in zip(machine_ticks(), ticks_before, strict=True))
+    server_cpu = cpu_seconds(process_tree(server.pid)) - server_before
+    postgres_cpu = postgres_cpu_seconds(postmaster) - postgres_before
     handled = max(result["requests_including_warmup"], 1)
     result["cpu"] = {
         "wall_seconds": elapsed,
         # All cores together: 100% means the machine had no idle time left during the run.
         "machine_busy_percent": 100 * busy / max(total, 1),
-        **{f"{name}_seconds": after[name] - before[name] for name in before},
+        # Time the hypervisor gave to other guests: high steal makes every figure here worse.
+        "machine_steal_percent": 100 * steal / max(total, 1),
+        "server_seconds": server_cpu,
         "client_seconds": result.pop("client_cpu_seconds"),
-        "server_ms_per_request": (after["server"] - before["server"]) * 1000 / handled,
-        "postgres_ms_per_request": (after["postgres"] - before["postgres"]) * 1000 / handled,
+        # Warm-up requests included on both sides of the division.
+        "server_ms_per_request": server_cpu * 1000 / handled,
+        "postgres_seconds": postgres_cpu,
+        "postgres_ms_per_request": postgres_cpu * 1000 / handled,
     }
     result["peak_db_connections"] = peak_connections
     return result
@@ -329,22 +376,26 @@ def run_baseline(args: argparse.Namespace, port: int) -> dict:
 
 def report(results: dict) -> None:
     box = results["machine"]
-    print(f"\nmachine: {box['nproc']} cores, {box['cpu_model']}, Python {box['python']}, {box['date']}")
+    print(
+        f"\nmachine: {box['nproc']} cores, {box['cpu_model']}, Python {box['python']}, "
+        f"{box['date']}, commit {box['commit']}, {box['busy_percent_before_start']:.0f}% busy before the run"
+    )
     settings = results["settings"]
     print(
         f"load: {settings['concurrency']} keep-alive connections, {settings['seconds']:.0f}s measured "
         f"after {settings['warmup']:.0f}s warm-up, uvicorn --workers {settings['workers']}\n"
     )
     header = f"{'':9} {'requests':>9} {'req/s':>8} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'errors':>7}"
-    print(header + f" {'server CPU ms/req':>18} {'machine busy':>13} {'db conns':>9}")
+    print(header + f" {'CPU ms/req: server':>18} {'postgres':>9} {'busy':>5} {'steal':>6} {'db conns':>9}")
     for name in ("desk", "baseline"):
         if name not in results:
             continue
-        r, lat = results[name], results[name]["latency_ms"]
+        r, lat, cpu = results[name], results[name]["latency_ms"], results[name]["cpu"]
         print(
             f"{name:9} {r['requests']:9d} {r['throughput_rps']:8.1f} {lat['p50']:8.1f} {lat['p95']:8.1f} "
-            f"{lat['p99']:8.1f} {r['errors']:7d} {r['cpu']['server_ms_per_request']:18.2f} "
-            f"{r['cpu']['machine_busy_percent']:12.0f}% {r['peak_db_connections']:9d}"
+            f"{lat['p99']:8.1f} {r['errors']:7d} {cpu['server_ms_per_request']:18.2f} "
+            f"{cpu['postgres_ms_per_request']:9.2f} "
+            f"{cpu['machine_busy_percent']:4.0f}% {cpu['machine_steal_percent']:5.0f}% {r['peak_db_connections']:9d}"
         )
     if "desk" not in results:
         return
@@ -356,8 +407,18 @@ def report(results: dict) -> None:
     if "ratio" in results:
         print(f"\nHEADLINE  desk / baseline throughput: {results['ratio']:.2f}")
         checks.append((f"ratio >= {TARGET_RATIO}", results["ratio"] >= TARGET_RATIO))
+    if box["busy_percent_before_start"] > BUSY_BEFORE_WARNING:
+        print(
+            f"WARNING: the machine was {box['busy_percent_before_start']:.0f}% busy before the run: other "
+            "processes shared the cores, so these figures are low. Run again on a quiet machine."
+        )
     print("targets: " + ", ".join(f"{name}: {'met' if ok else 'MISSED'}" for name, ok in checks))
     for name in ("desk", "baseline"):
+        if name in results and results[name]["rows_inserted"] != results[name]["requests_including_warmup"]:
+            print(
+                f"{name}: {results[name]['rows_inserted']} rows inserted for "
+                f"{results[name]['requests_including_warmup']} answers (errors or unanswered requests)"
+            )
         if name in results and results[name]["error_samples"]:
             print(f"{name} errors, first few: {results[name]['error_samples']}")
 
@@ -374,7 +435,7 @@ def main() -> int:
             "workers": args.workers,
             "desk_settings": args.desk_settings,
             "baseline_settings": args.baseline_settings,
-            "conn_max_age": os.environ.get("CONN_MAX_AGE", "default (60)"),
+            "conn_max_age_env": os.environ.get("CONN_MAX_AGE"),
         },
     }
     log(f"machine: {results['machine']['nproc']} cores, {results['machine']['cpu_model']}")
