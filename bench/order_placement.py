@@ -187,7 +187,7 @@ def desk_orders(desk: Desk, creds: dict, count: int, socket_, label: str) -> lis
         order = desk.call(
             "POST",
             "/api/orders",
-            {"signal_id": signal["id"], "qty": "0.001", "order_type": "LIMIT", "price": "60000"},
+            {"signal_id": signal["id"], "qty": "0.001", "order_type": "LIMIT", "price": "70000"},
             {"Authorization": f"Bearer {creds['token']}"},
         )
         while True:
@@ -219,7 +219,7 @@ def bare_order(page, base: str, client_order_id: str) -> None:
         page.goto(f"{base}/paper/trade/BTC-USDT", wait_until="domcontentloaded")
     page.check("#side-buy")
     page.select_option("#order-type", "LIMIT")
-    page.fill("#order-price", "60000")
+    page.fill("#order-price", "70000")
     page.fill("#order-qty", "0.001")
     page.fill("#client-order-id", client_order_id)
     page.click("#place-order", no_wait_after=True)

@@ -82,10 +82,8 @@ def signal_create(
         "reason": reason,
     }
     fingerprint = _fingerprint(fields)
-    if client_signal_id:
-        existing = Signal.objects.filter(api_key=api_key, client_signal_id=client_signal_id).first()
-        if existing is not None:
-            return _replay(existing, fingerprint), False
+    # Insert first: a retry is the rare case, found by the unique constraint rather than by a
+    # SELECT on every request.
     signal = Signal(**fields, api_key=api_key, client_signal_id=client_signal_id, request_fingerprint=fingerprint)
     signal._change_reason = f"posted by API key {api_key.name}" if api_key else "created"
     try:
@@ -95,8 +93,8 @@ def signal_create(
     except IntegrityError:
         if not client_signal_id:
             raise
-        # A concurrent request with the same key won the insert; the unique constraint
-        # made us wait for its commit, so its row is there to return.
+        # A retry, or a concurrent request with the same key that won the insert (the unique
+        # constraint made us wait for its commit), so its row is there to return.
         existing = Signal.objects.get(api_key=api_key, client_signal_id=client_signal_id)
         return _replay(existing, fingerprint), False
     logger.info("signal %s created (%s %s %s)", signal.pk, signal.side, signal.suggest_qty, signal.symbol)
