@@ -8,7 +8,7 @@ PORT ?= 8000
 # Production-style processes (make web/worker/beat) read DATABASE_URL and REDIS_URL from the env.
 WEB_WORKERS ?= 2
 
-.PHONY: help install migrate demo run test lint format web worker browser-worker beat services-test bench-intake clean
+.PHONY: help install migrate demo run test lint format web worker browser-worker beat services-test bench-intake bench-orders clean
 
 help:
 	@echo "make run    - set up and run the whole desk (embedded: SQLite, no external services)"
@@ -67,6 +67,9 @@ beat: install
 
 bench-intake: install
 	$(PY) bench/signal_intake.py
+
+bench-orders: install
+	$(PY) bench/order_placement.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .ruff_cache
