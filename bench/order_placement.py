@@ -41,15 +41,7 @@ from websockets.sync.client import connect as ws_connect
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-LAUNCH_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-dev-shm-usage",
-]
+from executor.browser.chromium import LAUNCH_ARGS  # noqa: E402  (the flags the desk itself uses)
 
 
 def log(message: str) -> None:

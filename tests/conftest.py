@@ -4,6 +4,7 @@ Personas: `trader` (may accept, reject and order), `viewer` (reads only), `desk_
 `outsider` (logged in but no desk role), and `strategy` (a strategy's API key).
 """
 
+import importlib
 import os
 import socket
 from collections.abc import Callable
@@ -166,6 +167,16 @@ def make_order(db, trader) -> Callable[..., Order]:
         return Order.objects.create(signal=signal, **values)
 
     return make
+
+
+@pytest.fixture
+def paper_instruments(db) -> None:
+    """The paper exchange's instruments (transactional tests flush the migration's rows)."""
+    from executor.paper.models import PaperInstrument
+
+    seed = importlib.import_module("executor.paper.migrations.0002_seed_instruments").INSTRUMENTS
+    for fields in seed:
+        PaperInstrument.objects.get_or_create(symbol=fields["symbol"], defaults=fields)
 
 
 @pytest.fixture

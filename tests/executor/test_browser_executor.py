@@ -1,6 +1,5 @@
 """The browser executor with a real Chromium against the paper exchange on the live test server."""
 
-import importlib
 import shutil
 import stat
 from decimal import Decimal
@@ -13,7 +12,7 @@ from executor.browser.host import host
 from executor.browser.profile import BUILTIN_DIR
 from executor.connectors.base import ErrorCode, OrderTicket, ResultStatus
 from executor.models import ExchangeAccount
-from executor.paper.models import PaperInstrument, PaperOrder
+from executor.paper.models import PaperOrder
 from executor.paper.services.accounts import paper_account_create
 from executor.paper.services.faults import paper_fault_set
 from executor.paper.services.prices import paper_price_set
@@ -22,8 +21,6 @@ from orders import services as order_services
 from orders.models import Order
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-SEED = importlib.import_module("executor.paper.migrations.0002_seed_instruments").INSTRUMENTS
 
 
 def chromium_or_fail():
@@ -48,10 +45,8 @@ def browser_dirs(settings, tmp_path):
 
 
 @pytest.fixture
-def venue(live_server, browser_dirs, trader):
+def venue(live_server, browser_dirs, trader, paper_instruments):
     """A paper account with money, and the desk's browser account for it."""
-    for fields in SEED:  # transactional tests flush the seeded instruments
-        PaperInstrument.objects.get_or_create(symbol=fields["symbol"], defaults=fields)
     paper_price_set(symbol="BTC-USDT", price=Decimal("65000"))
     paper, _ = paper_account_create(
         username="desk-bot", password="paper-password-1", balances={"USDT": Decimal("1000000"), "BTC": Decimal("5")}

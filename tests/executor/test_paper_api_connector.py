@@ -1,26 +1,21 @@
 """The API connector against the paper exchange's JSON API on the live test server."""
 
-import importlib
 from decimal import Decimal
 
 import pytest
 
 from executor.connectors import get_connector
 from executor.connectors.base import AccountConfig, ErrorCode, OrderTicket, ResultStatus
-from executor.paper.models import PaperInstrument, PaperOrder
+from executor.paper.models import PaperOrder
 from executor.paper.services.accounts import paper_account_create
 from executor.paper.services.faults import paper_fault_set
 from executor.paper.services.prices import paper_price_set
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-SEED = importlib.import_module("executor.paper.migrations.0002_seed_instruments").INSTRUMENTS
-
 
 @pytest.fixture
-def api(live_server, settings):
-    for fields in SEED:
-        PaperInstrument.objects.get_or_create(symbol=fields["symbol"], defaults=fields)
+def api(live_server, settings, paper_instruments):
     paper_price_set(symbol="BTC-USDT", price=Decimal("65000"))
     paper, key = paper_account_create(
         username="api-bot", password="paper-password-1", balances={"USDT": Decimal("100000"), "BTC": Decimal("1")}
