@@ -33,7 +33,6 @@ import urllib.request
 from datetime import UTC, datetime
 from pathlib import Path
 
-import psutil
 import pyotp
 from playwright.sync_api import sync_playwright
 from websockets.sync.client import connect as ws_connect
@@ -41,7 +40,7 @@ from websockets.sync.client import connect as ws_connect
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from executor.browser.chromium import LAUNCH_ARGS  # noqa: E402  (the flags the desk itself uses)
+from executor.browser.chromium import LAUNCH_ARGS, chromium_rss  # noqa: E402  (the desk's own flags)
 
 
 def log(message: str) -> None:
@@ -156,14 +155,7 @@ class Desk:
         return "; ".join(f"{c.name}={c.value}" for c in self.cookies)
 
     def chromium_rss(self) -> int:
-        total = 0
-        for child in psutil.Process(self.process.pid).children(recursive=True):
-            try:
-                if "chrom" in child.name().lower():
-                    total += child.memory_info().rss
-            except psutil.Error:
-                continue
-        return total
+        return chromium_rss(self.process.pid)
 
 
 def desk_orders(desk: Desk, creds: dict, count: int, socket_, label: str) -> list[float]:

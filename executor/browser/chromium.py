@@ -4,6 +4,7 @@ import os
 import shutil
 from pathlib import Path
 
+import psutil
 from django.conf import settings
 
 # Without the networking flags Chromium hangs on blocked background calls on a closed network.
@@ -43,3 +44,15 @@ def chromium_executable(playwright=None) -> str | None:
         "no Chromium found: set PLAYWRIGHT_CHROMIUM_EXECUTABLE, run `playwright install chromium`, "
         "or install the system package (Debian: apt-get install chromium)"
     )
+
+
+def chromium_rss(pid: int | None = None) -> int:
+    """Resident memory, in bytes, of the Chromium processes under `pid` (default: this process)."""
+    total = 0
+    for child in psutil.Process(pid).children(recursive=True):
+        try:
+            if "chrom" in child.name().lower():
+                total += child.memory_info().rss
+        except psutil.Error:
+            continue
+    return total

@@ -35,9 +35,14 @@ class BrowserConnector(Connector):
             return  # not an ExchangeAccount row (ad-hoc configs in scripts and benches)
         from executor.services import venue_session_record
 
-        state, detail = self.health()
+        session = host.sessions().get(self.key)
+        state, detail = (session.state, session.detail) if session else ("down", "not started in this process")
+        if session is not None and session.recorded == (state, detail):
+            return  # unchanged since this session last wrote it: no database write on every order
         try:
             venue_session_record(account_id=int(self.account.key), state=state, detail=detail)
+            if session is not None:
+                session.recorded = (state, detail)
         except Exception:
             logger.exception("could not record the session state of account %s", self.account.key)
 
@@ -61,10 +66,6 @@ class BrowserConnector(Connector):
             return session.state
 
         return self._call(work, self._bound)
-
-    def health(self) -> tuple[str, str]:
-        session = host.sessions().get(self.key)
-        return (session.state, session.detail) if session else ("down", "not started in this process")
 
     def get_positions(self) -> list[Position]:
         raise NotImplementedError("positions are read through the venue's API connector")

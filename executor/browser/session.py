@@ -19,7 +19,6 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-import psutil
 import pyotp
 from django.conf import settings
 from django.utils import timezone
@@ -27,7 +26,7 @@ from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import Page, sync_playwright
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
-from executor.browser.chromium import LAUNCH_ARGS, chromium_executable
+from executor.browser.chromium import LAUNCH_ARGS, chromium_executable, chromium_rss
 from executor.browser.profile import FieldSpec, Profile, Step, render
 from executor.connectors.base import AccountConfig, ErrorCode, OrderResult, OrderTicket, ResultStatus
 
@@ -69,6 +68,7 @@ class BrowserSession:
         self._context = None
         self.orders_placed = 0
         self._baseline_rss: int | None = None
+        self.recorded: tuple[str, str] | None = None  # the state last written to the database
         # The page may be reused (goto with reuse) only after a clean success on it.
         self._page_trusted = False
 
@@ -412,15 +412,7 @@ class BrowserSession:
         )
 
     def browser_rss(self) -> int:
-        """Resident memory of this process's Chromium children, in bytes."""
-        total = 0
-        for child in psutil.Process().children(recursive=True):
-            try:
-                if "chrom" in child.name().lower():
-                    total += child.memory_info().rss
-            except psutil.Error:
-                continue
-        return total
+        return chromium_rss()
 
     def recycle_if_grown(self) -> bool:
         """Called when idle: restart the browser if its memory grew past the allowed share."""

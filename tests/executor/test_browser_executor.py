@@ -60,6 +60,23 @@ def venue(live_server, browser_dirs, trader, paper_instruments):
     return paper, account
 
 
+def desk_order(account: ExchangeAccount, settings) -> Order:
+    """A desk order confirmed and placed through the desk's pipeline on `account` (made desk default)."""
+    from signals import services as signal_services
+
+    settings.EXECUTOR = "exchange"
+    ExchangeAccount.objects.filter(pk=account.pk).update(is_desk_default=True)
+    signal, _ = signal_services.signal_create(
+        api_key=None, symbol="BTC/USDT", side="BUY", suggest_qty=Decimal("0.01"), strategy_name="t"
+    )
+    order = order_services.order_create(
+        user=account.owner, signal_id=signal.pk, qty=Decimal("0.01"), order_type="LIMIT", price=Decimal("60000")
+    )
+    order_services.order_place(order_id=order.pk)
+    order.refresh_from_db()
+    return order
+
+
 def ticket(client_order_id: str, order_type: str = "LIMIT", price: str | None = "60000", side: str = "BUY"):
     return OrderTicket(
         client_order_id=client_order_id,
@@ -145,20 +162,9 @@ def test_a_slow_venue_still_gets_the_order(venue):
 
 def test_a_lost_reply_is_settled_by_lookup_with_one_order_at_the_venue(venue, settings, queued_tasks):
     paper, account = venue
-    settings.EXECUTOR = "exchange"
-    ExchangeAccount.objects.filter(pk=account.pk).update(is_desk_default=True)
-    from signals import services as signal_services
-
     BrowserConnector(account.config()).place_order(ticket("td-warm-lost"))
     paper_fault_set(account=paper, kind="lost_reply", value="5", once=True)
-    signal, _ = signal_services.signal_create(
-        api_key=None, symbol="BTC/USDT", side="BUY", suggest_qty=Decimal("0.01"), strategy_name="t"
-    )
-    order = order_services.order_create(
-        user=account.owner, signal_id=signal.pk, qty=Decimal("0.01"), order_type="LIMIT", price=Decimal("60000")
-    )
-    order_services.order_place(order_id=order.pk)
-    order.refresh_from_db()
+    order = desk_order(account, settings)
     assert order.status == "SUCCESS", (order.error_code, order.error_message)
     assert order.exchange_order_id
     assert PaperOrder.objects.filter(account=paper, client_order_id=order.client_order_id).count() == 1
@@ -217,19 +223,8 @@ def test_executor_login_logs_in_with_the_stored_secrets(venue, browser_dirs):
 
 def test_a_failed_order_links_its_screenshot_and_trace(venue, settings, client_for, viewer, outsider, queued_tasks):
     paper, account = venue
-    settings.EXECUTOR = "exchange"
-    ExchangeAccount.objects.filter(pk=account.pk).update(is_desk_default=True)
-    from signals import services as signal_services
-
     paper_fault_set(account=paper, kind="layout_changed")
-    signal, _ = signal_services.signal_create(
-        api_key=None, symbol="BTC/USDT", side="BUY", suggest_qty=Decimal("0.01"), strategy_name="t"
-    )
-    order = order_services.order_create(
-        user=account.owner, signal_id=signal.pk, qty=Decimal("0.01"), order_type="LIMIT", price=Decimal("60000")
-    )
-    order_services.order_place(order_id=order.pk)
-    order.refresh_from_db()
+    order = desk_order(account, settings)
     assert (order.status, order.error_code) == ("FAILED", "ELEMENT_NOT_FOUND")
     response = client_for(viewer).get(f"/api/orders/{order.pk}/screenshot")
     assert response.status_code == 200 and response["Content-Type"] == "image/png"
