@@ -69,6 +69,8 @@ INSTALLED_APPS = [
     "following",
     "executor",
     "executor.paper",
+    "desk",
+    "ops",
 ]
 
 MIDDLEWARE = [
@@ -160,6 +162,15 @@ if REDIS_URL:
 else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
 
+# The cache is shared by every process with Redis (alert deduplication, locks); in-process otherwise.
+CACHES = {
+    "default": (
+        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+        if REDIS_URL
+        else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+    )
+}
+
 CELERY_BROKER_URL = REDIS_URL or "memory://"
 # Redis redelivers a task a worker took but never acknowledged (it died) after this many
 # seconds; placement is idempotent, so a redelivery looks the order up instead of placing it.
@@ -247,6 +258,16 @@ CREDENTIALS_KEYS = env.list("CREDENTIALS_KEYS", default=[])
 DRY_RUN_PRICES = {
     symbol.strip().upper(): Decimal(price) for symbol, price in env.dict("DRY_RUN_PRICES", default={}).items()
 }
+
+# Staff desk pages (issue 4).
+
+# Copy trading (issue 5).
+
+# Operations: alerts, health, metrics (issue 6).
+# Apprise URLs (comma separated: mailto://, tgram://, slack://, json://...); empty = alerts only logged.
+ALERT_URLS = env.list("ALERT_URLS", default=[])
+# One incident (event + key) sends at most one message per this many seconds.
+ALERT_DEDUP_SECONDS = env.int("ALERT_DEDUP_SECONDS", default=900)
 
 if not DEBUG:
     SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=True)

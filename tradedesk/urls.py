@@ -1,7 +1,5 @@
 from django.contrib import admin
-from django.contrib.auth.decorators import login_required
 from django.urls import include, path
-from django.views.generic import TemplateView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from executor.api import ExecutorHealthApi
@@ -30,5 +28,7 @@ urlpatterns = [
     path("docs", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
     path("admin/", admin.site.urls),
     path("paper/", include("executor.paper.urls")),
-    path("", login_required(TemplateView.as_view(template_name="desk/home.html")), name="home"),
+    path("", include("ops.urls")),
+    path("", include("following.urls")),
+    path("", include("desk.urls")),
 ]
