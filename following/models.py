@@ -1,1 +1,167 @@
-# Copy trading (follow settings, trade errors) lands with its own issue.
+"""Copy trading (seed 000): follow settings, the trade error ledger, masters open for following,
+and a record of each sync cycle."""
+
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import models
+from simple_history.models import HistoricalRecords
+
+RATIO = {"max_digits": 20, "decimal_places": 10}
+
+
+class MasterAccount(models.Model):
+    """An exchange account its owner has opened for following. Followers may only copy
+    accounts listed here and open."""
+
+    credential = models.OneToOneField(
+        "executor.ExchangeAccount", on_delete=models.CASCADE, related_name="master_listing"
+    )
+    is_open = models.BooleanField(default=True, help_text="Closed: no new follower may choose it.")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    history = HistoricalRecords()
+
+    def __str__(self) -> str:
+        return f"{self.credential} ({'open' if self.is_open else 'closed'})"
+
+
+class SyncOutcome(models.TextChoices):
+    OK = "ok", "In sync"
+    ORDERED = "ordered", "Orders placed"
+    WAITING = "waiting", "Waiting for an order in flight"
+    BELOW_MIN = "below_min", "Difference below the venue minimum"
+    FAILED = "failed", "Failed"
+    MASTER_UNAVAILABLE = "master_unavailable", "Master positions unavailable"
+
+
+class FollowSettings(models.Model):
+    """One follower's settings (one per user): whom they copy, with which account, at what ratio."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="follow_settings")
+    master_user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="followers")
+    master_credential = models.ForeignKey(
+        "executor.ExchangeAccount", on_delete=models.PROTECT, related_name="followed_by"
+    )
+    follower_credential = models.ForeignKey(
+        "executor.ExchangeAccount", on_delete=models.PROTECT, related_name="following_with"
+    )
+    follow_ratio = models.DecimalField(**RATIO, help_text="0.1 = 10% of the master's position.")
+    is_active = models.BooleanField(default=True, db_index=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    # Sync state, written by the engine with queryset updates (not audited, not a setting).
+    last_synced_at = models.DateTimeField(null=True, blank=True)
+    last_sync_outcome = models.CharField(max_length=20, choices=SyncOutcome.choices, blank=True)
+    # Per symbol: master, target, own, difference and what was done, from the last evaluation.
+    last_sync_detail = models.JSONField(default=dict, blank=True)
+    # Master positions and ratio the follower was last found in sync with; the engine skips the
+    # follower while they are unchanged (until FOLLOW_RECHECK_SECONDS passes).
+    sync_fingerprint = models.CharField(max_length=64, blank=True)
+    last_checked_at = models.DateTimeField(null=True, blank=True)
+
+    history = HistoricalRecords(
+        excluded_fields=[
+            "last_synced_at",
+            "last_sync_outcome",
+            "last_sync_detail",
+            "sync_fingerprint",
+            "last_checked_at",
+        ]
+    )
+
+    class Meta:
+        verbose_name_plural = "follow settings"
+        constraints = [
+            models.CheckConstraint(condition=models.Q(follow_ratio__gt=0), name="follow_ratio_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} follows {self.master_user} x{self.follow_ratio.normalize()}"
+
+    @property
+    def ratio_text(self) -> str:
+        return format(self.follow_ratio.normalize(), "f")
+
+
+class ErrorType(models.TextChoices):
+    INSUFFICIENT_BALANCE = "INSUFFICIENT_BALANCE"
+    REJECTED = "REJECTED"
+    NOT_FOUND_AT_VENUE = "NOT_FOUND_AT_VENUE"
+    SESSION = "SESSION"
+    CONNECTOR = "CONNECTOR"
+    POSITIONS_UNAVAILABLE = "POSITIONS_UNAVAILABLE"
+    INSTRUMENT_UNKNOWN = "INSTRUMENT_UNKNOWN"
+    ORDER_REFUSED = "ORDER_REFUSED"
+    INTERNAL = "INTERNAL"
+
+
+class TradeError(models.Model):
+    """A follower's failure. While any is unresolved the follower is paused (is_active False)."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="trade_errors")
+    # The follower's order that failed (the seed's trade_log); empty when no order was made.
+    trade_log = models.ForeignKey(
+        "orders.Order", null=True, blank=True, on_delete=models.SET_NULL, related_name="trade_errors"
+    )
+    error_type = models.CharField(max_length=50, choices=ErrorType.choices)
+    error_message = models.TextField()
+    error_details = models.JSONField(default=dict, blank=True)
+    is_resolved = models.BooleanField(default=False)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    resolved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["user"], name="trade_error_user"),
+            models.Index(fields=["created_at"], name="trade_error_created"),
+            models.Index(fields=["user", "is_resolved"], name="trade_error_user_open"),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.error_type} ({'resolved' if self.is_resolved else 'open'})"
+
+
+class SyncRun(models.Model):
+    """One cycle of the follower sync, for the dashboard and the metrics collector."""
+
+    class Outcome(models.TextChoices):
+        RUNNING = "running"
+        OK = "ok"
+        PARTIAL = "partial", "Some followers or masters failed"
+        FAILED = "failed"
+        SKIPPED = "skipped", "Another cycle held the lock"
+
+    started_at = models.DateTimeField(db_index=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    outcome = models.CharField(max_length=10, choices=Outcome.choices, default=Outcome.RUNNING)
+    masters_read = models.PositiveIntegerField(default=0)
+    followers_synced = models.PositiveIntegerField(default=0, help_text="Followers evaluated against the venue.")
+    followers_skipped = models.PositiveIntegerField(default=0, help_text="Unchanged since their last sync.")
+    orders_placed = models.PositiveIntegerField(default=0)
+    below_min = models.PositiveIntegerField(default=0)
+    errors = models.PositiveIntegerField(default=0)
+    detail = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-started_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"sync {self.started_at:%H:%M:%S} {self.outcome}"
+
+    @property
+    def duration_ms(self) -> int | None:
+        if self.finished_at is None:
+            return None
+        return int((self.finished_at - self.started_at).total_seconds() * 1000)
+
+
+ZERO = Decimal("0")

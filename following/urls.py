@@ -1,3 +1,22 @@
+from django.urls import path
+
+from following import api, views
+
 app_name = "following"
 
-urlpatterns: list = []
+API = "api/v1/follow-config/"
+
+urlpatterns = [
+    path(f"{API}settings", api.FollowSettingsApi.as_view(), name="api-settings"),
+    path(f"{API}status", api.FollowStatusApi.as_view(), name="api-status"),
+    path(f"{API}errors", api.TradeErrorListApi.as_view(), name="api-errors"),
+    path(f"{API}errors/<int:error_id>/resolve", api.TradeErrorResolveApi.as_view(), name="api-error-resolve"),
+    path(f"{API}masters", api.MasterListApi.as_view(), name="api-masters"),
+    path(f"{API}masters/<int:credential_id>/close", api.MasterCloseApi.as_view(), name="api-master-close"),
+    path(f"{API}credentials", api.CredentialListApi.as_view(), name="api-credentials"),
+    path("follow/", views.dashboard, name="dashboard"),
+    path("follow/status/", views.status_fragment, name="status"),
+    path("follow/errors/<int:error_id>/resolve/", views.error_resolve, name="error-resolve"),
+    path("follow/admin/", views.admin_overview, name="admin"),
+    path("follow/signup/", views.signup, name="signup"),
+]

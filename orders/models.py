@@ -33,7 +33,11 @@ def new_client_order_id() -> str:
 
 
 class Order(models.Model):
-    signal = models.ForeignKey("signals.Signal", on_delete=models.PROTECT, related_name="orders")
+    # Empty for copy-trading orders, which come from a follower's settings instead of a signal.
+    signal = models.ForeignKey("signals.Signal", null=True, blank=True, on_delete=models.PROTECT, related_name="orders")
+    follow_settings = models.ForeignKey(
+        "following.FollowSettings", null=True, blank=True, on_delete=models.PROTECT, related_name="orders"
+    )
     symbol = models.CharField(max_length=32, db_index=True)
     side = models.CharField(max_length=4, choices=Side.choices)
     order_type = models.CharField(max_length=10, choices=OrderType.choices)
@@ -78,6 +82,13 @@ class Order(models.Model):
             models.CheckConstraint(
                 condition=models.Q(order_type="MARKET", price__isnull=True) | models.Q(order_type="LIMIT", price__gt=0),
                 name="order_price_matches_type",
+            ),
+            # A follower has at most one order in flight per symbol: a second sync cycle (or a
+            # second beat started by mistake) can never order the same difference twice.
+            models.UniqueConstraint(
+                fields=["follow_settings", "symbol"],
+                condition=models.Q(follow_settings__isnull=False, status__in=["SUBMITTING", "UNKNOWN"]),
+                name="one_follower_order_in_flight",
             ),
         ]
 

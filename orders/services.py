@@ -282,8 +282,13 @@ def order_record_result(*, order_id: int, result: OrderResult) -> Order:
         order.completed_at = timezone.now()
         order._change_reason = f"venue result {result.status}"
         order.save()
-        if order.status == OrderStatus.SUCCESS:
+        if order.status == OrderStatus.SUCCESS and order.signal_id is not None:
             signal_mark_executed(signal=Signal.objects.select_for_update().get(pk=order.signal_id))
+        if order.status == OrderStatus.FAILED and order.follow_settings_id is not None:
+            # A follower's failure is recorded and pauses the follower in this same transaction.
+            from following.services import trade_error_record_for_order
+
+            trade_error_record_for_order(order=order)
         _publish(order)
     logger.info("order %s %s %s", order.pk, order.status, order.error_code or order.exchange_order_id)
     return order
@@ -294,3 +299,56 @@ def _locked(order_id: int) -> Order:
         return Order.objects.select_for_update().get(pk=order_id)
     except Order.DoesNotExist:
         raise NotFound(f"order {order_id} does not exist", field="order_id") from None
+
+
+def follower_order_create(
+    *,
+    follow_settings_id: int,
+    user: User,
+    account: ExchangeAccount,
+    symbol: str,
+    side: str,
+    qty: Decimal,
+    reference_price: Decimal | None = None,
+) -> Order:
+    """A copy-trading MARKET order for a follower's own exchange account, SUBMITTING.
+
+    The row (and its client order id) is committed before any venue call. A follower has at
+    most one order in flight per symbol (a database constraint): a second one is refused with a
+    409 `follower_order_in_flight`, so two sync cycles can never order the same difference twice.
+    """
+    from django.db import IntegrityError
+
+    order = Order(
+        follow_settings_id=follow_settings_id,
+        symbol=symbol,
+        side=side,
+        order_type=OrderType.MARKET,
+        qty=qty,
+        reference_price=reference_price,
+        venue=account.connector,
+        exchange_account=account,
+        created_by=user,
+    )
+    order._change_reason = f"copy trading for {user.get_username()}"
+    try:
+        with transaction.atomic():
+            order.save()
+            _publish(order)
+    except IntegrityError:
+        raise Conflict(
+            f"follower settings {follow_settings_id} already have a {symbol} order in flight",
+            field="symbol",
+            code="follower_order_in_flight",
+        ) from None
+    return order
+
+
+def follower_order_submit(**fields) -> Order:
+    """Create a follower order (see follower_order_create) and place it: API and dry-run orders
+    at once in this thread (no transaction open), browser orders through the browser queue."""
+    order = follower_order_create(**fields)
+    if order.venue == "browser":
+        _enqueue_placement(order.pk, order.venue)
+        return order
+    return order_place(order_id=order.pk) or Order.objects.get(pk=order.pk)

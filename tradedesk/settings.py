@@ -192,6 +192,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "orders.tasks.reconcile_orders",
         "schedule": env.float("RECONCILE_EVERY", default=30.0),
     },
+    # Copy trading (issue 5): a cycle that is not picked up within its interval is dropped.
+    "follow-sync": {
+        "task": "following.tasks.sync_followers",
+        "schedule": env.float("FOLLOW_SYNC_EVERY", default=5.0),
+        "options": {"expires": env.float("FOLLOW_SYNC_EVERY", default=5.0)},
+    },
 }
 
 REST_FRAMEWORK = {
@@ -262,6 +268,22 @@ DRY_RUN_PRICES = {
 # Staff desk pages (issue 4).
 
 # Copy trading (issue 5).
+# Seconds between follower sync cycles (Celery beat), and the largest follow_ratio a follower may set.
+FOLLOW_SYNC_EVERY = env.float("FOLLOW_SYNC_EVERY", default=5.0)
+FOLLOW_MAX_RATIO = Decimal(env.str("FOLLOW_MAX_RATIO", default="10"))
+# A follower whose master positions and ratio did not change is checked against its venue again
+# after this many seconds anyway (to catch drift from trades made outside the desk).
+FOLLOW_RECHECK_SECONDS = env.int("FOLLOW_RECHECK_SECONDS", default=60)
+# Followers evaluated in parallel in one cycle (threads; 0 = one after another in the task).
+FOLLOW_SYNC_THREADS = env.int("FOLLOW_SYNC_THREADS", default=8)
+# A cycle's lock expires after this many seconds even if its worker died holding it.
+FOLLOW_SYNC_LOCK_SECONDS = env.int("FOLLOW_SYNC_LOCK_SECONDS", default=120)
+# A follower order above this quantity is refused and pauses the follower (empty = no limit).
+FOLLOW_MAX_ORDER_QTY = env.str("FOLLOW_MAX_ORDER_QTY", default="")
+# Lot size for venues that publish no instruments (the dry run).
+FOLLOW_DEFAULT_LOT_SIZE = Decimal(env.str("FOLLOW_DEFAULT_LOT_SIZE", default="0.0001"))
+# Open sign-up page for followers at /follow/signup (off: users are made by an admin or a command).
+FOLLOW_SIGNUP_OPEN = env.bool("FOLLOW_SIGNUP_OPEN", default=False)
 
 # Operations: alerts, health, metrics (issue 6).
 # Apprise URLs (comma separated: mailto://, tgram://, slack://, json://...); empty = alerts only logged.

@@ -92,6 +92,16 @@ class Balance:
     locked: Decimal = Decimal("0")
 
 
+@dataclass(frozen=True)
+class Instrument:
+    """A venue's trading rules for one symbol: quantities are multiples of lot_size, at least min_qty."""
+
+    symbol: str
+    lot_size: Decimal
+    min_qty: Decimal
+    tick_size: Decimal | None = None
+
+
 class Connector(abc.ABC):
     name: str = ""
 
@@ -116,3 +126,7 @@ class Connector(abc.ABC):
     def last_price(self, symbol: str) -> Decimal | None:
         """The venue's last known price, if it has one; used for notional risk checks."""
         return None
+
+    def instruments(self) -> dict[str, Instrument]:
+        """The venue's instruments by desk symbol (BTC/USDT); empty when the venue does not say."""
+        return {}

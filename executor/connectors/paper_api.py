@@ -15,6 +15,7 @@ from executor.connectors.base import (
     Balance,
     Connector,
     ErrorCode,
+    Instrument,
     OrderResult,
     OrderTicket,
     Position,
@@ -137,3 +138,16 @@ class PaperApiConnector(Connector):
         if response.status_code != 200:
             return None
         return _decimal(response.json().get("price"))
+
+    def instruments(self) -> dict[str, Instrument]:
+        response = self.client.get("/instruments", timeout=3.0)
+        response.raise_for_status()
+        return {
+            to_desk(row["symbol"]): Instrument(
+                to_desk(row["symbol"]),
+                Decimal(row["lot_size"]),
+                Decimal(row["min_qty"]),
+                _decimal(row.get("tick_size")),
+            )
+            for row in response.json()["instruments"]
+        }

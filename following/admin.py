@@ -1,0 +1,54 @@
+"""Copy trading in Django admin: read-only views with history. Settings and errors change
+through their owner's dashboard or API (the services), so the ledger stays consistent."""
+
+from django.contrib import admin
+from simple_history.admin import SimpleHistoryAdmin
+
+from following.models import FollowSettings, MasterAccount, SyncRun, TradeError
+
+
+class ReadOnlyAdmin(SimpleHistoryAdmin):
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(FollowSettings)
+class FollowSettingsAdmin(ReadOnlyAdmin):
+    list_display = ["user", "master_user", "master_credential", "follower_credential", "follow_ratio", "is_active",
+                    "last_synced_at", "last_sync_outcome"]  # fmt: skip
+    list_filter = ["is_active", "last_sync_outcome"]
+    list_select_related = ["user", "master_user", "master_credential", "follower_credential"]
+    search_fields = ["user__username", "master_user__username"]
+
+
+@admin.register(TradeError)
+class TradeErrorAdmin(ReadOnlyAdmin):
+    list_display = ["id", "user", "error_type", "error_message", "trade_log", "is_resolved", "created_at"]
+    list_filter = ["is_resolved", "error_type"]
+    list_select_related = ["user", "trade_log"]
+    search_fields = ["user__username", "error_message"]
+
+
+@admin.register(MasterAccount)
+class MasterAccountAdmin(ReadOnlyAdmin):
+    list_display = ["credential", "is_open", "updated_at"]
+    list_select_related = ["credential"]
+
+
+@admin.register(SyncRun)
+class SyncRunAdmin(admin.ModelAdmin):
+    list_display = ["started_at", "finished_at", "outcome", "masters_read", "followers_synced", "followers_skipped",
+                    "orders_placed", "below_min", "errors"]  # fmt: skip
+    list_filter = ["outcome"]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False

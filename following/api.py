@@ -1,0 +1,226 @@
+"""The follow-config API (seed 000) under /api/v1/follow-config/. Every endpoint needs a logged-in
+user (session or bearer token) and works on the caller's own settings and errors only."""
+
+from django.conf import settings as django_settings
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import serializers, status
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from following import selectors, services
+from following.models import FollowSettings, SyncOutcome, TradeError
+from following.status import follow_status
+from tradedesk.exceptions import NotFound
+from tradedesk.schema import ERROR_RESPONSES
+
+
+def ratio_field(**kwargs) -> serializers.DecimalField:
+    return serializers.DecimalField(
+        max_digits=20,
+        decimal_places=10,
+        help_text=f"Share of the master's position to hold: > 0 and at most FOLLOW_MAX_RATIO "
+        f"({django_settings.FOLLOW_MAX_RATIO}). 0.1 = 10%.",
+        **kwargs,
+    )
+
+
+class SettingsOutput(serializers.ModelSerializer):
+    user_id = serializers.IntegerField(read_only=True)
+    master_user_id = serializers.IntegerField(read_only=True)
+    master_username = serializers.CharField(source="master_user.username", read_only=True)
+    master_credential_id = serializers.IntegerField(read_only=True)
+    follower_credential_id = serializers.IntegerField(read_only=True)
+
+    class Meta:
+        model = FollowSettings
+        fields = [
+            "id",
+            "user_id",
+            "master_user_id",
+            "master_username",
+            "master_credential_id",
+            "follower_credential_id",
+            "follow_ratio",
+            "is_active",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = fields
+
+
+class ErrorOutput(serializers.ModelSerializer):
+    user_id = serializers.IntegerField(read_only=True)
+    trade_log_id = serializers.IntegerField(read_only=True, allow_null=True)
+    resolved_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+
+    class Meta:
+        model = TradeError
+        fields = [
+            "id",
+            "user_id",
+            "trade_log_id",
+            "error_type",
+            "error_message",
+            "error_details",
+            "is_resolved",
+            "resolved_at",
+            "resolved_by",
+            "created_at",
+        ]
+        read_only_fields = fields
+
+
+class FollowSettingsApi(APIView):
+    """The caller's follow settings: POST creates them (once), GET reads, PUT/PATCH change them."""
+
+    class CreateInput(serializers.Serializer):
+        master_credential_id = serializers.IntegerField(min_value=1, help_text="An account open for following.")
+        follower_credential_id = serializers.IntegerField(min_value=1, help_text="One of your exchange accounts.")
+        follow_ratio = ratio_field()
+        master_user_id = serializers.IntegerField(min_value=1, required=False, help_text="Optional; checked.")
+        is_active = serializers.BooleanField(default=True)
+
+    class UpdateInput(serializers.Serializer):
+        master_credential_id = serializers.IntegerField(min_value=1, required=False)
+        follower_credential_id = serializers.IntegerField(min_value=1, required=False)
+        follow_ratio = ratio_field(required=False)
+        master_user_id = serializers.IntegerField(min_value=1, required=False)
+        is_active = serializers.BooleanField(required=False)
+
+    @extend_schema(responses={200: SettingsOutput, **ERROR_RESPONSES})
+    def get(self, request):
+        row = selectors.follow_settings_get(user=request.user)
+        if row is None:
+            raise NotFound("you have no follow settings yet; create them with POST")
+        return Response(SettingsOutput(row).data)
+
+    @extend_schema(request=CreateInput, responses={201: SettingsOutput, **ERROR_RESPONSES})
+    def post(self, request):
+        serializer = self.CreateInput(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        row = services.follow_settings_create(user=request.user, **serializer.validated_data)
+        return Response(SettingsOutput(row).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=UpdateInput, responses={200: SettingsOutput, **ERROR_RESPONSES})
+    def put(self, request):
+        serializer = self.UpdateInput(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        row = services.follow_settings_update(user=request.user, **serializer.validated_data)
+        return Response(SettingsOutput(row).data)
+
+    @extend_schema(request=UpdateInput, responses={200: SettingsOutput, **ERROR_RESPONSES})
+    def patch(self, request):
+        return self.put(request)
+
+
+class FollowStatusApi(APIView):
+    class Output(serializers.Serializer):
+        settings = SettingsOutput()
+        positions = serializers.ListField(
+            child=inline_serializer(
+                "FollowPosition",
+                {
+                    "symbol": serializers.CharField(),
+                    "master_qty": serializers.CharField(),
+                    "expected_qty": serializers.CharField(help_text="master_qty x follow_ratio, down to the lot."),
+                    "own_qty": serializers.CharField(),
+                    "drift": serializers.CharField(help_text="own_qty - expected_qty"),
+                    "in_sync": serializers.BooleanField(),
+                    "last_action": serializers.CharField(),
+                    "lot_size": serializers.CharField(),
+                },
+            )
+        )
+        positions_source = serializers.ChoiceField(choices=["live", "last_sync"])
+        problems = serializers.ListField(child=serializers.CharField())
+        unresolved_errors = serializers.IntegerField()
+        last_synced_at = serializers.DateTimeField(allow_null=True)
+        last_checked_at = serializers.DateTimeField(allow_null=True)
+        last_sync_outcome = serializers.ChoiceField(choices=SyncOutcome.choices, allow_blank=True)
+
+    @extend_schema(
+        responses={200: Output, **ERROR_RESPONSES},
+        description="Your configuration, the master's and your own positions side by side, the expected "
+        "follow quantity per symbol, unresolved errors and the last sync.",
+    )
+    def get(self, request):
+        row = selectors.follow_settings_get(user=request.user)
+        if row is None:
+            raise NotFound("you have no follow settings yet; create them with POST settings")
+        return Response(self.Output(follow_status(row=row)).data)
+
+
+class TradeErrorListApi(APIView):
+    class FilterInput(serializers.Serializer):
+        is_resolved = serializers.BooleanField(required=False, allow_null=True, default=None)
+        limit = serializers.IntegerField(min_value=1, max_value=500, default=100)
+
+    @extend_schema(parameters=[FilterInput], responses={200: ErrorOutput(many=True), **ERROR_RESPONSES})
+    def get(self, request):
+        filters = self.FilterInput(data=request.query_params)
+        filters.is_valid(raise_exception=True)
+        rows = selectors.trade_error_list(user=request.user, is_resolved=filters.validated_data["is_resolved"])
+        return Response(ErrorOutput(rows[: filters.validated_data["limit"]], many=True).data)
+
+
+class TradeErrorResolveApi(APIView):
+    class Output(serializers.Serializer):
+        error = ErrorOutput()
+        resumed = serializers.BooleanField(help_text="True when this was the last unresolved error.")
+        is_active = serializers.BooleanField()
+
+    @extend_schema(request=None, responses={200: Output, **ERROR_RESPONSES})
+    def post(self, request, error_id: int):
+        error, resumed = services.trade_error_resolve(user=request.user, error_id=error_id)
+        row = selectors.follow_settings_get(user=request.user)
+        data = {"error": error, "resumed": resumed, "is_active": bool(row and row.is_active)}
+        return Response(self.Output(data).data)
+
+
+class MasterOutput(serializers.Serializer):
+    master_credential_id = serializers.IntegerField(source="credential_id")
+    master_user_id = serializers.IntegerField(source="credential.owner_id")
+    master_username = serializers.CharField(source="credential.owner.username")
+    label = serializers.CharField(source="credential.label")
+    venue = serializers.CharField(source="credential.venue")
+    is_open = serializers.BooleanField()
+    followers = serializers.IntegerField(required=False)
+
+
+class MasterListApi(APIView):
+    """GET: accounts open for following. POST: open one of your own accounts for following."""
+
+    class OpenInput(serializers.Serializer):
+        credential_id = serializers.IntegerField(min_value=1)
+
+    @extend_schema(responses={200: MasterOutput(many=True), **ERROR_RESPONSES})
+    def get(self, request):
+        return Response(MasterOutput(selectors.master_account_list(), many=True).data)
+
+    @extend_schema(request=OpenInput, responses={201: MasterOutput, **ERROR_RESPONSES})
+    def post(self, request):
+        serializer = self.OpenInput(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        listing = services.master_account_open(user=request.user, **serializer.validated_data)
+        return Response(MasterOutput(listing).data, status=status.HTTP_201_CREATED)
+
+
+class MasterCloseApi(APIView):
+    @extend_schema(request=None, responses={200: MasterOutput, **ERROR_RESPONSES})
+    def post(self, request, credential_id: int):
+        listing = services.master_account_close(user=request.user, credential_id=credential_id)
+        return Response(MasterOutput(listing).data)
+
+
+class CredentialListApi(APIView):
+    """Your own exchange accounts (to choose follower_credential_id)."""
+
+    class Output(serializers.Serializer):
+        id = serializers.IntegerField()
+        label = serializers.CharField()
+        venue = serializers.CharField()
+        connector = serializers.CharField()
+
+    @extend_schema(responses={200: Output(many=True), **ERROR_RESPONSES})
+    def get(self, request):
+        return Response(self.Output(selectors.own_account_list(user=request.user), many=True).data)

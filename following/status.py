@@ -1,0 +1,76 @@
+"""The follower's status (seed 000 dashboard): settings, master vs own positions, the expected
+quantity per symbol, drift, unresolved errors, the last sync. A read: positions come live from
+the venue, falling back to what the engine saw at its last check when the venue cannot answer."""
+
+import logging
+from decimal import Decimal
+
+from django.conf import settings
+
+from following import selectors
+from following.models import FollowSettings
+from following.sync import instruments_for, read_positions, target_qty
+
+logger = logging.getLogger(__name__)
+ZERO = Decimal("0")
+
+
+def _read(account) -> tuple[dict[str, Decimal] | None, str]:
+    try:
+        return {p.symbol: p.qty for p in read_positions(account)}, ""
+    except Exception as exc:
+        logger.warning("positions of account %s unavailable: %s", account.pk, exc)
+        return None, f"positions of {account.label} unavailable: {exc}"
+
+
+def _text(value: Decimal | None) -> str | None:
+    if value is None:
+        return None
+    return format(value.normalize(), "f") if value else "0"
+
+
+def follow_status(*, row: FollowSettings, live: bool = True) -> dict:
+    """Everything the dashboard and GET status show, for one follower's settings."""
+    last = row.last_sync_detail.get("symbols", {}) if isinstance(row.last_sync_detail, dict) else {}
+    master, own, problems = None, None, []
+    if live:
+        master, problem = _read(row.master_credential)
+        problems += [problem] if problem else []
+        own, problem = _read(row.follower_credential)
+        problems += [problem] if problem else []
+    source = "live" if master is not None and own is not None else "last_sync"
+    if master is None:
+        master = {symbol: Decimal(line["master"]) for symbol, line in last.items()}
+    if own is None:
+        own = {symbol: Decimal(line["own"]) for symbol, line in last.items()}
+    instruments = instruments_for(row.follower_credential) if live else {}
+    symbols = sorted({s for s, q in master.items() if q} | {s for s, q in own.items() if q} | set(last))
+    positions = []
+    for symbol in symbols:
+        instrument = instruments.get(symbol)
+        lot = instrument.lot_size if instrument else settings.FOLLOW_DEFAULT_LOT_SIZE
+        master_qty, own_qty = master.get(symbol, ZERO), own.get(symbol, ZERO)
+        expected = target_qty(master_qty, row.follow_ratio, lot)
+        positions.append(
+            {
+                "symbol": symbol,
+                "master_qty": _text(master_qty),
+                "expected_qty": _text(expected),
+                "own_qty": _text(own_qty),
+                "drift": _text(own_qty - expected),
+                "in_sync": own_qty == expected,
+                "last_action": last.get(symbol, {}).get("action", ""),
+                "lot_size": _text(lot),
+            }
+        )
+    return {
+        "settings": row,
+        "positions": positions,
+        "positions_source": source,
+        "problems": problems,
+        "unresolved_errors": selectors.unresolved_error_count(user_id=row.user_id),
+        "last_synced_at": row.last_synced_at,
+        "last_checked_at": row.last_checked_at,
+        "last_sync_outcome": row.last_sync_outcome,
+        "last_cycle": selectors.sync_run_last(),
+    }

@@ -1,0 +1,394 @@
+"""The follower sync engine: one cycle brings every active follower to master x follow_ratio.
+
+A cycle (Celery beat, every FOLLOW_SYNC_EVERY seconds):
+1. takes the cycle lock (the shared cache), so cycles never overlap, even with two beats;
+2. reads every active follower with no unresolved error in one query, and the symbols each
+   has an order in flight for in a second one;
+3. reads each master's positions once, however many followers it has;
+4. evaluates followers in parallel threads (FOLLOW_SYNC_THREADS), each under its own lock:
+   target = master qty x ratio rounded down to the venue's lot; the difference is ordered
+   unless a venue minimum or an order in flight says otherwise. A follower whose master
+   positions and ratio did not change since it was last in sync is skipped without a venue call
+   (until FOLLOW_RECHECK_SECONDS passes);
+5. records the cycle in SyncRun.
+
+Any failure of a follower records a TradeError and pauses that follower (same transaction);
+the others go on. A failure to read a master skips its followers for this cycle, unpaused.
+"""
+
+import hashlib
+import logging
+import queue
+import threading
+import time
+import uuid
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from decimal import ROUND_DOWN, Decimal
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import connection
+from django.utils import timezone
+
+from executor.connectors import API_CONNECTORS, get_connector
+from executor.connectors.base import AccountConfig, Instrument, Position
+from executor.models import ExchangeAccount
+from following import selectors
+from following.models import ErrorType, FollowSettings, SyncOutcome, SyncRun
+from following.services import trade_error_record
+from orders.models import OrderStatus
+from tradedesk.exceptions import Conflict
+
+logger = logging.getLogger(__name__)
+
+ZERO = Decimal("0")
+CYCLE_LOCK = "following:sync-cycle"
+_INSTRUMENTS_TTL = 300.0
+_instruments_cache: dict[tuple[str, str], tuple[float, dict[str, Instrument]]] = {}
+_instruments_lock = threading.Lock()
+
+
+def floor_to(qty: Decimal, step: Decimal) -> Decimal:
+    """Round a non-negative quantity down to a multiple of step."""
+    if step <= 0:
+        return qty
+    return (qty / step).to_integral_value(rounding=ROUND_DOWN) * step
+
+
+def target_qty(master_qty: Decimal, ratio: Decimal, lot: Decimal) -> Decimal:
+    sign = -1 if master_qty < 0 else 1
+    return sign * floor_to(abs(master_qty) * ratio, lot)
+
+
+@dataclass
+class MasterSnapshot:
+    positions: dict[str, Position]
+    fingerprint: str
+
+
+@dataclass
+class FollowerOutcome:
+    settings_id: int
+    outcome: str
+    evaluated: bool = False
+    orders: int = 0
+    below_min: int = 0
+    error: bool = False
+    detail: dict = field(default_factory=dict)
+    fingerprint: str = ""
+
+
+@dataclass
+class CycleTotals:
+    followers_synced: int = 0
+    followers_skipped: int = 0
+    orders_placed: int = 0
+    below_min: int = 0
+    errors: int = 0
+    problems: list[str] = field(default_factory=list)
+
+
+def follow_sync_cycle(*, now: datetime | None = None) -> SyncRun:
+    """Run one cycle unless another holds the lock (then a SKIPPED run is recorded)."""
+    now = now or timezone.now()
+    token = uuid.uuid4().hex
+    if not cache.add(CYCLE_LOCK, token, timeout=settings.FOLLOW_SYNC_LOCK_SECONDS):
+        logger.info("follower sync: another cycle holds the lock; skipped")
+        return SyncRun.objects.create(started_at=now, finished_at=timezone.now(), outcome=SyncRun.Outcome.SKIPPED)
+    run = SyncRun.objects.create(started_at=now)
+    try:
+        totals, masters_read = _cycle(now)
+        run.outcome = SyncRun.Outcome.PARTIAL if totals.errors or totals.problems else SyncRun.Outcome.OK
+    except Exception as exc:
+        logger.exception("follower sync cycle %s failed", run.pk)
+        totals, masters_read = CycleTotals(problems=[f"cycle failed: {exc}"]), 0
+        run.outcome = SyncRun.Outcome.FAILED
+    finally:
+        if cache.get(CYCLE_LOCK) == token:
+            cache.delete(CYCLE_LOCK)
+    run.finished_at = timezone.now()
+    run.masters_read = masters_read
+    run.followers_synced = totals.followers_synced
+    run.followers_skipped = totals.followers_skipped
+    run.orders_placed = totals.orders_placed
+    run.below_min = totals.below_min
+    run.errors = totals.errors
+    run.detail = "\n".join(totals.problems)[:4000]
+    run.save()
+    return run
+
+
+def _cycle(now: datetime) -> tuple[CycleTotals, int]:
+    followers = selectors.followers_to_sync()
+    totals = CycleTotals()
+    if not followers:
+        return totals, 0
+    in_flight = selectors.follower_symbols_in_flight(settings_ids=[row.pk for row in followers])
+    by_master: dict[int, list[FollowSettings]] = defaultdict(list)
+    for row in followers:
+        by_master[row.master_credential_id].append(row)
+
+    jobs: list[tuple[FollowSettings, MasterSnapshot]] = []
+    for rows in by_master.values():
+        master = rows[0].master_credential
+        try:
+            snapshot = _master_snapshot(master)
+        except Exception as exc:
+            logger.warning("master account %s: positions unavailable: %s", master.pk, exc)
+            totals.problems.append(f"master account {master.pk}: positions unavailable: {exc}")
+            _state_bulk_update(settings_ids=[row.pk for row in rows], outcome=SyncOutcome.MASTER_UNAVAILABLE, at=now)
+            continue
+        jobs.extend((row, snapshot) for row in rows)
+
+    outcomes = _run_jobs(jobs, in_flight, now)
+    skipped = [o.settings_id for o in outcomes if not o.evaluated and not o.error]
+    _state_bulk_update(settings_ids=skipped, outcome=None, at=now)
+    for outcome in outcomes:
+        totals.followers_synced += outcome.evaluated
+        totals.followers_skipped += not outcome.evaluated and not outcome.error
+        totals.orders_placed += outcome.orders
+        totals.below_min += outcome.below_min
+        totals.errors += outcome.error
+    return totals, len(by_master)
+
+
+def _run_jobs(
+    jobs: list[tuple[FollowSettings, MasterSnapshot]], in_flight: dict[int, set[str]], now: datetime
+) -> list[FollowerOutcome]:
+    """Evaluate followers, in threads when FOLLOW_SYNC_THREADS > 0. A slow follower holds one
+    thread; the others carry on with the rest."""
+    threads = min(settings.FOLLOW_SYNC_THREADS, len(jobs))
+    if threads <= 0:
+        return [_safe_sync(row, snapshot, in_flight.get(row.pk, set()), now) for row, snapshot in jobs]
+    work: queue.SimpleQueue = queue.SimpleQueue()
+    for job in jobs:
+        work.put(job)
+    outcomes: list[FollowerOutcome] = []
+    outcomes_lock = threading.Lock()
+
+    def worker() -> None:
+        try:
+            while True:
+                try:
+                    row, snapshot = work.get_nowait()
+                except queue.Empty:
+                    return
+                outcome = _safe_sync(row, snapshot, in_flight.get(row.pk, set()), now)
+                with outcomes_lock:
+                    outcomes.append(outcome)
+        finally:
+            connection.close()  # this thread's own connection (back to the pool)
+
+    pool = [threading.Thread(target=worker, name=f"follow-sync-{i}", daemon=True) for i in range(threads)]
+    for thread in pool:
+        thread.start()
+    for thread in pool:
+        thread.join()
+    return outcomes
+
+
+def _safe_sync(row: FollowSettings, snapshot: MasterSnapshot, in_flight: set[str], now: datetime) -> FollowerOutcome:
+    lock = f"following:follower:{row.pk}"
+    if not cache.add(lock, 1, timeout=settings.FOLLOW_SYNC_LOCK_SECONDS):
+        return FollowerOutcome(row.pk, SyncOutcome.WAITING)
+    try:
+        return sync_follower(row=row, snapshot=snapshot, in_flight=in_flight, now=now)
+    except Exception as exc:
+        logger.exception("follower %s: sync failed", row.pk)
+        try:
+            trade_error_record(
+                settings_id=row.pk,
+                error_type=ErrorType.INTERNAL,
+                message=f"the sync failed: {exc}",
+                details={"exception": type(exc).__name__},
+            )
+        except Exception:
+            logger.exception("follower %s: the error could not be recorded", row.pk)
+        return FollowerOutcome(row.pk, SyncOutcome.FAILED, evaluated=True, error=True)
+    finally:
+        cache.delete(lock)
+
+
+def sync_follower(
+    *, row: FollowSettings, snapshot: MasterSnapshot, in_flight: set[str], now: datetime
+) -> FollowerOutcome:
+    """Bring one follower to its targets. `in_flight` holds the symbols it has an order in
+    flight for, read before its positions: such a symbol waits, so a filled-but-unrecorded
+    order is never ordered again."""
+    fingerprint = hashlib.sha256(f"{snapshot.fingerprint}|{row.follow_ratio}".encode()).hexdigest()
+    fresh = row.last_checked_at and now - row.last_checked_at < timedelta(seconds=settings.FOLLOW_RECHECK_SECONDS)
+    if row.sync_fingerprint == fingerprint and fresh and not in_flight:
+        return FollowerOutcome(row.pk, row.last_sync_outcome or SyncOutcome.OK)
+
+    account = row.follower_credential
+    try:
+        own = {p.symbol: p.qty for p in read_positions(account)}
+    except Exception as exc:
+        trade_error_record(
+            settings_id=row.pk,
+            error_type=ErrorType.POSITIONS_UNAVAILABLE,
+            message=f"your account's positions could not be read: {exc}",
+            details={"exchange_account_id": account.pk},
+        )
+        return FollowerOutcome(row.pk, SyncOutcome.FAILED, evaluated=True, error=True)
+    instruments = instruments_for(account)
+    symbols = sorted(set(snapshot.positions) | set(row.last_sync_detail.get("symbols", {})))
+    outcome = FollowerOutcome(row.pk, SyncOutcome.OK, evaluated=True)
+    lines: dict[str, dict] = {}
+    for symbol in symbols:
+        line, placed = _sync_symbol(row, symbol, snapshot, own.get(symbol, ZERO), instruments, in_flight)
+        lines[symbol] = line
+        outcome.orders += placed
+        if line["action"] == "below_min":
+            outcome.below_min += 1
+        if line["action"] == "failed":
+            outcome.error = True
+            break  # the follower is paused: nothing more for it this cycle
+    outcome.outcome = _overall(lines)
+    outcome.detail = {"symbols": lines, "checked_at": now.isoformat()}
+    settled = outcome.outcome in (SyncOutcome.OK, SyncOutcome.BELOW_MIN, SyncOutcome.ORDERED)
+    if settled and all(
+        line["action"] != "ordered" or line.get("status") == OrderStatus.SUCCESS for line in lines.values()
+    ):
+        outcome.fingerprint = fingerprint
+    _state_update(
+        settings_id=row.pk, outcome=outcome.outcome, detail=outcome.detail, fingerprint=outcome.fingerprint, at=now
+    )
+    return outcome
+
+
+def _sync_symbol(
+    row: FollowSettings,
+    symbol: str,
+    snapshot: MasterSnapshot,
+    own_qty: Decimal,
+    instruments: dict[str, Instrument],
+    in_flight: set[str],
+) -> tuple[dict, int]:
+    instrument = instruments.get(symbol)
+    lot = instrument.lot_size if instrument else settings.FOLLOW_DEFAULT_LOT_SIZE
+    min_qty = instrument.min_qty if instrument else lot
+    master = snapshot.positions.get(symbol)
+    master_qty = master.qty if master else ZERO
+    target = target_qty(master_qty, row.follow_ratio, lot)
+    diff = target - own_qty
+    qty = floor_to(abs(diff), lot)
+    line = {"master": _s(master_qty), "target": _s(target), "own": _s(own_qty), "diff": _s(diff), "qty": _s(qty)}
+    if symbol in in_flight:
+        return {**line, "action": "in_flight"}, 0
+    if diff == 0:
+        return {**line, "action": "in_sync"}, 0
+    if qty < min_qty or qty == 0:
+        logger.info(
+            "follower %s %s: difference %s is below the venue minimum %s; skipped", row.pk, symbol, diff, min_qty
+        )
+        return {**line, "action": "below_min", "min_qty": _s(min_qty)}, 0
+    limit = str(settings.FOLLOW_MAX_ORDER_QTY or "").strip()
+    if limit and qty > Decimal(limit):
+        trade_error_record(
+            settings_id=row.pk,
+            error_type=ErrorType.ORDER_REFUSED,
+            message=f"{symbol}: {_s(qty)} is over FOLLOW_MAX_ORDER_QTY ({limit}); nothing was ordered",
+            details={"symbol": symbol, **line},
+        )
+        return {**line, "action": "failed"}, 0
+    return _place(row, symbol, diff, qty, master, line)
+
+
+def _place(row: FollowSettings, symbol: str, diff: Decimal, qty: Decimal, master, line: dict) -> tuple[dict, int]:
+    from orders.services import follower_order_submit
+
+    try:
+        order = follower_order_submit(
+            follow_settings_id=row.pk,
+            user=row.user,
+            account=row.follower_credential,
+            symbol=symbol,
+            side="BUY" if diff > 0 else "SELL",
+            qty=qty,
+            reference_price=master.avg_price if master else None,
+        )
+    except Conflict:
+        return {**line, "action": "in_flight"}, 0
+    action = "failed" if order.status == OrderStatus.FAILED else "ordered"
+    return {**line, "action": action, "order_id": order.pk, "status": order.status}, 1
+
+
+def _overall(lines: dict[str, dict]) -> str:
+    actions = {line["action"] for line in lines.values()}
+    for action, outcome in (
+        ("failed", SyncOutcome.FAILED),
+        ("in_flight", SyncOutcome.WAITING),
+        ("ordered", SyncOutcome.ORDERED),
+        ("below_min", SyncOutcome.BELOW_MIN),
+    ):
+        if action in actions:
+            return outcome
+    return SyncOutcome.OK
+
+
+def _s(value: Decimal) -> str:
+    return format(value.normalize(), "f") if value else "0"
+
+
+def _master_snapshot(account: ExchangeAccount) -> MasterSnapshot:
+    positions = {p.symbol: p for p in read_positions(account) if p.qty}
+    text = ";".join(f"{symbol}={positions[symbol].qty.normalize()}" for symbol in sorted(positions))
+    return MasterSnapshot(positions=positions, fingerprint=hashlib.sha256(text.encode()).hexdigest())
+
+
+def _reader_config(account: ExchangeAccount) -> tuple[str, AccountConfig]:
+    """How to read an account: its own connector, or for a browser account the venue's API
+    connector with the same secrets (the browser reads no positions)."""
+    config = account.config()
+    if account.connector == "browser" and account.venue in API_CONNECTORS:
+        return "api", config
+    return account.connector, config
+
+
+def read_positions(account: ExchangeAccount) -> list[Position]:
+    kind, config = _reader_config(account)
+    if kind == "api" and account.connector == "browser" and not config.secrets.get("api_key"):
+        return selectors.ledger_positions(account_id=account.pk)
+    return get_connector(kind, config).get_positions()
+
+
+def instruments_for(account: ExchangeAccount) -> dict[str, Instrument]:
+    """The venue's lot sizes and minimums, cached per venue and address for a few minutes."""
+    kind, config = _reader_config(account)
+    key = (kind, f"{config.venue}|{config.base_url or settings.PAPER_BASE_URL}")
+    with _instruments_lock:
+        cached = _instruments_cache.get(key)
+        if cached and time.monotonic() - cached[0] < _INSTRUMENTS_TTL:
+            return cached[1]
+    try:
+        found = get_connector(kind, AccountConfig(label="instruments", venue=config.venue, base_url=config.base_url))
+        instruments = found.instruments()
+    except Exception as exc:
+        logger.warning("instruments of %s unavailable: %s", key, exc)
+        return {}
+    with _instruments_lock:
+        _instruments_cache[key] = (time.monotonic(), instruments)
+    return instruments
+
+
+def instruments_cache_clear() -> None:
+    with _instruments_lock:
+        _instruments_cache.clear()
+
+
+# The engine's bookkeeping on the follower row: single queryset updates, not audited settings.
+def _state_update(*, settings_id: int, outcome: str, detail: dict, fingerprint: str, at: datetime) -> None:
+    FollowSettings.objects.filter(pk=settings_id).update(
+        last_synced_at=at, last_checked_at=at, last_sync_outcome=outcome, last_sync_detail=detail,
+        sync_fingerprint=fingerprint,
+    )  # fmt: skip
+
+
+def _state_bulk_update(*, settings_ids: list[int], outcome: str | None, at: datetime) -> None:
+    if not settings_ids:
+        return
+    values = {"last_synced_at": at, **({"last_sync_outcome": outcome} if outcome else {})}
+    FollowSettings.objects.filter(pk__in=settings_ids).update(**values)

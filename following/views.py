@@ -1,0 +1,121 @@
+"""Copy-trading pages: the follower's own dashboard (live status, settings, errors) and the
+admins' list of every follower. Thin: every write goes through following.services."""
+
+from django.conf import settings
+from django.contrib.auth import login
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_http_methods, require_POST
+
+from following import selectors, services
+from following.forms import FollowSettingsForm, SignupForm
+from following.status import follow_status
+from tradedesk import roles
+from tradedesk.exceptions import ApplicationError
+
+REFRESH_SECONDS = 3
+
+
+def _dashboard_context(request: HttpRequest, form: FollowSettingsForm | None = None, **extra) -> dict:
+    row = selectors.follow_settings_get(user=request.user)
+    if form is None:
+        initial = (
+            {
+                "master_credential_id": row.master_credential_id,
+                "follower_credential_id": row.follower_credential_id,
+                "follow_ratio": row.follow_ratio.normalize(),
+                "is_active": row.is_active,
+            }
+            if row
+            else {}
+        )
+        form = FollowSettingsForm(user=request.user, initial=initial)
+    return {
+        "row": row,
+        "form": form,
+        "errors": list(selectors.trade_error_list(user=request.user)[:50]),
+        "refresh_seconds": REFRESH_SECONDS,
+        "is_admin": roles.has_role(request.user, roles.ADMIN),
+        **extra,
+    }
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def dashboard(request: HttpRequest) -> HttpResponse:
+    """GET: the dashboard. POST: create or change the settings (form errors shown in place)."""
+    if request.method == "GET":
+        return render(request, "following/dashboard.html", _dashboard_context(request))
+    form = FollowSettingsForm(request.POST, user=request.user)
+    if form.is_valid():
+        try:
+            if selectors.follow_settings_get(user=request.user) is None:
+                services.follow_settings_create(user=request.user, **form.cleaned_data)
+            else:
+                services.follow_settings_update(user=request.user, **form.cleaned_data)
+            return redirect("following:dashboard")
+        except ApplicationError as exc:
+            form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+    return render(request, "following/dashboard.html", _dashboard_context(request, form=form), status=400)
+
+
+@login_required
+def status_fragment(request: HttpRequest) -> HttpResponse:
+    """The live part of the dashboard (positions, drift, last sync), polled by htmx."""
+    row = selectors.follow_settings_get(user=request.user)
+    context = {"status": follow_status(row=row) if row else None, "row": row}
+    context["errors"] = list(selectors.trade_error_list(user=request.user)[:50])
+    return render(request, "following/_status.html", context)
+
+
+@login_required
+@require_POST
+def error_resolve(request: HttpRequest, error_id: int) -> HttpResponse:
+    message = ""
+    try:
+        _, resumed = services.trade_error_resolve(user=request.user, error_id=error_id)
+        message = "Resolved; following resumed." if resumed else "Resolved."
+    except ApplicationError as exc:
+        if exc.http_status == 404:
+            raise Http404(exc.message) from None
+        message = exc.message
+    row = selectors.follow_settings_get(user=request.user)
+    context = {"status": follow_status(row=row) if row else None, "row": row, "message": message}
+    context["errors"] = list(selectors.trade_error_list(user=request.user)[:50])
+    if request.headers.get("HX-Request"):
+        return render(request, "following/_status.html", context)
+    return redirect("following:dashboard")
+
+
+@login_required
+def admin_overview(request: HttpRequest) -> HttpResponse:
+    """Every follower with its status (admins only)."""
+    if not roles.has_role(request.user, roles.ADMIN):
+        raise PermissionDenied
+    context = {
+        "followers": selectors.follower_overview(),
+        "last_cycle": selectors.sync_run_last(),
+        "refresh_seconds": REFRESH_SECONDS,
+    }
+    if request.headers.get("HX-Request"):
+        return render(request, "following/_admin_rows.html", context)
+    return render(request, "following/admin.html", context)
+
+
+@require_http_methods(["GET", "POST"])
+def signup(request: HttpRequest) -> HttpResponse:
+    """Open sign-up for followers, only when FOLLOW_SIGNUP_OPEN is on (else 404)."""
+    if not settings.FOLLOW_SIGNUP_OPEN:
+        raise Http404("sign-up is closed; ask an admin for an account")
+    form = SignupForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            user = services.follower_signup(**form.cleaned_data)
+        except ApplicationError as exc:
+            form.add_error("username" if exc.field == "username" else None, exc.message)
+        else:
+            login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+            return redirect("following:dashboard")
+    return render(request, "following/signup.html", {"form": form}, status=400 if form.errors else 200)

@@ -1,0 +1,278 @@
+"""The follower sync engine on the dry-run venue: targets, lots and minimums, orders in flight,
+failures that pause, isolation between followers, the cycle lock, and query counts."""
+
+from decimal import Decimal
+
+import pytest
+from django.core.cache import cache
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from executor.connectors.base import ErrorCode, OrderResult
+from executor.connectors.dry_run import DryRunConnector
+from following import sync
+from following.models import FollowSettings, SyncOutcome, SyncRun, TradeError
+from orders.models import Order
+from tests.following.conftest import positions
+from tradedesk.exceptions import Conflict
+
+pytestmark = pytest.mark.django_db
+
+
+def test_the_follower_is_brought_to_master_times_ratio(follower, follower_account, master_account, follow, trade):
+    row = follow(follower, follower_account, "0.1")
+    trade(master_account, "BUY", "1.0")
+    run = sync.follow_sync_cycle()
+    assert positions(follower_account) == {"BTC/USDT": Decimal("0.1")}
+    order = Order.objects.get(follow_settings=row)
+    assert (order.side, order.qty, order.status, order.signal_id) == ("BUY", Decimal("0.1"), "SUCCESS", None)
+    assert (run.outcome, run.masters_read, run.followers_synced, run.orders_placed) == ("ok", 1, 1, 1)
+    row.refresh_from_db()
+    assert row.last_sync_outcome == SyncOutcome.ORDERED and row.last_sync_detail["symbols"]["BTC/USDT"]["target"] == "0.1"
+
+
+def test_the_target_is_rounded_down_to_the_lot_and_a_sell_follows_a_smaller_master(
+    settings, follower, follower_account, master_account, follow, trade
+):
+    settings.FOLLOW_DEFAULT_LOT_SIZE = Decimal("0.001")
+    follow(follower, follower_account, "0.333")
+    trade(master_account, "BUY", "1.0")
+    sync.follow_sync_cycle()
+    assert positions(follower_account) == {"BTC/USDT": Decimal("0.333")}
+    trade(master_account, "SELL", "0.5")
+    sync.follow_sync_cycle()
+    # 0.5 x 0.333 = 0.1665, down to the lot: 0.166
+    assert positions(follower_account) == {"BTC/USDT": Decimal("0.166")}
+    assert list(Order.objects.filter(follow_settings__isnull=False).order_by("id").values_list("side", "qty")) == [
+        ("BUY", Decimal("0.333")),
+        ("SELL", Decimal("0.167")),
+    ]
+
+
+def test_a_closed_master_position_is_closed_by_the_follower(follower, follower_account, master_account, follow, trade):
+    follow(follower, follower_account, "0.5")
+    trade(master_account, "BUY", "1.0")
+    sync.follow_sync_cycle()
+    trade(master_account, "SELL", "1.0")
+    sync.follow_sync_cycle()
+    assert positions(follower_account) == {}
+
+
+def test_a_target_under_one_lot_is_zero_and_nothing_is_ordered(
+    settings, follower, follower_account, master_account, follow, trade
+):
+    settings.FOLLOW_DEFAULT_LOT_SIZE = Decimal("0.01")
+    row = follow(follower, follower_account, "0.01")
+    trade(master_account, "BUY", "0.5")  # 0.005 is below one lot of 0.01
+    run = sync.follow_sync_cycle()
+    assert not Order.objects.filter(follow_settings=row).exists()
+    assert not TradeError.objects.exists()
+    row.refresh_from_db()
+    assert row.is_active and row.last_sync_outcome == SyncOutcome.OK
+    assert row.last_sync_detail["symbols"]["BTC/USDT"]["target"] == "0"  # 0.005 rounds down to 0
+    assert run.errors == 0
+
+
+def test_a_difference_below_the_venue_minimum_is_recorded_and_skipped(settings, follower, follower_account, master_account, follow, trade):
+    settings.FOLLOW_DEFAULT_LOT_SIZE = Decimal("0.01")
+    row = follow(follower, follower_account, "1")
+    trade(master_account, "BUY", "0.5")
+    sync.follow_sync_cycle()
+    trade(follower_account, "SELL", "0.005")  # the follower drifts by less than a lot
+    FollowSettings.objects.filter(pk=row.pk).update(sync_fingerprint="")
+    run = sync.follow_sync_cycle()
+    row.refresh_from_db()
+    assert row.last_sync_detail["symbols"]["BTC/USDT"]["action"] == "below_min"
+    assert run.below_min == 1 and Order.objects.filter(follow_settings=row).count() == 1
+    assert row.is_active and row.last_sync_outcome == SyncOutcome.BELOW_MIN and not TradeError.objects.exists()
+
+
+def test_an_order_in_flight_counts_and_is_never_ordered_again(
+    follower, follower_account, master_account, follow, trade, make_signal
+):
+    row = follow(follower, follower_account, "0.1")
+    trade(master_account, "BUY", "1.0")
+    # An order of an earlier cycle whose answer is still out (placed at the venue, not yet recorded).
+    Order.objects.create(
+        follow_settings=row, symbol="BTC/USDT", side="BUY", order_type="MARKET", qty=Decimal("0.1"),
+        venue="dry_run", exchange_account=follower_account, status="UNKNOWN",
+    )  # fmt: skip
+    trade(follower_account, "BUY", "0.1")
+    for _ in range(3):
+        sync.follow_sync_cycle()
+    assert Order.objects.filter(follow_settings=row).count() == 1
+    row.refresh_from_db()
+    assert row.last_sync_outcome == SyncOutcome.WAITING
+
+
+def test_the_database_refuses_a_second_order_in_flight_for_the_same_follower_and_symbol(
+    follower, follower_account, master_account, follow
+):
+    from orders.services import follower_order_create
+
+    row = follow(follower, follower_account)
+    values = dict(follow_settings_id=row.pk, user=follower, account=follower_account, symbol="BTC/USDT", side="BUY")
+    follower_order_create(**values, qty=Decimal("0.1"))
+    with pytest.raises(Conflict) as refused:
+        follower_order_create(**values, qty=Decimal("0.1"))
+    assert refused.value.code == "follower_order_in_flight"
+    assert Order.objects.filter(follow_settings=row).count() == 1
+
+
+def test_a_failure_records_a_trade_error_and_pauses_the_follower(
+    monkeypatch, follower, follower_account, master_account, follow, trade
+):
+    row = follow(follower, follower_account, "0.1")
+    trade(master_account, "BUY", "1.0")
+    refuse(monkeypatch, follower_account, "INSUFFICIENT_BALANCE: needs 6500 USDT, has 10")
+    run = sync.follow_sync_cycle()
+    row.refresh_from_db()
+    error = TradeError.objects.get(user=follower)
+    order = Order.objects.get(follow_settings=row)
+    assert not row.is_active
+    assert (error.error_type, error.trade_log_id, error.is_resolved) == ("INSUFFICIENT_BALANCE", order.pk, False)
+    assert error.error_details["client_order_id"] == order.client_order_id and error.error_details["qty"] == "0.1"
+    assert order.status == "FAILED" and run.errors == 1 and run.outcome == "partial"
+    reasons = [h.history_change_reason for h in FollowSettings.history.filter(id=row.pk).order_by("history_date")]
+    assert reasons[-1] == f"paused by trade error {error.pk} (INSUFFICIENT_BALANCE)"
+
+
+def test_a_paused_follower_is_not_followed_until_its_error_is_resolved(
+    monkeypatch, follower, follower_account, master_account, follow, trade
+):
+    from following import services
+
+    row = follow(follower, follower_account, "0.1")
+    trade(master_account, "BUY", "1.0")
+    undo = refuse(monkeypatch, follower_account, "INSUFFICIENT_BALANCE: no money")
+    sync.follow_sync_cycle()
+    undo()
+    trade(master_account, "BUY", "1.0")
+    sync.follow_sync_cycle()
+    assert positions(follower_account) == {}
+    assert Order.objects.filter(follow_settings=row).count() == 1
+    services.trade_error_resolve(user=follower, error_id=TradeError.objects.get().pk)
+    sync.follow_sync_cycle()
+    assert positions(follower_account) == {"BTC/USDT": Decimal("0.2")}
+
+
+def test_one_failing_follower_does_not_stop_the_others(
+    monkeypatch, settings, follower, other_follower, make_account, master_account, follow, trade
+):
+    failing, healthy = make_account(follower), make_account(other_follower)
+    follow(follower, failing, "0.1")
+    follow(other_follower, healthy, "0.2")
+    trade(master_account, "BUY", "1.0")
+    original = sync.read_positions
+
+    def broken(account):
+        if account.pk == failing.pk:
+            raise RuntimeError("venue down for this account")
+        return original(account)
+
+    monkeypatch.setattr(sync, "read_positions", broken)
+    run = sync.follow_sync_cycle()
+    assert positions(healthy) == {"BTC/USDT": Decimal("0.2")}
+    assert TradeError.objects.get().error_type == "POSITIONS_UNAVAILABLE"
+    assert (run.errors, run.orders_placed) == (1, 1)
+
+
+def test_a_master_that_cannot_be_read_skips_its_followers_without_pausing_them(
+    monkeypatch, follower, follower_account, master_account, follow, trade
+):
+    row = follow(follower, follower_account)
+    monkeypatch.setattr(DryRunConnector, "get_positions", lambda self: (_ for _ in ()).throw(OSError("down")))
+    run = sync.follow_sync_cycle()
+    row.refresh_from_db()
+    assert row.is_active and row.last_sync_outcome == SyncOutcome.MASTER_UNAVAILABLE
+    assert run.outcome == "partial" and "positions unavailable" in run.detail and not TradeError.objects.exists()
+
+
+def test_an_inactive_follower_is_not_followed(follower, follower_account, master_account, follow, trade):
+    follow(follower, follower_account, "0.1", is_active=False)
+    trade(master_account, "BUY", "1.0")
+    run = sync.follow_sync_cycle()
+    assert positions(follower_account) == {} and run.followers_synced == 0
+
+
+def test_a_cycle_that_finds_the_lock_taken_does_nothing(follower, follower_account, master_account, follow, trade):
+    follow(follower, follower_account)
+    trade(master_account, "BUY", "1.0")
+    cache.add(sync.CYCLE_LOCK, "another-cycle", timeout=60)
+    run = sync.follow_sync_cycle()
+    assert run.outcome == SyncRun.Outcome.SKIPPED and not Order.objects.exists()
+    cache.delete(sync.CYCLE_LOCK)
+    assert sync.follow_sync_cycle().orders_placed == 1
+
+
+def test_an_unchanged_master_costs_no_venue_call_and_reading_settings_does_not_grow_per_follower(
+    monkeypatch, make_account, master_account, follow, trade
+):
+    from django.contrib.auth.models import User
+
+    def followers(count: int) -> None:
+        for _ in range(count):
+            user = User.objects.create_user(f"f{User.objects.count()}")
+            follow(user, make_account(user))
+
+    trade(master_account, "BUY", "1.0")
+    followers(3)
+    sync.follow_sync_cycle()  # everyone in sync now
+    reads = []
+    original = sync.read_positions
+    monkeypatch.setattr(sync, "read_positions", lambda account: reads.append(account.pk) or original(account))
+
+    def queries_of_a_quiet_cycle() -> int:
+        with CaptureQueriesContext(connection) as captured:
+            run = sync.follow_sync_cycle()
+        assert run.followers_skipped == FollowSettings.objects.count()
+        return len(captured)
+
+    few = queries_of_a_quiet_cycle()
+    followers(30)
+    sync.follow_sync_cycle()
+    reads.clear()
+    many = queries_of_a_quiet_cycle()
+    assert few == many
+    assert reads == [master_account.pk]  # the master once; no follower read at all
+
+
+def test_the_master_is_read_once_per_cycle_however_many_followers(
+    monkeypatch, make_account, master_account, follow, trade
+):
+    from django.contrib.auth.models import User
+
+    for index in range(5):
+        user = User.objects.create_user(f"follower{index}")
+        follow(user, make_account(user))
+    trade(master_account, "BUY", "1.0")
+    reads = []
+    original = sync.read_positions
+    monkeypatch.setattr(sync, "read_positions", lambda account: reads.append(account.pk) or original(account))
+    run = sync.follow_sync_cycle()
+    assert reads.count(master_account.pk) == 1 and run.orders_placed == 5
+
+
+def test_an_order_over_the_follow_limit_pauses_the_follower(
+    settings, follower, follower_account, master_account, follow, trade
+):
+    settings.FOLLOW_MAX_ORDER_QTY = "0.05"
+    row = follow(follower, follower_account, "0.1")
+    trade(master_account, "BUY", "1.0")
+    sync.follow_sync_cycle()
+    row.refresh_from_db()
+    assert not row.is_active and TradeError.objects.get().error_type == "ORDER_REFUSED"
+    assert not Order.objects.exists()
+
+
+def refuse(monkeypatch, account, message: str):
+    """The dry-run venue rejects this account's orders (as a venue would without the money)."""
+    original = DryRunConnector.place_order
+
+    def place(self, ticket):
+        if self.account.key == str(account.pk):
+            return OrderResult.failed(ticket.client_order_id, ErrorCode.REJECTED, message)
+        return original(self, ticket)
+
+    monkeypatch.setattr(DryRunConnector, "place_order", place)
+    return lambda: monkeypatch.setattr(DryRunConnector, "place_order", original)
