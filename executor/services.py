@@ -42,3 +42,10 @@ def venue_session_record(*, account_id: int, state: str, detail: str = "") -> No
     VenueSession.objects.update_or_create(account_id=account_id, defaults={"state": state, "detail": detail[:300]})
     if state != previous and state in (SessionState.CAPTCHA, SessionState.NEEDS_LOGIN):
         logger.error("ALERT exchange account %s needs a person: %s (%s)", account_id, state, detail)
+    if state != previous:
+        from ops.alerts import alert_session_state
+
+        label = ExchangeAccount.objects.filter(pk=account_id).values_list("label", flat=True).first() or account_id
+        transaction.on_commit(
+            lambda: alert_session_state(account_id=account_id, label=str(label), state=state, detail=detail)
+        )

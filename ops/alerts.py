@@ -2,16 +2,29 @@
 
 One incident sends one message: `send_alert` claims (event, key) in the cache for
 ALERT_DEDUP_SECONDS first, and only the caller that claims it sends. With Redis the cache is
-shared by every process, so a failing worker and the web server agree on who sends.
+shared by every process, so a failing worker and the web server agree on who sends. When the
+cache itself is down (Redis is part of many outages) each process falls back to its own memory,
+so the outage is still reported, once per process and window, instead of not at all.
+
+`resolve_alert` closes an incident: if an alert for (event, key) went out, it sends one
+"resolved" message and forgets the claim, so the next failure is reported at once.
+
+The functions at the bottom are the desk's alerts, one per kind of failure; their keys decide
+what counts as one incident (e.g. every failed order at one venue with one error code).
 """
 
 import logging
+import threading
+import time
 
 import apprise
 from django.conf import settings
 from django.core.cache import cache
 
 logger = logging.getLogger(__name__)
+
+_local_claims: dict[str, float] = {}
+_local_lock = threading.Lock()
 
 
 def send_alert(*, event: str, key: str, title: str, body: str) -> bool:
@@ -20,12 +33,143 @@ def send_alert(*, event: str, key: str, title: str, body: str) -> bool:
     if not urls:
         logger.info("alert %s %s (no ALERT_URLS): %s", event, key, title)
         return False
-    if not cache.add(f"alert:{event}:{key}", 1, timeout=settings.ALERT_DEDUP_SECONDS):
+    if not _claim(_cache_key(event, key)):
         logger.info("alert %s %s already sent in this window", event, key)
         return False
+    return _notify(event=event, key=key, title=title, body=body)
+
+
+def resolve_alert(*, event: str, key: str, title: str, body: str) -> bool:
+    """Close the incident (event, key): one "resolved" message, only if an alert had gone out."""
+    if not settings.ALERT_URLS or not _release(_cache_key(event, key)):
+        return False
+    return _notify(event=event, key=key, title=f"Resolved: {title}", body=body)
+
+
+def _cache_key(event: str, key: str) -> str:
+    return f"alert:{event}:{key}"
+
+
+def _claim(name: str) -> bool:
+    try:
+        return bool(cache.add(name, time.time(), timeout=settings.ALERT_DEDUP_SECONDS))
+    except Exception as exc:  # the shared cache is down: deduplicate in this process instead
+        logger.warning("alert dedup cache unavailable (%s); deduplicating in this process", exc)
+    now = time.monotonic()
+    with _local_lock:
+        if _local_claims.get(name, 0) > now:
+            return False
+        _local_claims[name] = now + settings.ALERT_DEDUP_SECONDS
+        return True
+
+
+def _release(name: str) -> bool:
+    with _local_lock:
+        local = _local_claims.pop(name, None) is not None
+    try:
+        shared = cache.get(name) is not None
+        if shared:
+            cache.delete(name)
+    except Exception as exc:
+        logger.warning("alert dedup cache unavailable (%s)", exc)
+        shared = False
+    return local or shared
+
+
+def _notify(*, event: str, key: str, title: str, body: str) -> bool:
     notifier = apprise.Apprise()
-    for url in urls:
+    for url in settings.ALERT_URLS:
         notifier.add(url)
-    sent = bool(notifier.notify(title=f"[TradeDesk] {title}", body=body))
-    logger.warning("alert %s %s sent=%s: %s", event, key, sent, title)
+    try:
+        sent = bool(notifier.notify(title=f"[TradeDesk {settings.DESK_ENV}] {title}", body=body))
+    except Exception:  # a broken notifier must never break the order or check that raised the alert
+        logger.exception("alert %s %s could not be sent", event, key)
+        return False
+    log = logger.warning if sent else logger.error
+    log("alert %s %s sent=%s: %s", event, key, sent, title)
     return sent
+
+
+# The desk's alerts.
+
+ORDER_FAILED = "order_failed"
+SESSION_NEEDS_PERSON = "session_needs_person"
+NOT_READY = "not_ready"
+
+
+def alert_order_failed(*, order_id: int) -> bool:
+    """An order reached FAILED. One incident per account (or venue) and error code, so a venue
+    outage that fails fifty orders sends one message, and a different error sends its own."""
+    from orders.models import Order
+
+    order = Order.objects.select_related("exchange_account").filter(pk=order_id).first()
+    if order is None:
+        return False
+    where = order.exchange_account.label if order.exchange_account else order.venue
+    return send_alert(
+        event=ORDER_FAILED,
+        key=f"{order.exchange_account_id or order.venue}:{order.error_code or 'none'}",
+        title=f"Order #{order.pk} failed: {order.error_code or 'error'} on {where}",
+        body=(
+            f"{order.side} {order.qty.normalize():f} {order.symbol} ({order.order_type}) failed at {where}.\n"
+            f"Error {order.error_code}: {order.error_message}\n"
+            f"Client order id: {order.client_order_id}\n"
+            f"Further failures with this error on this account are not sent again for "
+            f"{settings.ALERT_DEDUP_SECONDS // 60} minutes; see /metrics or the orders page."
+        ),
+    )
+
+
+def alert_session_state(*, account_id: int, label: str, state: str, detail: str) -> bool:
+    """A browser session changed state: captcha or logged out needs a person; logged in again
+    resolves both."""
+    if state in ("captcha", "needs_login"):
+        what = "a captcha to be solved" if state == "captcha" else "a login"
+        return send_alert(
+            event=SESSION_NEEDS_PERSON,
+            key=f"{account_id}:{state}",
+            title=f"Exchange account {label} needs {what}",
+            body=(
+                f"The browser session of exchange account {label} is '{state}': {detail}\n"
+                f"Orders to this account fail until a person logs in: "
+                f"manage.py executor_login {label} (or docker compose exec browser-worker python manage.py "
+                f"executor_login {label})."
+            ),
+        )
+    if state == "logged_in":
+        resolved = False
+        for was in ("captcha", "needs_login"):
+            resolved |= resolve_alert(
+                event=SESSION_NEEDS_PERSON,
+                key=f"{account_id}:{was}",
+                title=f"Exchange account {label} is logged in again",
+                body=f"The browser session of exchange account {label} is logged in again.",
+            )
+        return resolved
+    return False
+
+
+def alert_readiness(*, checks: dict[str, dict]) -> None:
+    """Open an incident for every failing readiness check (database, broker, worker or beat
+    silent...) and resolve the ones that pass again. The browser session is left out: its own
+    alert (`alert_session_state`) is sent where the state is recorded, with what to do."""
+    for name, check in checks.items():
+        if name == "browser":
+            continue
+        if check["ok"]:
+            resolve_alert(
+                event=NOT_READY,
+                key=name,
+                title=f"{name} is healthy again",
+                body=f"Readiness check '{name}' passes again: {check.get('detail', '')}",
+            )
+        else:
+            send_alert(
+                event=NOT_READY,
+                key=name,
+                title=f"{name} failing: {check.get('detail', '')}"[:200],
+                body=(
+                    f"Readiness check '{name}' fails: {check.get('detail', '')}\n"
+                    f"See the README, 'Operating the desk', for what it means and what to do."
+                ),
+            )

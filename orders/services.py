@@ -291,6 +291,11 @@ def order_record_result(*, order_id: int, result: OrderResult) -> Order:
             trade_error_record_for_order(order=order)
         _publish(order)
     logger.info("order %s %s %s", order.pk, order.status, order.error_code or order.exchange_order_id)
+    if order.status == OrderStatus.FAILED and order.signal_id is not None:
+        # Desk orders only: a follower's failure pauses the follower, which sends its own alert.
+        from ops.alerts import alert_order_failed
+
+        transaction.on_commit(lambda: alert_order_failed(order_id=order.pk))
     return order
 
 

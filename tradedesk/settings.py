@@ -290,12 +290,48 @@ FOLLOW_SIGNUP_OPEN = env.bool("FOLLOW_SIGNUP_OPEN", default=False)
 ALERT_URLS = env.list("ALERT_URLS", default=[])
 # One incident (event + key) sends at most one message per this many seconds.
 ALERT_DEDUP_SECONDS = env.int("ALERT_DEDUP_SECONDS", default=900)
+# Which environment this is (dev, staging, prod): in every alert's title and in /metrics.
+DESK_ENV = env.str("DESK_ENV", default="dev" if DEBUG else "prod")
+# Bearer token for /metrics and the details of /readyz (Prometheus: authorization credentials).
+# Empty: only a logged-in desk admin may read them.
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+# Seconds /readyz waits for all its checks together before a silent one counts as failed.
+READYZ_TIMEOUT = env.float("READYZ_TIMEOUT", default=3.0)
+# Beat sends a heartbeat task to each queue this often (seconds); a worker or beat whose last
+# heartbeat is older than HEARTBEAT_MAX_AGE is silent. The browser worker runs one order at a
+# time, so the limit leaves room for a heartbeat queued behind a few slow orders.
+HEARTBEAT_EVERY = env.float("HEARTBEAT_EVERY", default=15.0)
+HEARTBEAT_MAX_AGE = env.int("HEARTBEAT_MAX_AGE", default=120)
+# How often (seconds) the watchdog runs the readiness checks and sends alerts for failures.
+WATCHDOG_EVERY = env.float("WATCHDOG_EVERY", default=30.0)
+for _queue in ("celery", BROWSER_QUEUE):
+    CELERY_BEAT_SCHEDULE[f"ops-heartbeat-{_queue}"] = {
+        "task": "ops.tasks.heartbeat",
+        "schedule": HEARTBEAT_EVERY,
+        "args": (_queue,),
+        "options": {"queue": _queue, "expires": HEARTBEAT_MAX_AGE},
+    }
+CELERY_BEAT_SCHEDULE["ops-watchdog"] = {
+    "task": "ops.tasks.watchdog",
+    "schedule": WATCHDOG_EVERY,
+    "options": {"expires": WATCHDOG_EVERY},
+}
+# Web processes count requests and sockets per process; with several (uvicorn --workers) the
+# environment variable PROMETHEUS_MULTIPROC_DIR names a folder, emptied at every start, where
+# they share them so /metrics adds them all up (see README, "Operating the desk").
+MIDDLEWARE.insert(0, "ops.middleware.OpsMiddleware")
 
 if not DEBUG:
     SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=True)
     CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=True)
-    SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=False)
-    SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0)
+    # HTTPS only (behind a proxy that sets X-Forwarded-Proto), except the probes, which the
+    # load balancer and Prometheus call over plain HTTP inside the network, and the paper
+    # exchange, which the browser worker reaches the same way (PAPER_BASE_URL).
+    SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$", r"^paper/"]
+    SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31536000)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=True)
+    SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=True)
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")

@@ -1,0 +1,212 @@
+"""Readiness: can this desk take and place orders right now?
+
+Each check answers (ok, detail). They run side by side on a small thread pool with one deadline
+(READYZ_TIMEOUT), so a server that does not answer (a stopped PostgreSQL behind a pool that
+waits, a firewalled Redis) turns into a failed check within the deadline instead of a probe
+that hangs.
+
+Workers and beat are judged by heartbeats: beat sends `ops.tasks.heartbeat` to each queue every
+HEARTBEAT_EVERY seconds; the worker that runs it writes the time to the cache, and beat writes
+the time it sent it (see ops.tasks). A heartbeat older than HEARTBEAT_MAX_AGE means that process
+is silent (dead, stuck, or cut off from Redis).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import connection, connections
+
+logger = logging.getLogger(__name__)
+
+BEAT = "beat"
+
+
+def heartbeat_key(component: str) -> str:
+    return f"ops:heartbeat:{component}"
+
+
+def worker_component(queue: str) -> str:
+    return f"worker:{queue}"
+
+
+def record_heartbeat(component: str, **extra) -> None:
+    cache.set(heartbeat_key(component), {"at": time.time(), **extra}, timeout=None)
+
+
+def heartbeat_age(component: str) -> float | None:
+    """Seconds since the component's last heartbeat; None when it never sent one."""
+    value = cache.get(heartbeat_key(component))
+    return None if not value else max(0.0, time.time() - value["at"])
+
+
+def check_database() -> tuple[bool, str]:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+    return True, connection.vendor
+
+
+def check_broker() -> tuple[bool, str]:
+    url = settings.CELERY_BROKER_URL
+    if url.startswith("memory://"):
+        return True, "in-process (embedded)"
+    import redis
+
+    client = redis.Redis.from_url(url, socket_timeout=settings.READYZ_TIMEOUT, socket_connect_timeout=2)
+    try:
+        client.ping()
+        depth = {queue: client.llen(queue) for queue in ("celery", settings.BROWSER_QUEUE)}
+    finally:
+        client.close()
+    return True, "redis; queued tasks: " + ", ".join(f"{queue}={n}" for queue, n in depth.items())
+
+
+def check_cache() -> tuple[bool, str]:
+    cache.set("ops:readyz", 1, timeout=30)
+    if cache.get("ops:readyz") != 1:
+        return False, "a value written to the cache could not be read back"
+    return True, settings.CACHES["default"]["BACKEND"].rsplit(".", 1)[-1]
+
+
+class _LayerLoop:
+    """One event loop, in its own thread, for the channel layer round trip: the Redis layer
+    keeps its connections per event loop, so every check reuses this one."""
+
+    def __init__(self) -> None:
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._lock = threading.Lock()
+
+    def run(self, coroutine, timeout: float):
+        with self._lock:
+            if self._loop is None:
+                self._loop = asyncio.new_event_loop()
+                threading.Thread(target=self._loop.run_forever, name="readyz-layer", daemon=True).start()
+        return asyncio.run_coroutine_threadsafe(coroutine, self._loop).result(timeout)
+
+
+_layer_loop = _LayerLoop()
+
+
+def check_channel_layer() -> tuple[bool, str]:
+    from channels.layers import get_channel_layer
+
+    layer = get_channel_layer()
+
+    async def round_trip() -> dict:
+        channel = await layer.new_channel("readyz.")
+        await layer.send(channel, {"type": "readyz.ping"})
+        return await layer.receive(channel)
+
+    message = _layer_loop.run(asyncio.wait_for(round_trip(), settings.READYZ_TIMEOUT), settings.READYZ_TIMEOUT + 1)
+    if message.get("type") != "readyz.ping":
+        return False, f"the layer returned {message!r}"
+    return True, type(layer).__name__
+
+
+def _browser_accounts() -> list:
+    from executor.models import ConnectorKind, ExchangeAccount
+
+    return list(
+        ExchangeAccount.objects.filter(is_active=True, connector=ConnectorKind.BROWSER).select_related("venue_session")
+    )
+
+
+def _heartbeat_check(component: str, what: str) -> tuple[bool, str]:
+    age = heartbeat_age(component)
+    if age is None:
+        return False, f"no heartbeat from {what} yet (beat sends one every {settings.HEARTBEAT_EVERY:g}s)"
+    if age > settings.HEARTBEAT_MAX_AGE:
+        beat_age = heartbeat_age(BEAT)
+        beat_silent = beat_age is not None and beat_age > settings.HEARTBEAT_MAX_AGE
+        if component != BEAT and beat_silent and age < beat_age + settings.HEARTBEAT_EVERY / 2:
+            # Beat stopped sending heartbeats and this worker ran the last one it sent: the
+            # silence is beat's (reported by its own check), not this worker's.
+            return True, f"ran the last heartbeat beat sent ({age:.0f}s ago); beat is silent"
+        return False, f"{what} silent for {age:.0f}s (limit {settings.HEARTBEAT_MAX_AGE}s)"
+    return True, f"last heartbeat {age:.0f}s ago"
+
+
+def check_worker() -> tuple[bool, str]:
+    return _heartbeat_check(worker_component("celery"), "the worker (queue celery)")
+
+
+def check_browser_worker() -> tuple[bool, str]:
+    try:
+        needed = bool(_browser_accounts())
+    except Exception:  # the database check reports the database; still judge the heartbeat
+        needed = True
+    if not needed:
+        return True, "no active browser account"
+    queue = settings.BROWSER_QUEUE
+    return _heartbeat_check(worker_component(queue), f"the browser worker (queue {queue})")
+
+
+def check_beat() -> tuple[bool, str]:
+    return _heartbeat_check(BEAT, "beat")
+
+
+def check_browser() -> tuple[bool, str]:
+    """Every active browser account's last recorded session: a captcha or a lost login needs a
+    person, so the desk is not ready. A browser that is not running is fine: it starts with the
+    next order."""
+    rows, bad = [], []
+    for account in _browser_accounts():
+        session = getattr(account, "venue_session", None)
+        state = session.state if session else "not started"
+        rows.append(f"{account.label}: {state}")
+        if state in ("captcha", "needs_login"):
+            bad.append(f"{account.label}: {state} ({session.detail})")
+    if bad:
+        return False, "; ".join(bad)
+    return True, "; ".join(rows) or "no active browser account"
+
+
+CHECKS: dict[str, Callable[[], tuple[bool, str]]] = {
+    "database": check_database,
+    "broker": check_broker,
+    "cache": check_cache,
+    "channel_layer": check_channel_layer,
+    "worker": check_worker,
+    "browser_worker": check_browser_worker,
+    "beat": check_beat,
+    "browser": check_browser,
+}
+
+_pool = ThreadPoolExecutor(max_workers=len(CHECKS) * 2, thread_name_prefix="readyz")
+
+
+def _run(check: Callable[[], tuple[bool, str]]) -> dict:
+    started = time.monotonic()
+    try:
+        ok, detail = check()
+    except Exception as exc:
+        ok, detail = False, f"{type(exc).__name__}: {str(exc).strip().splitlines()[0] if str(exc).strip() else ''}"
+    finally:
+        # Give this thread's database connection back (to the pool, on PostgreSQL).
+        connections.close_all()
+    return {"ok": ok, "detail": detail[:300], "ms": int((time.monotonic() - started) * 1000)}
+
+
+def readiness(only: list[str] | None = None) -> dict:
+    """Run every check (or those named) within READYZ_TIMEOUT; {"ok", "checks": {name: result}}."""
+    timeout = settings.READYZ_TIMEOUT
+    deadline = time.monotonic() + timeout
+    futures = {name: _pool.submit(_run, check) for name, check in CHECKS.items() if not only or name in only}
+    checks = {}
+    for name, future in futures.items():
+        try:
+            checks[name] = future.result(timeout=max(0.0, deadline - time.monotonic()))
+        except FutureTimeout:
+            checks[name] = {"ok": False, "detail": f"no answer within {timeout:g}s", "ms": int(timeout * 1000)}
+    for name, check in checks.items():
+        if not check["ok"]:
+            logger.warning("readiness check %s failed: %s", name, check["detail"])
+    return {"ok": all(check["ok"] for check in checks.values()), "checks": checks}

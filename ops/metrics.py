@@ -1,0 +1,323 @@
+"""Prometheus metrics for /metrics.
+
+Two kinds, for two reasons:
+- The desk's figures (orders by status and error code, placement latency, signal queue, browser
+  sessions, followers, heartbeats) are read from the database and the cache at scrape time by
+  `DeskCollector`. Orders are placed by worker processes and scraped from a web process, so
+  counting them where they happen would give each process its own partial count; the
+  database has the one true figure, in every process and after every restart.
+- Requests and WebSocket connections exist only in the web process that serves them. They are
+  prometheus-client counters; with several web processes (uvicorn --workers N) the environment
+  variable PROMETHEUS_MULTIPROC_DIR makes them write to shared files that /metrics adds up.
+"""
+
+from __future__ import annotations
+
+import glob
+import logging
+import os
+import re
+import time
+from datetime import timedelta
+
+from django.conf import settings
+from django.db.models import Count, DurationField, ExpressionWrapper, F, Min, Q, Sum
+from django.utils import timezone
+from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
+from prometheus_client.registry import Collector
+
+logger = logging.getLogger(__name__)
+
+MULTIPROC_DIR = os.environ.get("PROMETHEUS_MULTIPROC_DIR", "")
+if MULTIPROC_DIR:
+    os.makedirs(MULTIPROC_DIR, exist_ok=True)
+
+LATENCY_BUCKETS = (0.1, 0.25, 0.5, 1, 2, 3, 5, 10, 20, 30, 60, 120)
+SYNC_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30)
+# Follower sync runs every few seconds: the histogram covers the last hour of runs.
+SYNC_WINDOW = timedelta(hours=1)
+
+HTTP_REQUESTS = Counter(
+    "tradedesk_http_requests",
+    "HTTP requests answered, by route (the URL pattern), method and status code.",
+    ["route", "method", "status"],
+)
+HTTP_DURATION = Histogram(
+    "tradedesk_http_request_duration_seconds",
+    "Time to answer an HTTP request, by route.",
+    ["route"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+)
+WEBSOCKETS = Gauge(
+    "tradedesk_websocket_connections",
+    "Open WebSocket connections, by path.",
+    ["path"],
+    multiprocess_mode="livesum",
+)
+WEBSOCKET_REFUSED = Counter(
+    "tradedesk_websocket_refused", "WebSocket handshakes refused (not logged in, no desk role).", ["path"]
+)
+
+
+def _family(name: str, doc: str, labels: list[str] | None = None) -> GaugeMetricFamily:
+    return GaugeMetricFamily(name, doc, labels=labels)
+
+
+class DeskCollector(Collector):
+    """Reads the desk's figures at scrape time. A part that fails (its table missing, the
+    database down) is reported in tradedesk_scrape_ok and left out; the rest still shows."""
+
+    def collect(self):
+        parts = {
+            "orders": self._orders,
+            "signals": self._signals,
+            "browser": self._browser_sessions,
+            "followers": self._followers,
+            "heartbeats": self._heartbeats,
+        }
+        ok = _family("tradedesk_scrape_ok", "1 when this part of the desk's metrics could be read.", ["part"])
+        for name, part in parts.items():
+            try:
+                families = list(part())
+            except Exception as exc:
+                logger.warning("metrics part %s could not be read: %s", name, exc)
+                ok.add_metric([name], 0)
+                continue
+            ok.add_metric([name], 1)
+            yield from families
+        info = _family("tradedesk_info", "The desk's environment (DESK_ENV) and mode.", ["env", "mode"])
+        info.add_metric([settings.DESK_ENV, "embedded" if settings.EMBEDDED else "services"], 1)
+        yield info
+        yield ok
+
+    def describe(self):
+        return []  # collected at scrape time only; nothing to check at registration
+
+    def _orders(self):
+        from orders.models import Order, OrderStatus
+
+        by_status = dict(Order.objects.order_by().values_list("status").annotate(n=Count("id")))
+        orders = _family("tradedesk_orders", "Orders by current status.", ["status"])
+        for status in OrderStatus.values:
+            orders.add_metric([status], by_status.get(status, 0))
+        yield orders
+
+        failed = CounterMetricFamily(
+            "tradedesk_orders_failed", "Orders that ended FAILED, by error code.", labels=["error_code"]
+        )
+        rows = (
+            Order.objects.filter(status=OrderStatus.FAILED).order_by().values_list("error_code").annotate(n=Count("id"))
+        )
+        for code, n in rows:
+            failed.add_metric([code or "none"], n)
+        yield failed
+
+        ratio = _family(
+            "tradedesk_order_success_ratio",
+            "Share of orders finished in the window that succeeded (SUCCESS / (SUCCESS + FAILED)).",
+            ["window"],
+        )
+        finished = _family(
+            "tradedesk_orders_finished", "Orders finished in the window, by status.", ["window", "status"]
+        )
+        now = timezone.now()
+        for window, span in (("1h", timedelta(hours=1)), ("24h", timedelta(days=1))):
+            counts = Order.objects.filter(completed_at__gte=now - span).aggregate(
+                success=Count("id", filter=Q(status=OrderStatus.SUCCESS)),
+                failed=Count("id", filter=Q(status=OrderStatus.FAILED)),
+            )
+            finished.add_metric([window, "SUCCESS"], counts["success"])
+            finished.add_metric([window, "FAILED"], counts["failed"])
+            if counts["success"] + counts["failed"]:
+                ratio.add_metric([window], counts["success"] / (counts["success"] + counts["failed"]))
+        yield ratio
+        yield finished
+        yield self._latency(Order, OrderStatus)
+
+    def _latency(self, Order, OrderStatus) -> HistogramMetricFamily:
+        """Confirm to venue answer (the order's latency_ms), per venue, as a histogram built in
+        one aggregate query: a bucket is the count of orders at or under its bound."""
+        latency = ExpressionWrapper(F("completed_at") - F("created_at"), output_field=DurationField())
+        aggregates = {
+            f"le_{i}": Count("id", filter=Q(latency__lte=timedelta(seconds=bound)))
+            for i, bound in enumerate(LATENCY_BUCKETS)
+        }
+        rows = (
+            Order.objects.filter(status__in=(OrderStatus.SUCCESS, OrderStatus.FAILED), completed_at__isnull=False)
+            .annotate(latency=latency)
+            .order_by()
+            .values("venue")
+            .annotate(count=Count("id"), total=Sum("latency"), **aggregates)
+        )
+        family = HistogramMetricFamily(
+            "tradedesk_order_placement_seconds",
+            "Seconds from confirm to the venue's answer, for orders that ended SUCCESS or FAILED.",
+            labels=["venue"],
+        )
+        for row in rows:
+            buckets = [(str(bound), row[f"le_{i}"]) for i, bound in enumerate(LATENCY_BUCKETS)]
+            buckets.append(("+Inf", row["count"]))
+            total = row["total"].total_seconds() if row["total"] is not None else 0.0
+            family.add_metric([row["venue"]], buckets, total)
+        return family
+
+    def _signals(self):
+        from signals.models import Signal, SignalStatus
+
+        by_status = dict(Signal.objects.order_by().values_list("status").annotate(n=Count("id")))
+        signals = _family("tradedesk_signals", "Signals by current status.", ["status"])
+        for status in SignalStatus.values:
+            signals.add_metric([status], by_status.get(status, 0))
+        yield signals
+        waiting = Signal.objects.filter(status=SignalStatus.PENDING).aggregate(n=Count("id"), oldest=Min("created_at"))
+        depth = _family("tradedesk_signal_queue_depth", "Signals waiting for a trader (PENDING).")
+        depth.add_metric([], waiting["n"])
+        yield depth
+        age = _family(
+            "tradedesk_signal_queue_oldest_age_seconds", "Age of the oldest PENDING signal; 0 when none waits."
+        )
+        age.add_metric([], (timezone.now() - waiting["oldest"]).total_seconds() if waiting["oldest"] else 0.0)
+        yield age
+
+    def _browser_sessions(self):
+        from executor.models import ConnectorKind, ExchangeAccount, SessionState
+
+        family = _family(
+            "tradedesk_browser_session",
+            "1 for the state each active browser account's session is in (logged_in, needs_login, captcha, down).",
+            ["account", "state"],
+        )
+        accounts = ExchangeAccount.objects.filter(is_active=True, connector=ConnectorKind.BROWSER).select_related(
+            "venue_session"
+        )
+        for account in accounts:
+            session = getattr(account, "venue_session", None)
+            current = session.state if session else SessionState.DOWN
+            for state in SessionState.values:
+                family.add_metric([account.label, state], 1 if state == current else 0)
+        yield family
+
+    def _followers(self):
+        # Copy trading's models: read only when they exist (the app may not have them yet).
+        from django.apps import apps
+
+        try:
+            FollowSettings = apps.get_model("following", "FollowSettings")
+        except LookupError:
+            return
+        counts = FollowSettings.objects.aggregate(
+            active=Count("id", filter=Q(is_active=True)), paused=Count("id", filter=Q(is_active=False))
+        )
+        followers = _family(
+            "tradedesk_followers", "Follow settings by state (paused = stopped by an error).", ["state"]
+        )
+        followers.add_metric(["active"], counts["active"])
+        followers.add_metric(["paused"], counts["paused"])
+        yield followers
+        paused = _family(
+            "tradedesk_followers_paused", "Followers paused (is_active false) until their errors are resolved."
+        )
+        paused.add_metric([], counts["paused"])
+        yield paused
+        try:
+            SyncRun = apps.get_model("following", "SyncRun")
+        except LookupError:
+            return
+        yield from self._sync_runs(SyncRun)
+
+    def _sync_runs(self, SyncRun):
+        since = timezone.now() - SYNC_WINDOW
+        duration = ExpressionWrapper(F("finished_at") - F("started_at"), output_field=DurationField())
+        runs = SyncRun.objects.filter(started_at__gte=since, finished_at__isnull=False).annotate(duration=duration)
+        aggregates = {
+            f"le_{i}": Count("id", filter=Q(duration__lte=timedelta(seconds=bound)))
+            for i, bound in enumerate(SYNC_BUCKETS)
+        }
+        row = runs.order_by().aggregate(count=Count("id"), total=Sum("duration"), **aggregates)
+        family = HistogramMetricFamily(
+            "tradedesk_follower_sync_duration_seconds",
+            "Seconds one follower sync cycle took, over the cycles of the last hour.",
+        )
+        buckets = [(str(bound), row[f"le_{i}"]) for i, bound in enumerate(SYNC_BUCKETS)] + [("+Inf", row["count"])]
+        family.add_metric([], buckets, row["total"].total_seconds() if row["total"] else 0.0)
+        yield family
+        last = SyncRun.objects.filter(finished_at__isnull=False).order_by("-finished_at").first()
+        if last is not None:
+            seconds = _family("tradedesk_follower_sync_last_duration_seconds", "Seconds the last sync cycle took.")
+            seconds.add_metric([], (last.finished_at - last.started_at).total_seconds())
+            yield seconds
+            age = _family("tradedesk_follower_sync_last_age_seconds", "Seconds since the last sync cycle finished.")
+            age.add_metric([], (timezone.now() - last.finished_at).total_seconds())
+            yield age
+        field_names = {field.name for field in SyncRun._meta.get_fields()}
+        if "outcome" in field_names:
+            outcomes = _family(
+                "tradedesk_follower_sync_runs", "Follower sync cycles in the last hour, by outcome.", ["outcome"]
+            )
+            for outcome, n in runs.order_by().values_list("outcome").annotate(n=Count("id")):
+                outcomes.add_metric([str(outcome)], n)
+            yield outcomes
+
+    def _heartbeats(self):
+        from ops import health
+
+        family = _family(
+            "tradedesk_heartbeat_age_seconds",
+            "Seconds since each background process last proved alive (beat, worker:<queue>).",
+            ["component"],
+        )
+        components = (health.BEAT, health.worker_component("celery"), health.worker_component(settings.BROWSER_QUEUE))
+        for component in components:
+            age = health.heartbeat_age(component)
+            if age is not None:
+                family.add_metric([component], age)
+        yield family
+
+
+DESK_COLLECTOR = DeskCollector()
+
+_PID_FILE = re.compile(r"_(\d+)\.db$")
+
+
+def _forget_dead_processes() -> None:
+    """A web process that died (uvicorn restarts it with a new pid) leaves its live gauges
+    (open sockets) in the shared folder; drop them so they stop counting."""
+    from prometheus_client import multiprocess
+
+    for path in glob.glob(os.path.join(MULTIPROC_DIR, "gauge_live*_*.db")):
+        match = _PID_FILE.search(path)
+        if not match:
+            continue
+        pid = int(match.group(1))
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            multiprocess.mark_process_dead(pid, MULTIPROC_DIR)
+        except PermissionError:
+            pass  # alive, owned by someone else
+
+
+def exposition() -> bytes:
+    """Everything /metrics serves, in the Prometheus text format."""
+    started = time.monotonic()
+    if MULTIPROC_DIR:
+        from prometheus_client import multiprocess
+
+        _forget_dead_processes()
+        processes = CollectorRegistry()
+        multiprocess.MultiProcessCollector(processes, MULTIPROC_DIR)
+    else:
+        processes = REGISTRY
+    desk = CollectorRegistry(auto_describe=False)
+    desk.register(DESK_COLLECTOR)
+    body = generate_latest(processes) + generate_latest(desk)
+    took = time.monotonic() - started
+    return (
+        body
+        + (
+            "# HELP tradedesk_scrape_seconds Seconds this scrape took to read the desk's figures.\n"
+            "# TYPE tradedesk_scrape_seconds gauge\n"
+            f"tradedesk_scrape_seconds {took:.6f}\n"
+        ).encode()
+    )

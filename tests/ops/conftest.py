@@ -1,0 +1,73 @@
+"""Shared by the operations tests: a local alert receiver and live heartbeats."""
+
+import json
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+from django.core.cache import cache
+
+from ops import alerts, health
+
+
+class AlertReceiver:
+    """A tiny HTTP server that apprise's json:// notifier posts to; keeps every message."""
+
+    def __init__(self) -> None:
+        self.messages: list[dict] = []
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
+                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                receiver.messages.append(json.loads(body))
+                self.send_response(200)
+                self.end_headers()
+
+            def log_message(self, *args) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"json://127.0.0.1:{self.server.server_address[1]}/"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def titles(self) -> list[str]:
+        return [message["title"] for message in self.messages]
+
+    def wait_for(self, count: int, timeout: float = 10.0) -> list[str]:
+        deadline = time.monotonic() + timeout
+        while len(self.messages) < count and time.monotonic() < deadline:
+            time.sleep(0.02)
+        return self.titles()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def receiver(settings):
+    cache.clear()
+    alerts._local_claims.clear()
+    receiver = AlertReceiver()
+    settings.ALERT_URLS = [receiver.url]
+    settings.DESK_ENV = "test"
+    yield receiver
+    receiver.close()
+    cache.clear()
+
+
+@pytest.fixture
+def alive():
+    """Beat, the worker and the browser worker have all just sent their heartbeats."""
+    cache.clear()
+
+    def beat_round() -> None:
+        health.record_heartbeat(health.BEAT)
+        for queue in ("celery", "browser"):
+            health.record_heartbeat(health.worker_component(queue))
+
+    beat_round()
+    yield beat_round
+    cache.clear()
