@@ -26,6 +26,7 @@ from django.utils import timezone
 from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
 from prometheus_client.registry import Collector
+from prometheus_client.utils import floatToGoString
 
 logger = logging.getLogger(__name__)
 
@@ -156,7 +157,7 @@ class DeskCollector(Collector):
             labels=["venue"],
         )
         for row in rows:
-            buckets = [(str(bound), row[f"le_{i}"]) for i, bound in enumerate(LATENCY_BUCKETS)]
+            buckets = [(floatToGoString(bound), row[f"le_{i}"]) for i, bound in enumerate(LATENCY_BUCKETS)]
             buckets.append(("+Inf", row["count"]))
             total = row["total"].total_seconds() if row["total"] is not None else 0.0
             family.add_metric([row["venue"]], buckets, total)
@@ -239,7 +240,8 @@ class DeskCollector(Collector):
             "tradedesk_follower_sync_duration_seconds",
             "Seconds one follower sync cycle took, over the cycles of the last hour.",
         )
-        buckets = [(str(bound), row[f"le_{i}"]) for i, bound in enumerate(SYNC_BUCKETS)] + [("+Inf", row["count"])]
+        buckets = [(floatToGoString(bound), row[f"le_{i}"]) for i, bound in enumerate(SYNC_BUCKETS)]
+        buckets.append(("+Inf", row["count"]))
         family.add_metric([], buckets, row["total"].total_seconds() if row["total"] else 0.0)
         yield family
         last = SyncRun.objects.filter(finished_at__isnull=False).order_by("-finished_at").first()
