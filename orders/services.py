@@ -17,6 +17,7 @@ from signals.models import ORDERABLE_STATUSES, Signal
 from signals.services import signal_mark_executed
 from tradedesk import events
 from tradedesk.exceptions import Conflict, IllegalTransition, InvalidInput, NotFound
+from tradedesk.logging import bind_log_context
 
 logger = logging.getLogger(__name__)
 
@@ -84,6 +85,7 @@ def order_create(
     Locks the signal (one signal never yields two orders by accident) and then the symbol's
     risk row (daily limits hold under concurrency), always in that order.
     """
+    bind_log_context(signal_id=signal_id)
     signal = Signal.objects.filter(pk=signal_id).first()
     if signal is None:
         raise NotFound(f"signal {signal_id} does not exist", field="signal_id")
@@ -129,6 +131,7 @@ def order_create(
         )
         order._change_reason = f"confirmed by {user.get_username()}"
         order.save()
+        bind_log_context(order_id=order.pk)
         _publish(order)
         transaction.on_commit(lambda: _enqueue_placement(order.pk, order.venue))
     logger.info("order %s created for signal %s by user %s", order.pk, signal.pk, user.pk)
@@ -173,6 +176,7 @@ def order_place(*, order_id: int) -> Order | None:
     """
     with transaction.atomic():
         order = _locked(order_id)
+        bind_log_context(order_id=order.pk, signal_id=order.signal_id)
         if order.status != OrderStatus.SUBMITTING:
             logger.info("order %s is %s; nothing to place", order.pk, order.status)
             return None
@@ -206,6 +210,7 @@ def order_reconcile(*, order_id: int, now=None) -> Order:
     never submitted a second time.
     """
     order = Order.objects.select_related("exchange_account").get(pk=order_id)
+    bind_log_context(order_id=order.pk, signal_id=order.signal_id)
     now = now or timezone.now()
     if order.status not in IN_FLIGHT_STATUSES:
         return order

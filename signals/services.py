@@ -15,6 +15,7 @@ from rest_framework_api_key.models import APIKey
 from signals.models import Signal, SignalStatus
 from tradedesk import events
 from tradedesk.exceptions import IdempotencyMismatch, IllegalTransition, InvalidInput, NotFound
+from tradedesk.logging import bind_log_context
 
 logger = logging.getLogger(__name__)
 
@@ -96,7 +97,9 @@ def signal_create(
         # A retry, or a concurrent request with the same key that won the insert (the unique
         # constraint made us wait for its commit), so its row is there to return.
         existing = Signal.objects.get(api_key=api_key, client_signal_id=client_signal_id)
+        bind_log_context(signal_id=existing.pk)
         return _replay(existing, fingerprint), False
+    bind_log_context(signal_id=signal.pk)
     logger.info("signal %s created (%s %s %s)", signal.pk, signal.side, signal.suggest_qty, signal.symbol)
     return signal, True
 
@@ -116,6 +119,7 @@ def signal_decide(*, signal_id: int, status: str, user: User, note: str = "") ->
     if status not in DECISIONS:
         allowed = ", ".join(DECISIONS)
         raise InvalidInput(f"must be one of {allowed}; EXECUTED is set by a filled order", field="status")
+    bind_log_context(signal_id=signal_id)
     with transaction.atomic():
         signal = _locked(signal_id)
         if signal.status == status:

@@ -244,13 +244,15 @@ def test_the_api_key_is_never_shown(strategy, tmp_path, caplog):
     assert "outbox.jsonl" in shown and strategy.key not in shown
 
 
-def test_the_deadline_ends_the_retries(strategy, tmp_path):
+def test_the_client_gives_up_rather_than_wait_past_its_deadline(strategy, tmp_path):
     down = f"http://127.0.0.1:{free_port()}"
-    retry = Retry(attempts=100, base_delay=10, max_delay=10, deadline=12)
+    retry = Retry(attempts=100, base_delay=10, max_delay=10, deadline=4)
+    waits = Waits()
     with pytest.raises(DeliveryFailed) as failed:
-        client(down, strategy.key, tmp_path, retry=retry).post_signal(**SIGNAL)
-    # 0s, then a wait of 5-10s; a second wait would pass the 12s deadline.
-    assert failed.value.attempts == 2
+        client(down, strategy.key, tmp_path, waits, retry=retry).post_signal(**SIGNAL)
+    # The next wait (5 to 10s) would end past the 4s deadline: no wait, the outbox at once.
+    assert failed.value.attempts == 1 and waits == []
+    assert len(Outbox(tmp_path / "outbox.jsonl").pending()) == 1
 
 
 def test_the_outbox_skips_a_torn_last_line(tmp_path):

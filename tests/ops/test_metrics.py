@@ -211,3 +211,34 @@ async def test_open_websockets_are_counted_up_and_down(settings, viewer):
     )()
     assert f'tradedesk_websocket_connections{{path="/ws/orders"}} {before}' in body
     assert 'tradedesk_websocket_refused_total{path="/ws/orders"}' in body
+
+
+@pytest.mark.django_db
+def test_paused_followers_and_sync_cycle_durations(scrape, trader, viewer, outsider, desk_admin):
+    from following.models import FollowSettings, SyncRun
+
+    master = ExchangeAccount.objects.create(owner=desk_admin, label="master", venue="paper", connector="api")
+    for user, active in ((trader, True), (viewer, False), (outsider, False)):
+        own = ExchangeAccount.objects.create(owner=user, label="own", venue="paper", connector="api")
+        FollowSettings.objects.create(
+            user=user,
+            master_user=desk_admin,
+            master_credential=master,
+            follower_credential=own,
+            follow_ratio=Decimal("0.5"),
+            is_active=active,
+        )
+    now = timezone.now()
+    for seconds, outcome in ((0.08, "ok"), (0.4, "ok"), (3, "partial")):
+        started = now - timedelta(seconds=30)
+        SyncRun.objects.create(started_at=started, finished_at=started + timedelta(seconds=seconds), outcome=outcome)
+    SyncRun.objects.create(started_at=now - timedelta(hours=2), finished_at=now - timedelta(hours=2), outcome="ok")
+    samples = scrape()
+    assert value(samples, "tradedesk_followers_paused") == 2
+    assert value(samples, "tradedesk_followers", state="active") == 1
+    bucket = lambda le: value(samples, "tradedesk_follower_sync_duration_seconds_bucket", le=le)  # noqa: E731
+    assert (bucket("0.1"), bucket("0.5"), bucket("5.0"), bucket("+Inf")) == (1, 2, 3, 3)  # the last hour only
+    assert value(samples, "tradedesk_follower_sync_runs", outcome="ok") == 2
+    assert value(samples, "tradedesk_follower_sync_runs", outcome="partial") == 1
+    assert value(samples, "tradedesk_follower_sync_last_duration_seconds") in (0.08, 0.4, 3.0)
+    assert value(samples, "tradedesk_scrape_ok", part="followers") == 1

@@ -1,0 +1,129 @@
+"""Structured logs: JSON lines with request, order and signal ids; secrets never in them."""
+
+import json
+import logging
+import os
+import subprocess
+import sys
+
+import pytest
+from django.conf import settings
+
+from tradedesk.logging import (
+    REDACTED,
+    ContextFilter,
+    JsonFormatter,
+    PlainFormatter,
+    RedactFilter,
+    bind_log_context,
+    log_context,
+)
+
+
+def format_record(formatter, message: str, *args, **extra) -> str:
+    record = logging.getLogger("tests.logs").makeRecord("tests.logs", logging.INFO, __file__, 1, message, args, None)
+    for key, value in extra.items():
+        setattr(record, key, value)
+    ContextFilter().filter(record)
+    RedactFilter().filter(record)
+    return formatter.format(record)
+
+
+def test_a_json_line_carries_the_context_ids_and_the_extras():
+    with log_context(request_id="req-1", order_id=7):
+        bind_log_context(signal_id=3)
+        line = json.loads(format_record(JsonFormatter(), "order %s placed", 7, duration_ms=12.5))
+    assert line["message"] == "order 7 placed" and line["level"] == "INFO" and line["logger"] == "tests.logs"
+    assert (line["request_id"], line["order_id"], line["signal_id"], line["duration_ms"]) == ("req-1", 7, 3, 12.5)
+    assert line["time"].endswith("+00:00")
+    # The context ends with its block.
+    assert "order_id" not in json.loads(format_record(JsonFormatter(), "later"))
+
+
+def test_an_exception_is_one_json_line_with_its_traceback():
+    try:
+        raise ValueError("boom with password=hunter2")
+    except ValueError:
+        record = logging.getLogger("x").makeRecord("x", logging.ERROR, __file__, 1, "failed", (), sys.exc_info())
+    text = JsonFormatter().format(record)
+    assert "\n" not in text
+    line = json.loads(text)
+    assert "ValueError" in line["exc"] and "hunter2" not in line["exc"]
+
+
+def test_the_plain_format_shows_the_ids_in_brackets():
+    with log_context(request_id="req-9", order_id=5):
+        text = format_record(PlainFormatter(), "order %s placed", 5)
+    assert text.endswith("INFO tests.logs [request_id=req-9 order_id=5] order 5 placed")
+
+
+@pytest.mark.parametrize(
+    ("message", "args", "secret"),
+    [
+        ("login with password=%s", ("hunter2-pass",), "hunter2-pass"),
+        ("headers %s", ({"X-API-KEY": "abcd1234.k3y", "Accept": "json"},), "abcd1234.k3y"),
+        ("sent %s", ({"body": {"totp_secret": "JBSWY3DPEHPK3PXP"}},), "JBSWY3DPEHPK3PXP"),
+        ("call with Authorization: Bearer %s", ("tok3n-value-12345",), "tok3n-value-12345"),
+        ('json {"api_secret": "%s"}', ("s3cr3t-value",), "s3cr3t-value"),
+        ("GET /x?api_key=%s&page=2", ("qs-secret-1",), "qs-secret-1"),
+        ("key %s was used", ("AbCdEfGh.0123456789abcdefghijABCDEFGHIJ01",), "0123456789abcdefghijABCDEFGHIJ01"),
+        ("cookie: sessionid=%s", ("sess-value-9",), "sess-value-9"),
+    ],
+)
+def test_obvious_secrets_are_masked(message, args, secret):
+    text = format_record(JsonFormatter(), message, *args)
+    assert secret not in text and REDACTED in text
+
+
+def test_secret_extras_are_masked_and_ordinary_text_is_kept():
+    text = format_record(JsonFormatter(), "order 5 passed risk checks: qty 0.1", web_password="pw-123456", symbol="BTC")
+    line = json.loads(text)
+    assert line["web_password"] == REDACTED and line["symbol"] == "BTC"
+    assert line["message"] == "order 5 passed risk checks: qty 0.1"
+
+
+@pytest.mark.django_db
+def test_every_answer_has_a_request_id_and_the_lines_of_that_request_carry_it(json_logs, strategy):
+    response = strategy.post_signal(symbol="nope")
+    generated = response["X-Request-ID"]
+    assert len(generated) == 32
+    body = {"symbol": "BTC/USDT", "side": "BUY", "suggest_qty": "1", "strategy_name": "s"}
+    response = strategy.client.post("/api/signals", body, format="json", HTTP_X_REQUEST_ID="caller-id-42")
+    assert response.status_code == 201 and response["X-Request-ID"] == "caller-id-42"
+    signal_id = response.json()["id"]
+    lines = json_logs.lines()
+    created = [line for line in lines if line["message"].startswith(f"signal {signal_id} created")]
+    assert created and created[0]["request_id"] == "caller-id-42" and created[0]["signal_id"] == signal_id
+    requests = [line for line in lines if line["logger"] == "tradedesk.request"]
+    assert [(r["request_id"], r["status"], r["method"]) for r in requests] == [
+        (generated, 400, "POST"),
+        ("caller-id-42", 201, "POST"),
+    ]
+    # A caller's id that is not plain text is replaced, not echoed.
+    bad = strategy.client.post("/api/signals", body, format="json", HTTP_X_REQUEST_ID="bad id;")
+    assert len(bad["X-Request-ID"]) == 32
+    (warning,) = [line for line in lines if line["logger"] == "django.request"]
+    assert warning["request_id"] == generated and warning["status_code"] == 400
+
+
+def test_log_format_is_json_by_default_with_debug_off_and_plain_with_debug_on(tmp_path):
+    code = (
+        "import django, logging; django.setup(); from django.conf import settings; print(settings.LOG_FORMAT); "
+        "logging.getLogger('probe').warning('hello password=%s', 'never-shown')"
+    )
+    env = {k: v for k, v in os.environ.items() if k not in ("LOG_FORMAT", "DEBUG")}
+    env.update(DJANGO_SETTINGS_MODULE="tradedesk.settings", VAR_DIR=str(tmp_path), SECRET_KEY="k" * 50, DEBUG="false")
+
+    def run(**extra) -> subprocess.CompletedProcess:
+        return subprocess.run(  # noqa: S603
+            [sys.executable, "-c", code], env={**env, **extra}, cwd=settings.BASE_DIR, capture_output=True, text=True
+        )
+
+    production = run()
+    assert production.stdout.strip() == "json", production.stderr
+    line = json.loads(production.stderr.strip().splitlines()[-1])
+    assert (line["logger"], line["message"]) == ("probe", f"hello password={REDACTED}")
+    development = run(DEBUG="true")
+    assert development.stdout.strip() == "plain" and "WARNING probe hello password=" in development.stderr
+    bad = run(LOG_FORMAT="xml")
+    assert bad.returncode != 0 and "LOG_FORMAT must be json or plain" in bad.stderr
