@@ -7,13 +7,15 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 # Production-style processes (make web/worker/beat) read DATABASE_URL and REDIS_URL from the env.
 WEB_WORKERS ?= 2
+PROMETHEUS_MULTIPROC_DIR ?= var/prometheus
 
-.PHONY: help install migrate demo run test lint format web worker browser-worker beat services-test bench-intake bench-orders clean
+.PHONY: help install migrate demo run test lint format web worker browser-worker beat healthcheck services-test bench-intake bench-orders clean
 
 help:
 	@echo "make run    - set up and run the whole desk (embedded: SQLite, no external services)"
 	@echo "make test   - set up and run lint and the tests"
 	@echo "make web | worker | browser-worker | beat - production processes (need DATABASE_URL and REDIS_URL)"
+	@echo "make healthcheck [CHECKS='worker beat'] [ALERT=1] - readiness checks; exit 1 on failure"
 
 $(VENV)/.installed: requirements.txt
 	@command -v $(PYTHON) >/dev/null || { echo "Python 3.11 is needed ($(PYTHON) not found); set PYTHON=..."; exit 1; }
@@ -51,8 +53,12 @@ services-test: install
 	  REDIS_URL=$${TEST_REDIS_URL:-redis://127.0.0.1:6379/15} CONN_MAX_AGE=0 \
 	  $(PY) -m pytest -m services
 
+# The uvicorn workers share their request and socket counters for /metrics in this folder,
+# emptied at every start.
 web: migrate
-	$(VENV)/bin/uvicorn tradedesk.asgi:application --host $(HOST) --port $(PORT) --workers $(WEB_WORKERS) --no-access-log
+	rm -rf "$(PROMETHEUS_MULTIPROC_DIR)" && mkdir -p "$(PROMETHEUS_MULTIPROC_DIR)"
+	PROMETHEUS_MULTIPROC_DIR=$(PROMETHEUS_MULTIPROC_DIR) $(VENV)/bin/uvicorn tradedesk.asgi:application \
+	  --host $(HOST) --port $(PORT) --workers $(WEB_WORKERS) --no-access-log
 
 worker: install
 	$(VENV)/bin/celery -A tradedesk worker --loglevel INFO --concurrency 2 --queues celery
@@ -64,6 +70,10 @@ browser-worker: install
 
 beat: install
 	$(VENV)/bin/celery -A tradedesk beat --loglevel INFO
+
+# Exit 1 when a readiness check fails; with ALERT=1 also send the alerts (for cron).
+healthcheck: install
+	$(MANAGE) healthcheck $(if $(ALERT),--alert) $(CHECKS)
 
 bench-intake: install
 	$(PY) bench/signal_intake.py
