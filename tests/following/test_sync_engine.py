@@ -28,7 +28,9 @@ def test_the_follower_is_brought_to_master_times_ratio(follower, follower_accoun
     assert (order.side, order.qty, order.status, order.signal_id) == ("BUY", Decimal("0.1"), "SUCCESS", None)
     assert (run.outcome, run.masters_read, run.followers_synced, run.orders_placed) == ("ok", 1, 1, 1)
     row.refresh_from_db()
-    assert row.last_sync_outcome == SyncOutcome.ORDERED and row.last_sync_detail["symbols"]["BTC/USDT"]["target"] == "0.1"
+    assert (
+        row.last_sync_outcome == SyncOutcome.ORDERED and row.last_sync_detail["symbols"]["BTC/USDT"]["target"] == "0.1"
+    )
 
 
 def test_the_target_is_rounded_down_to_the_lot_and_a_sell_follows_a_smaller_master(
@@ -73,7 +75,9 @@ def test_a_target_under_one_lot_is_zero_and_nothing_is_ordered(
     assert run.errors == 0
 
 
-def test_a_difference_below_the_venue_minimum_is_recorded_and_skipped(settings, follower, follower_account, master_account, follow, trade):
+def test_a_difference_below_the_venue_minimum_is_recorded_and_skipped(
+    settings, follower, follower_account, master_account, follow, trade
+):
     settings.FOLLOW_DEFAULT_LOT_SIZE = Decimal("0.01")
     row = follow(follower, follower_account, "1")
     trade(master_account, "BUY", "0.5")
@@ -111,10 +115,10 @@ def test_the_database_refuses_a_second_order_in_flight_for_the_same_follower_and
     from orders.services import follower_order_create
 
     row = follow(follower, follower_account)
-    values = dict(follow_settings_id=row.pk, user=follower, account=follower_account, symbol="BTC/USDT", side="BUY")
-    follower_order_create(**values, qty=Decimal("0.1"))
+    values = {"follow_settings_id": row.pk, "user": follower, "account": follower_account, "symbol": "BTC/USDT"}
+    follower_order_create(**values, side="BUY", qty=Decimal("0.1"))
     with pytest.raises(Conflict) as refused:
-        follower_order_create(**values, qty=Decimal("0.1"))
+        follower_order_create(**values, side="BUY", qty=Decimal("0.1"))
     assert refused.value.code == "follower_order_in_flight"
     assert Order.objects.filter(follow_settings=row).count() == 1
 
