@@ -25,4 +25,5 @@ class Command(BaseCommand):
                 services.master_account_close(user=credential.owner, credential_id=credential.pk)
         except ApplicationError as exc:
             raise CommandError(exc.message) from None
-        self.stdout.write(f"Exchange account {credential.pk} ({credential.label}) is {action} for following.")
+        state = "open" if action == "open" else "closed"
+        self.stdout.write(f"Exchange account {credential.pk} ({credential.label}) is {state} for following.")
