@@ -9,10 +9,11 @@ PORT ?= 8000
 WEB_WORKERS ?= 2
 PROMETHEUS_MULTIPROC_DIR ?= var/prometheus
 
-.PHONY: help install migrate demo run test lint format web worker browser-worker beat healthcheck services-test bench-intake bench-orders clean
+.PHONY: help install migrate demo run strategy test lint format web worker browser-worker beat healthcheck services-test bench-intake bench-orders clean
 
 help:
 	@echo "make run    - set up and run the whole desk (embedded: SQLite, no external services)"
+	@echo "make run STRATEGY=1 - the same, with the example strategy posting live signals (make strategy: on its own)"
 	@echo "make test   - set up and run lint and the tests"
 	@echo "make web | worker | browser-worker | beat - production processes (need DATABASE_URL and REDIS_URL)"
 	@echo "make healthcheck [CHECKS='worker beat'] [ALERT=1] - readiness checks; exit 1 on failure"
@@ -31,8 +32,16 @@ migrate: install
 demo: migrate
 	DEBUG=$${DEBUG:-true} $(MANAGE) setup_demo
 
+# `make run STRATEGY=1` also runs the example strategy (examples/strategy.py) with the demo key.
 run: demo
-	DEBUG=$${DEBUG:-true} $(MANAGE) rundesk --host $(HOST) --port $(PORT)
+	DEBUG=$${DEBUG:-true} $(MANAGE) rundesk --host $(HOST) --port $(PORT) $(if $(STRATEGY),--strategy)
+
+# The example strategy against a desk that is already running (API_BASE_URL, API_KEY; default:
+# this machine's desk and the demo strategy key).
+strategy: install
+	API_BASE_URL=$${API_BASE_URL:-http://$(HOST):$(PORT)} \
+	  API_KEY=$${API_KEY:-$$(sed -n 's/^api_key=//p' $${VAR_DIR:-var}/demo-credentials.txt)} \
+	  TRADEDESK_OUTBOX=$${TRADEDESK_OUTBOX:-$${VAR_DIR:-var}/strategy-outbox.jsonl} $(PY) -m examples.strategy
 
 lint: install
 	$(VENV)/bin/ruff check .

@@ -49,7 +49,12 @@ _BEARER = re.compile(r"\b(Bearer|Basic)\s+[A-Za-z0-9._~+/=-]{8,}", re.IGNORECASE
 _KEY_SHAPE = re.compile(r"\b[A-Za-z0-9]{8}\.[A-Za-z0-9]{32}\b")
 
 # Attributes every LogRecord has; anything else on a record came from `extra=`.
-_RECORD_FIELDS = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime"}
+# (uvicorn's `color_message` is its message with terminal colours: noise in a log file.)
+_RECORD_FIELDS = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {
+    "message",
+    "asctime",
+    "color_message",
+}
 # The context's ids, in the order they are printed.
 CONTEXT_KEYS = ("request_id", "task", "task_id", "order_id", "signal_id")
 

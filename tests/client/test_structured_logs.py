@@ -127,3 +127,16 @@ def test_log_format_is_json_by_default_with_debug_off_and_plain_with_debug_on(tm
     assert development.stdout.strip() == "plain" and "WARNING probe hello password=" in development.stderr
     bad = run(LOG_FORMAT="xml")
     assert bad.returncode != 0 and "LOG_FORMAT must be json or plain" in bad.stderr
+
+
+@pytest.mark.django_db
+def test_a_task_logs_with_its_task_id_and_the_order_it_works_on(json_logs, make_signal, make_order):
+    from orders.tasks import place_order
+
+    order = make_order(make_signal(), status="SUCCESS")
+    result = place_order.apply(args=(order.pk,), task_id="task-123")
+    assert result.successful()
+    message = f"order {order.pk} is SUCCESS; nothing to place"
+    (line,) = [line for line in json_logs.lines() if line["message"] == message]
+    assert (line["task_id"], line["task"], line["order_id"]) == ("task-123", "orders.tasks.place_order", order.pk)
+    assert line["signal_id"] == order.signal_id

@@ -3,6 +3,8 @@ inside it on Kombu's in-memory transport, so no external service is needed."""
 
 import logging
 import os
+import subprocess
+import sys
 import threading
 import time
 
@@ -23,8 +25,14 @@ class Command(BaseCommand):
         parser.add_argument("--host", default="127.0.0.1")
         parser.add_argument("--port", type=int, default=8000)
         parser.add_argument("--concurrency", type=int, default=4, help="Worker threads for tasks.")
+        parser.add_argument(
+            "--strategy",
+            action="store_true",
+            help="Also run the example strategy (examples/strategy.py) with the demo strategy key, so "
+            "signals arrive on their own (STRATEGY_* variables tune it; API_KEY overrides the key).",
+        )
 
-    def handle(self, *args, host: str, port: int, concurrency: int, **options) -> None:
+    def handle(self, *args, host: str, port: int, concurrency: int, strategy: bool = False, **options) -> None:
         if not settings.EMBEDDED:
             raise CommandError(
                 "REDIS_URL is set: run the web, worker and beat processes instead "
@@ -46,6 +54,7 @@ class Command(BaseCommand):
         beat = EmbeddedService(celery_app, thread=True)
         beat.start()
         self.stdout.write(f"TradeDesk (embedded) on http://{host}:{port}/  (Ctrl-C stops it)")
+        strategy_process = _start_strategy(host, port) if strategy else None
         try:
             # One worker takes both queues; browser calls still run on the single browser thread.
             worker = celery_app.Worker(
@@ -57,9 +66,43 @@ class Command(BaseCommand):
             )
             worker.start()
         finally:
+            if strategy_process is not None:
+                _stop_strategy(strategy_process)
             from executor.browser.host import host
 
             host.shutdown()
             beat.stop()
             server.should_exit = True
             web.join(timeout=10)
+
+
+def _start_strategy(host: str, port: int) -> subprocess.Popen:
+    """The example strategy as a separate process, as a real strategy would run: over HTTP."""
+    credentials = settings.VAR_DIR / "demo-credentials.txt"
+    api_key = os.environ.get("API_KEY", "")
+    if not api_key and credentials.exists():
+        saved = dict(line.split("=", 1) for line in credentials.read_text().splitlines() if "=" in line)
+        api_key = saved.get("api_key", "")
+    if not api_key:
+        raise CommandError("--strategy needs a strategy key: run `manage.py setup_demo` first, or set API_KEY")
+    reachable = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host  # noqa: S104 (a listen address)
+    env = {
+        **os.environ,
+        "API_BASE_URL": f"http://{reachable}:{port}",
+        "API_KEY": api_key,
+        "PAPER_BASE_URL": f"http://{reachable}:{port}/paper",
+        "STRATEGY_PARENT_PID": str(os.getpid()),  # it stops if this process dies without stopping it
+        "TRADEDESK_OUTBOX": os.environ.get("TRADEDESK_OUTBOX", str(settings.VAR_DIR / "strategy-outbox.jsonl")),
+    }
+    process = subprocess.Popen([sys.executable, "-m", "examples.strategy"], env=env, cwd=settings.BASE_DIR)  # noqa: S603
+    logger.info("example strategy started (pid %s)", process.pid)
+    return process
+
+
+def _stop_strategy(process: subprocess.Popen) -> None:
+    process.terminate()
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
