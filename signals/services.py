@@ -167,3 +167,51 @@ def _in_flight() -> tuple[str, ...]:
     from orders.models import IN_FLIGHT_STATUSES
 
     return IN_FLIGHT_STATUSES
+
+
+def signal_deadline(signal: Signal):
+    """When a PENDING signal expires (created_at + SIGNAL_MAX_AGE), or None with expiry off."""
+    from datetime import timedelta
+
+    from django.conf import settings
+
+    max_age = settings.SIGNAL_MAX_AGE
+    if not max_age or signal.status != SignalStatus.PENDING:
+        return None
+    return signal.created_at + timedelta(seconds=max_age)
+
+
+def signal_expire(*, now=None, signal_id: int | None = None) -> list[int]:
+    """Cancel PENDING signals older than SIGNAL_MAX_AGE (all of them, or the one given).
+
+    Beat calls it every SIGNAL_EXPIRY_EVERY seconds; the desk calls it for one signal before
+    an accept or an order, so a signal past its deadline is never confirmed between two beats.
+    Returns the ids it canceled.
+    """
+    from datetime import timedelta
+
+    from django.conf import settings
+
+    if not settings.SIGNAL_MAX_AGE:
+        return []
+    cutoff = (now or timezone.now()) - timedelta(seconds=settings.SIGNAL_MAX_AGE)
+    stale = Signal.objects.filter(status=SignalStatus.PENDING, created_at__lte=cutoff)
+    if signal_id is not None:
+        stale = stale.filter(pk=signal_id)
+    expired = []
+    for pk in stale.order_by("id").values_list("id", flat=True)[:500]:
+        with transaction.atomic():
+            # Re-checked under the lock: a trader may have accepted or ordered it meanwhile.
+            signal = Signal.objects.select_for_update().filter(pk=pk, status=SignalStatus.PENDING).first()
+            if signal is None or signal.created_at > cutoff or signal.orders.filter(status__in=_in_flight()).exists():
+                continue
+            signal.status = SignalStatus.CANCELED
+            signal.decided_at = timezone.now()
+            signal.decision_note = f"expired: not decided within {settings.SIGNAL_MAX_AGE}s"
+            signal._change_reason = "expired"
+            signal.save()
+            _publish(signal, "signal_updated")
+        expired.append(pk)
+    if expired:
+        logger.info("expired %d stale signal(s): %s", len(expired), expired)
+    return expired

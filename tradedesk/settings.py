@@ -7,6 +7,7 @@ REDIS_URL turns it into the production shape (PostgreSQL, Redis broker and chann
 
 import os
 import secrets
+from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -63,6 +64,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "simple_history",
     "channels",
+    "axes",
     "tradedesk",
     "signals",
     "orders",
@@ -77,6 +79,9 @@ MIDDLEWARE = [
     # First: everything logged while a request is served carries its request id.
     "tradedesk.middleware.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # Static files (the desk's CSS and JS, the vendored htmx, admin) from this process under
+    # uvicorn too; straight from the static folders, no collectstatic step.
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -84,7 +89,12 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
+    # Last, as django-axes asks: it turns a locked-out login into its 429 answer.
+    "axes.middleware.AxesMiddleware",
 ]
+
+# Axes first: it refuses a locked-out login before the password is even checked.
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
 
 ROOT_URLCONF = "tradedesk.urls"
 ASGI_APPLICATION = "tradedesk.asgi.application"
@@ -148,7 +158,6 @@ STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "static"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 
-LOGIN_URL = "/admin/login/"
 
 # Redis: unset means the embedded default (no external services at all).
 REDIS_URL = env.str("REDIS_URL", default="")
@@ -268,6 +277,28 @@ DRY_RUN_PRICES = {
 }
 
 # Staff desk pages (issue 4).
+LOGIN_URL = "/login/"
+LOGIN_REDIRECT_URL = "/"
+LOGOUT_REDIRECT_URL = "/login/"
+# A PENDING signal older than this many seconds is CANCELED (beat checks every
+# SIGNAL_EXPIRY_EVERY seconds, and the desk checks again before any accept or order), so a stale
+# signal cannot be confirmed by mistake. 0 turns expiry off.
+SIGNAL_MAX_AGE = env.int("SIGNAL_MAX_AGE", default=300)
+SIGNAL_EXPIRY_EVERY = env.float("SIGNAL_EXPIRY_EVERY", default=5.0)
+CELERY_BEAT_SCHEDULE["expire-signals"] = {"task": "signals.tasks.expire_signals", "schedule": SIGNAL_EXPIRY_EVERY}
+# Login brute-force protection (django-axes): this many failures for one username from one
+# address lock that pair out for AXES_COOLOFF_MINUTES. Behind a reverse proxy set
+# TRUSTED_PROXY_COUNT to the number of proxies that append to X-Forwarded-For, so the client's
+# own address is the one counted (not the proxy's, which would lock out everyone at once).
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+AXES_CLIENT_IP_CALLABLE = "desk.client_ip.client_ip"
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+WHITENOISE_USE_FINDERS = True
+STATIC_ROOT.mkdir(exist_ok=True)  # collectstatic's target; whitenoise warns on every start without it
 
 # Copy trading (issue 5).
 # Seconds between follower sync cycles (Celery beat), and the largest follow_ratio a follower may set.

@@ -1,0 +1,168 @@
+"""Reads for the desk pages: the review queue, the orders board, and the order form's figures."""
+
+import logging
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal
+
+from django.conf import settings
+from django.db.models import OuterRef, QuerySet, Subquery
+from django.utils import timezone
+
+from executor.models import ExchangeAccount
+from executor.selectors import connector_for, desk_account_get
+from orders import risk
+from orders.models import Order, OrderStatus, OrderType, RiskLimit
+from signals.models import ORDERABLE_STATUSES, Signal, SignalStatus
+from tradedesk.exceptions import ApplicationError
+
+logger = logging.getLogger(__name__)
+
+QUEUE_LIMIT = 200
+BOARD_LIMIT = 200
+HUNDRED = Decimal("100")
+
+
+def signal_queue(*, status: str = "", symbol: str = "", strategy: str = "") -> QuerySet[Signal]:
+    """PENDING and ACCEPTED signals, newest first, each with its latest order's id and status."""
+    latest = Order.objects.filter(signal=OuterRef("pk")).order_by("-id")
+    queryset = Signal.objects.filter(status__in=ORDERABLE_STATUSES).annotate(
+        last_order_id=Subquery(latest.values("id")[:1]), last_order_status=Subquery(latest.values("status")[:1])
+    )
+    if status in ORDERABLE_STATUSES:
+        queryset = queryset.filter(status=status)
+    if symbol:
+        queryset = queryset.filter(symbol=symbol)
+    if strategy:
+        queryset = queryset.filter(strategy_name=strategy)
+    return queryset.order_by("-created_at", "-id")
+
+
+def signal_queue_choices() -> dict[str, list[str]]:
+    """The symbols and strategies that have signals in the queue, for the filter menus."""
+    open_signals = Signal.objects.filter(status__in=ORDERABLE_STATUSES)
+    return {
+        "symbols": sorted(set(open_signals.values_list("symbol", flat=True))),
+        "strategies": sorted(set(open_signals.values_list("strategy_name", flat=True))),
+    }
+
+
+def order_board(
+    *, status: str = "", symbol: str = "", day_from: date | None = None, day_to: date | None = None
+) -> QuerySet[Order]:
+    queryset = Order.objects.select_related("signal", "created_by")
+    if status in OrderStatus.values:
+        queryset = queryset.filter(status=status)
+    if symbol:
+        queryset = queryset.filter(symbol=symbol)
+    zone = timezone.get_current_timezone()
+    if day_from:
+        queryset = queryset.filter(created_at__gte=datetime.combine(day_from, time.min, tzinfo=zone))
+    if day_to:
+        queryset = queryset.filter(created_at__lt=datetime.combine(day_to + timedelta(days=1), time.min, tzinfo=zone))
+    return queryset.order_by("-created_at", "-id")
+
+
+def order_symbols() -> list[str]:
+    return sorted(set(Order.objects.values_list("symbol", flat=True).distinct()))
+
+
+@dataclass(frozen=True)
+class LimitUse:
+    """One risk limit and how much of it the order would use (with today's orders)."""
+
+    label: str
+    limit: Decimal | None
+    used_before: Decimal
+    used_after: Decimal
+
+    @property
+    def percent(self) -> Decimal | None:
+        if not self.limit:
+            return None
+        return (self.used_after / self.limit * HUNDRED).quantize(Decimal("0.1"))
+
+    @property
+    def over(self) -> bool:
+        return self.limit is not None and self.used_after > self.limit
+
+
+@dataclass(frozen=True)
+class OrderPreview:
+    venue_label: str
+    venue_price: Decimal | None
+    drift_percent: Decimal | None
+    reference_price: Decimal | None
+    estimated_cost: Decimal | None
+    limits: list[LimitUse]
+    risk_error: str
+
+
+def venue_price(symbol: str) -> tuple[str, Decimal | None]:
+    """The desk venue's current price for `symbol`, if it can tell (never raises)."""
+    account = desk_account_get() if settings.EXECUTOR == "exchange" else None
+    label = account.label if account else "dry run"
+    try:
+        price = connector_for(kind=account.connector if account else "dry_run", account=account).last_price(symbol)
+        if price is None and account is not None and account.venue == "paper":
+            price = _paper_price(account, symbol)
+    except Exception as exc:  # a venue that is down must not break the form
+        logger.warning("no venue price for %s: %s", symbol, exc)
+        price = None
+    return label, price
+
+
+def _paper_price(account: ExchangeAccount, symbol: str) -> Decimal | None:
+    # The browser connector reads no prices; the paper exchange served by this desk has its feed here.
+    if account.base_url and not account.base_url.rstrip("/").startswith(settings.PAPER_BASE_URL.rstrip("/")):
+        return None
+    from executor.paper.errors import PaperNotFound
+    from executor.paper.selectors import price_get
+
+    try:
+        return price_get(symbol=symbol).price
+    except PaperNotFound:
+        return None
+
+
+def order_preview(*, signal: Signal, qty: Decimal | None, order_type: str, price: Decimal | None) -> OrderPreview:
+    """What confirming would do: cost, venue price and drift, limit usage, and the risk verdict.
+
+    A read without locks: the confirm runs the same checks again under the symbol's lock.
+    """
+    label, current = venue_price(signal.symbol)
+    drift = None
+    if current is not None and signal.suggest_price:
+        drift = ((current - signal.suggest_price) / signal.suggest_price * HUNDRED).quantize(Decimal("0.01"))
+    reference = price if order_type == OrderType.LIMIT else (current or signal.suggest_price)
+    qty = qty or Decimal("0")
+    cost = reference * qty if reference is not None else None
+    limits = risk.limits_for(RiskLimit.objects.filter(symbol=signal.symbol).first())
+    usage = risk.daily_usage(signal.symbol)
+    uses = [
+        LimitUse("Per-order qty", limits.max_order_qty, Decimal("0"), qty),
+        LimitUse("Daily qty", limits.max_daily_qty, usage.daily_qty, usage.daily_qty + qty),
+        LimitUse("Daily notional", limits.max_daily_notional, usage.daily_notional, usage.daily_notional + (cost or 0)),
+    ]
+    error = ""
+    if qty > 0:
+        try:
+            risk.check(qty=qty, reference_price=reference, limits=limits, usage=usage)
+        except ApplicationError as exc:
+            error = exc.message
+    return OrderPreview(label, current, drift, reference, cost, uses, error)
+
+
+def signal_orders(signal: Signal) -> QuerySet[Order]:
+    return signal.orders.select_related("created_by").order_by("-id")
+
+
+def signal_history(signal: Signal) -> QuerySet:
+    return signal.history.select_related("history_user").order_by("-history_date", "-history_id")
+
+
+def is_stale(signal: Signal, now: datetime | None = None) -> bool:
+    from signals.services import signal_deadline
+
+    deadline = signal_deadline(signal)
+    return signal.status == SignalStatus.PENDING and deadline is not None and deadline <= (now or timezone.now())

@@ -1,0 +1,317 @@
+"""The staff desk pages: the live signal queue, the confirm-and-order form, the orders board.
+
+Thin views: parse input, check the role (desk.access), call one service or selector, render.
+Every write goes through the same services as the API and admin.
+"""
+
+import logging
+import secrets
+import time
+
+from django.conf import settings
+from django.core.cache import cache
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_POST
+
+from desk import selectors
+from desk.access import trader_required, viewer_required
+from desk.forms import OrderFilterForm, OrderForm, RejectForm, SignalFilterForm
+from orders import services as order_services
+from orders.models import Order, OrderType
+from signals import services as signal_services
+from signals.models import Signal, SignalStatus
+from tradedesk import roles
+from tradedesk.exceptions import ApplicationError, Conflict
+
+logger = logging.getLogger(__name__)
+
+NONCE_SECONDS = 3600
+NONCE_WAIT_SECONDS = 5.0
+
+
+def _context(request: HttpRequest, **extra) -> dict:
+    return {
+        "can_trade": roles.has_role(request.user, roles.TRADER),
+        "role": roles.role_of(request.user),
+        "server_now": timezone.now(),
+        "max_age": settings.SIGNAL_MAX_AGE,
+        **extra,
+    }
+
+
+def _with_deadlines(signals) -> list[Signal]:
+    rows = list(signals)
+    for signal in rows:
+        signal.deadline = signal_services.signal_deadline(signal)
+    return rows
+
+
+def _flash(request: HttpRequest, message: str, *, status: int, level: str = "error") -> HttpResponse:
+    """An action's refusal, shown in the page's message area whatever the action targeted."""
+    response = render(request, "desk/_flash.html", {"message": message, "level": level}, status=status)
+    response["HX-Retarget"] = "#flash"
+    response["HX-Reswap"] = "innerHTML"
+    return response
+
+
+# --- pages -----------------------------------------------------------------------------------
+
+
+@viewer_required
+def home(request: HttpRequest) -> HttpResponse:
+    return redirect("desk:signals")
+
+
+def _signal_filters(request: HttpRequest) -> tuple[SignalFilterForm, dict]:
+    form = SignalFilterForm(request.GET)
+    return form, (form.cleaned_data if form.is_valid() else {})
+
+
+@require_GET
+@viewer_required
+def signals_page(request: HttpRequest) -> HttpResponse:
+    form, filters = _signal_filters(request)
+    signals = _with_deadlines(selectors.signal_queue(**filters)[: selectors.QUEUE_LIMIT])
+    context = _context(
+        request,
+        form=form,
+        signals=signals,
+        choices=selectors.signal_queue_choices(),
+        query=request.GET.urlencode(),
+        limit=selectors.QUEUE_LIMIT,
+    )
+    return render(request, "desk/signals.html", context, status=200 if form.is_valid() else 400)
+
+
+@require_GET
+@viewer_required
+def signal_rows(request: HttpRequest) -> HttpResponse:
+    """The queue's rows with the page's filters: the page re-syncs with this after a reconnect."""
+    form, filters = _signal_filters(request)
+    signals = _with_deadlines(selectors.signal_queue(**filters)[: selectors.QUEUE_LIMIT])
+    return render(request, "desk/_signal_rows.html", _context(request, signals=signals))
+
+
+@require_GET
+@viewer_required
+def signal_row(request: HttpRequest, signal_id: int) -> HttpResponse:
+    """One queue row as it is now; empty when the signal has left the queue (or the filters)."""
+    _, filters = _signal_filters(request)
+    signal = selectors.signal_queue(**filters).filter(pk=signal_id).first()
+    if signal is None:
+        return HttpResponse("")
+    return render(request, "desk/_signal_row.html", _context(request, signal=_with_deadlines([signal])[0]))
+
+
+@require_GET
+@viewer_required
+def signal_detail(request: HttpRequest, signal_id: int) -> HttpResponse:
+    signal = get_object_or_404(Signal.objects.select_related("decided_by"), pk=signal_id)
+    signal.deadline = signal_services.signal_deadline(signal)
+    context = _context(
+        request,
+        signal=signal,
+        orders=selectors.signal_orders(signal)[:20],
+        history=selectors.signal_history(signal)[:50],
+    )
+    return render(request, "desk/_signal_detail.html", context)
+
+
+@require_POST
+@trader_required
+def signal_accept(request: HttpRequest, signal_id: int) -> HttpResponse:
+    try:
+        signal_services.signal_expire(signal_id=signal_id)
+        signal = signal_services.signal_decide(signal_id=signal_id, status=SignalStatus.ACCEPTED, user=request.user)
+    except ApplicationError as exc:
+        return _flash(request, exc.message, status=exc.http_status)
+    return _row_after_action(request, signal.pk)
+
+
+def _row_after_action(request: HttpRequest, signal_id: int) -> HttpResponse:
+    signal = selectors.signal_queue().filter(pk=signal_id).first()
+    if signal is None:
+        return HttpResponse("")
+    return render(request, "desk/_signal_row.html", _context(request, signal=_with_deadlines([signal])[0]))
+
+
+@trader_required
+def signal_reject(request: HttpRequest, signal_id: int) -> HttpResponse:
+    signal = get_object_or_404(Signal, pk=signal_id)
+    if request.method == "GET":
+        return render(request, "desk/_reject_form.html", _context(request, signal=signal, form=RejectForm()))
+    if request.method != "POST":
+        return HttpResponse(status=405)
+    form = RejectForm(request.POST)
+    if not form.is_valid():
+        return render(request, "desk/_reject_form.html", _context(request, signal=signal, form=form), status=422)
+    try:
+        signal_services.signal_decide(
+            signal_id=signal.pk, status=SignalStatus.REJECTED, user=request.user, note=form.cleaned_data["reason"]
+        )
+    except ApplicationError as exc:
+        form.add_error(None, exc.message)
+        return render(
+            request, "desk/_reject_form.html", _context(request, signal=signal, form=form), status=exc.http_status
+        )
+    response = render(request, "desk/_done.html", {"message": f"Signal {signal.pk} rejected."})
+    response["HX-Trigger"] = "desk:closeModal"
+    return response
+
+
+# --- the order form --------------------------------------------------------------------------
+
+
+def _initial(signal: Signal) -> dict:
+    return {
+        "order_type": OrderType.LIMIT if signal.suggest_price else OrderType.MARKET,
+        "price": signal.suggest_price.normalize() if signal.suggest_price else None,
+        "qty": signal.suggest_qty.normalize(),
+        "nonce": secrets.token_urlsafe(16),
+    }
+
+
+def _form_context(
+    request: HttpRequest, signal: Signal, form: OrderForm, error: str = "", values: dict | None = None
+) -> dict:
+    if values is None:
+        values = form.cleaned_data if form.is_bound and hasattr(form, "cleaned_data") else form.initial
+    preview = selectors.order_preview(
+        signal=signal,
+        qty=values.get("qty"),
+        order_type=values.get("order_type") or OrderType.LIMIT,
+        price=values.get("price"),
+    )
+    signal.deadline = signal_services.signal_deadline(signal)
+    return _context(request, signal=signal, form=form, preview=preview, error=error)
+
+
+@require_GET
+@trader_required
+def order_form(request: HttpRequest, signal_id: int) -> HttpResponse:
+    signal = get_object_or_404(Signal, pk=signal_id)
+    signal_services.signal_expire(signal_id=signal.pk)
+    signal.refresh_from_db()
+    if not signal.is_orderable:
+        return _flash(request, f"Signal {signal.pk} is {signal.status}; it can no longer be ordered.", status=409)
+    form = OrderForm(initial=_initial(signal))
+    return render(request, "desk/_order_form.html", _form_context(request, signal, form))
+
+
+@require_GET
+@trader_required
+def order_preview(request: HttpRequest, signal_id: int) -> HttpResponse:
+    signal = get_object_or_404(Signal, pk=signal_id)
+    form = OrderForm(request.GET)
+    form.is_valid()  # the preview shows what it can from the valid fields
+    data = form.cleaned_data
+    preview = selectors.order_preview(
+        signal=signal,
+        qty=data.get("qty"),
+        order_type=data.get("order_type") or OrderType.LIMIT,
+        price=data.get("price"),
+    )
+    return render(request, "desk/_order_preview.html", {"preview": preview, "signal": signal})
+
+
+@require_POST
+@trader_required
+def order_confirm(request: HttpRequest, signal_id: int) -> HttpResponse:
+    signal = get_object_or_404(Signal, pk=signal_id)
+    form = OrderForm(request.POST)
+    if not form.is_valid():
+        return render(request, "desk/_order_form.html", _form_context(request, signal, form), status=422)
+    nonce = form.cleaned_data["nonce"]
+    key = f"desk:confirm:{request.user.pk}:{nonce}"
+    if nonce and not cache.add(key, "pending", NONCE_SECONDS):
+        # The same rendering of the form was submitted again (double click, resent request):
+        # show the order the first submit made; never create a second one.
+        return _repeated_submit(request, signal, key)
+    try:
+        signal_services.signal_expire(signal_id=signal.pk)
+        order = order_services.order_create(
+            user=request.user,
+            signal_id=signal.pk,
+            qty=form.cleaned_data["qty"],
+            order_type=form.cleaned_data["order_type"],
+            price=form.cleaned_data["price"],
+        )
+    except ApplicationError as exc:
+        cache.delete(key)
+        signal.refresh_from_db()
+        # Shown again as typed, with the refusal above the button (and no order made).
+        fresh = OrderForm(request.POST.copy())
+        fresh.data["nonce"] = secrets.token_urlsafe(16)  # a corrected form is a new confirmation
+        fresh.is_valid()
+        context = _form_context(request, signal, fresh, exc.message, values=form.cleaned_data)
+        return render(request, "desk/_order_form.html", context, status=exc.http_status)
+    cache.set(key, order.pk, NONCE_SECONDS)
+    return _placed(request, order)
+
+
+def _repeated_submit(request: HttpRequest, signal: Signal, key: str) -> HttpResponse:
+    deadline = time.monotonic() + NONCE_WAIT_SECONDS
+    value = cache.get(key)
+    while value == "pending" and time.monotonic() < deadline:
+        time.sleep(0.05)  # the first submit is still inside order_create
+        value = cache.get(key)
+    order = Order.objects.filter(pk=value).first() if isinstance(value, int) else None
+    if order is None:
+        exc = Conflict("this confirmation was already sent; check the orders page before you send another")
+        return _flash(request, exc.message, status=exc.http_status, level="warning")
+    return _placed(request, order, repeated=True)
+
+
+def _placed(request: HttpRequest, order: Order, repeated: bool = False) -> HttpResponse:
+    return render(request, "desk/_order_placed.html", _context(request, order=order, repeated=repeated))
+
+
+# --- orders ----------------------------------------------------------------------------------
+
+
+def _order_filters(request: HttpRequest) -> tuple[OrderFilterForm, dict]:
+    form = OrderFilterForm(request.GET)
+    return form, (form.cleaned_data if form.is_valid() else {})
+
+
+@require_GET
+@viewer_required
+def orders_page(request: HttpRequest) -> HttpResponse:
+    form, filters = _order_filters(request)
+    context = _context(
+        request,
+        form=form,
+        orders=selectors.order_board(**filters)[: selectors.BOARD_LIMIT],
+        symbols=selectors.order_symbols(),
+        query=request.GET.urlencode(),
+        limit=selectors.BOARD_LIMIT,
+    )
+    return render(request, "desk/orders.html", context, status=200 if form.is_valid() else 400)
+
+
+@require_GET
+@viewer_required
+def order_rows(request: HttpRequest) -> HttpResponse:
+    _, filters = _order_filters(request)
+    orders = selectors.order_board(**filters)[: selectors.BOARD_LIMIT]
+    return render(request, "desk/_order_rows.html", _context(request, orders=orders))
+
+
+@require_GET
+@viewer_required
+def order_row(request: HttpRequest, order_id: int) -> HttpResponse:
+    _, filters = _order_filters(request)
+    order = selectors.order_board(**filters).filter(pk=order_id).first()
+    if order is None:
+        return HttpResponse("")
+    return render(request, "desk/_order_row.html", _context(request, order=order))
+
+
+@require_GET
+@viewer_required
+def order_detail(request: HttpRequest, order_id: int) -> HttpResponse:
+    order = get_object_or_404(Order.objects.select_related("signal", "created_by", "exchange_account"), pk=order_id)
+    history = order.history.select_related("history_user").order_by("-history_date", "-history_id")[:50]
+    return render(request, "desk/_order_detail.html", _context(request, order=order, history=history))

@@ -1,0 +1,337 @@
+/* TradeDesk pages: the modal, live tables over /ws/signals and /ws/orders, countdowns.
+ *
+ * A live table (data-live="/ws/...") keeps its rows in step with the server: each event makes
+ * the page fetch that one row as the server renders it now (with the page's filters), so the
+ * server stays the only place that decides what a row shows and who may act on it. After a
+ * dropped socket the page fetches all its rows again before it trusts events again.
+ */
+(function () {
+  "use strict";
+
+  var RECONNECT_MIN_MS = 250;
+  var RECONNECT_MAX_MS = 5000;
+  var PING_EVERY_MS = 20000;
+  var PONG_TIMEOUT_MS = 10000;
+
+  function onReady(fn) {
+    if (document.readyState !== "loading") fn();
+    else document.addEventListener("DOMContentLoaded", fn);
+  }
+
+  /* ---- htmx: refusals (409, 422) carry a form or a message to show; 401 goes to login ---- */
+  function configureHtmx() {
+    if (!window.htmx) return;
+    htmx.config.responseHandling = [
+      { code: "204", swap: false },
+      { code: "[23]..", swap: true },
+      { code: "401", swap: false },
+      { code: "(400|409|422)", swap: true, error: false },
+      { code: "...", swap: false, error: true },
+    ];
+    document.body.addEventListener("htmx:responseError", function (event) {
+      var status = event.detail.xhr.status;
+      showFlash(
+        status === 403
+          ? "Your role does not allow this action; nothing was changed."
+          : "The desk answered " + status + "; nothing was changed. Try again.",
+        "error"
+      );
+    });
+    document.body.addEventListener("htmx:sendError", function () {
+      showFlash("The desk did not answer; check the connection and try again.", "error");
+    });
+  }
+
+  function showFlash(text, level) {
+    var flash = document.getElementById("flash");
+    if (!flash) return;
+    var box = document.createElement("div");
+    box.className = "flash flash-" + (level || "error");
+    box.setAttribute("role", "alert");
+    box.textContent = text + " ";
+    var dismiss = document.createElement("button");
+    dismiss.type = "button";
+    dismiss.className = "link";
+    dismiss.setAttribute("data-dismiss", "");
+    dismiss.textContent = "Dismiss";
+    box.appendChild(dismiss);
+    flash.replaceChildren(box);
+  }
+
+  /* ---- the modal ---- */
+  function modal() {
+    return document.getElementById("modal");
+  }
+
+  function setupModal() {
+    var dialog = modal();
+    if (!dialog) return;
+    document.body.addEventListener("htmx:afterSwap", function (event) {
+      if (event.detail.target && event.detail.target.id === "modal-body" && !dialog.open) {
+        dialog.showModal();
+      }
+      if (event.detail.target) updateClocks(event.detail.target);
+    });
+    document.body.addEventListener("desk:closeModal", function () {
+      setTimeout(function () { if (dialog.open) dialog.close(); }, 600);
+    });
+    dialog.addEventListener("close", function () {
+      document.getElementById("modal-body").replaceChildren();
+    });
+    document.addEventListener("click", function (event) {
+      var target = event.target;
+      if (target.closest("[data-close]")) {
+        dialog.close();
+      } else if (target.closest("[data-dismiss]")) {
+        target.closest(".flash").remove();
+      } else if (target === dialog) {
+        dialog.close(); // a click on the backdrop
+      }
+    });
+  }
+
+  /* ---- filters submit themselves ---- */
+  function setupFilters() {
+    document.querySelectorAll("form[data-autosubmit]").forEach(function (form) {
+      form.addEventListener("change", function () { form.requestSubmit(); });
+    });
+  }
+
+  /* ---- the order form: MARKET has no price ---- */
+  function setupOrderForm() {
+    document.body.addEventListener("change", function (event) {
+      if (event.target.id !== "order-type") return;
+      var price = document.getElementById("order-price");
+      if (!price) return;
+      var market = event.target.value === "MARKET";
+      price.disabled = market;
+      if (market) price.dataset.kept = price.value, price.value = "";
+      else if (!price.value && price.dataset.kept) price.value = price.dataset.kept;
+    });
+    document.body.addEventListener("htmx:afterSwap", function () {
+      var type = document.getElementById("order-type");
+      var price = document.getElementById("order-price");
+      if (type && price) price.disabled = type.value === "MARKET";
+    });
+  }
+
+  /* ---- clocks: age and time left, from the server's clock ---- */
+  var clockOffsetMs = 0;
+
+  function duration(seconds) {
+    seconds = Math.max(0, Math.floor(seconds));
+    var hours = Math.floor(seconds / 3600);
+    var minutes = Math.floor((seconds % 3600) / 60);
+    var secs = seconds % 60;
+    var pad = function (n) { return (n < 10 ? "0" : "") + n; };
+    if (hours) return hours + "h " + pad(minutes) + "m";
+    return minutes ? minutes + "m " + pad(secs) + "s" : secs + "s";
+  }
+
+  function updateClocks(root) {
+    var now = Date.now() + clockOffsetMs;
+    (root || document).querySelectorAll("tr[data-created]").forEach(function (row) {
+      var age = row.querySelector(".age");
+      if (age) age.textContent = duration((now - Date.parse(row.dataset.created)) / 1000);
+      if (!row.dataset.deadline) return;
+      var left = (Date.parse(row.dataset.deadline) - now) / 1000;
+      var cell = row.querySelector(".expires");
+      if (cell) cell.textContent = left > 0 ? duration(left) : "expired";
+      row.classList.toggle("expiring", left > 0 && left <= 30);
+      if (left <= 0 && !row.classList.contains("expired")) {
+        // The server cancels it (and refuses it) anyway; don't offer what it will refuse.
+        row.classList.add("expired");
+        row.querySelectorAll("[data-action]").forEach(function (button) { button.disabled = true; });
+      }
+    });
+    (root || document).querySelectorAll("[data-deadline].expires-inline").forEach(function (span) {
+      var left = (Date.parse(span.dataset.deadline) - now) / 1000;
+      span.textContent = left > 0 ? duration(left) : "expired";
+    });
+  }
+
+  /* ---- live connection status ---- */
+  var sockets = [];
+
+  function renderLiveStatus() {
+    var badge = document.getElementById("live-status");
+    if (!badge || !sockets.length) return;
+    var up = sockets.every(function (s) { return s.isOpen(); });
+    badge.hidden = false;
+    badge.textContent = up ? "live" : "reconnecting…";
+    badge.className = "live " + (up ? "live-up" : "live-down");
+    document.documentElement.dataset.live = up ? "up" : "down";
+  }
+
+  /* A socket that reconnects by itself with backoff, pings to find a dead connection, and
+   * calls onOpen(isReconnect) every time it opens. */
+  function DeskSocket(path, onEvent, onOpen) {
+    var ws = null;
+    var delay = RECONNECT_MIN_MS;
+    var opened = false;
+    var pingTimer = null;
+    var pongTimer = null;
+    var self = this;
+
+    function url() {
+      return (location.protocol === "https:" ? "wss://" : "ws://") + location.host + path;
+    }
+
+    function connect() {
+      ws = new WebSocket(url());
+      ws.onopen = function () {
+        delay = RECONNECT_MIN_MS;
+        var again = opened;
+        opened = true;
+        renderLiveStatus();
+        onOpen(again);
+        pingTimer = setInterval(ping, PING_EVERY_MS);
+      };
+      ws.onmessage = function (message) {
+        var event;
+        try { event = JSON.parse(message.data); } catch (e) { return; }
+        if (event.type === "pong") { clearTimeout(pongTimer); return; }
+        onEvent(event);
+      };
+      ws.onclose = function () {
+        clearInterval(pingTimer);
+        clearTimeout(pongTimer);
+        renderLiveStatus();
+        setTimeout(connect, delay);
+        delay = Math.min(delay * 2, RECONNECT_MAX_MS);
+      };
+    }
+
+    function ping() {
+      if (!ws || ws.readyState !== WebSocket.OPEN) return;
+      ws.send(JSON.stringify({ type: "ping" }));
+      pongTimer = setTimeout(function () { ws.close(); }, PONG_TIMEOUT_MS);
+    }
+
+    self.isOpen = function () { return !!ws && ws.readyState === WebSocket.OPEN; };
+    self.drop = function () { if (ws) ws.close(); }; // used by tests to simulate a dropped link
+    connect();
+  }
+
+  /* ---- live tables ---- */
+  function fetchHtml(url) {
+    return fetch(url, { headers: { "HX-Request": "true" }, credentials: "same-origin" }).then(function (response) {
+      if (response.status === 401) {
+        location.href = response.headers.get("HX-Redirect") || "/login/";
+        throw new Error("logged out");
+      }
+      if (!response.ok) throw new Error("HTTP " + response.status);
+      return response.text();
+    });
+  }
+
+  function parseRow(html) {
+    var template = document.createElement("template");
+    template.innerHTML = html.trim();
+    var row = template.content.firstElementChild;
+    return row && row.tagName === "TR" ? row : null;
+  }
+
+  function LiveTable(table) {
+    var tbody = table.tBodies[0];
+    var limit = parseInt(table.dataset.limit || "200", 10);
+    var prefix = table.id === "orders-table" ? "order-" : "signal-";
+    var sequence = {};
+    var syncing = null;
+
+    function rowUrl(id) {
+      return table.dataset.rowUrl.replace("__id__", encodeURIComponent(id));
+    }
+
+    function place(id, html) {
+      var existing = document.getElementById(prefix + id);
+      var row = parseRow(html);
+      if (!row) {
+        if (existing) existing.remove();
+      } else if (existing) {
+        existing.replaceWith(row);
+      } else {
+        // Rows are newest first: a row that is new to the page goes on top.
+        var empty = tbody.querySelector("tr.empty");
+        if (empty) empty.remove();
+        tbody.insertBefore(row, tbody.firstElementChild);
+        row.classList.add("fresh");
+        while (tbody.rows.length > limit) tbody.deleteRow(-1);
+      }
+      if (row) {
+        htmx.process(row);
+        updateClocks(row.parentNode || tbody);
+      }
+      table.dispatchEvent(new CustomEvent("desk:row", { detail: { id: id, present: !!row }, bubbles: true }));
+    }
+
+    function refresh(id) {
+      // Only the newest answer for a row counts: two quick events must not land out of order.
+      var mine = (sequence[id] = (sequence[id] || 0) + 1);
+      return fetchHtml(rowUrl(id)).then(function (html) {
+        if (sequence[id] === mine) place(id, html);
+      }).catch(function () {});
+    }
+
+    function resync() {
+      syncing = fetchHtml(table.dataset.rowsUrl).then(function (html) {
+        tbody.innerHTML = html;
+        htmx.process(tbody);
+        updateClocks(tbody);
+        table.dispatchEvent(new CustomEvent("desk:resynced", { bubbles: true }));
+      }).catch(function () {}).then(function () { syncing = null; });
+      return syncing;
+    }
+
+    this.refresh = refresh;
+    this.resync = resync;
+  }
+
+  function updateOrderBadges(order) {
+    document.querySelectorAll('[data-order-status="' + order.id + '"]').forEach(function (badge) {
+      var text = badge.textContent.trim().charAt(0) === "#" ? "#" + order.id + " " + order.status : order.status;
+      badge.textContent = text;
+      badge.className = "badge badge-" + order.status.toLowerCase();
+    });
+  }
+
+  function setupLiveTables() {
+    var table = document.querySelector("table[data-live]");
+    if (!table) return;
+    var live = new LiveTable(table);
+    var isOrders = table.id === "orders-table";
+    window.deskLive = { table: live, sockets: sockets };
+
+    function onOpen(again) {
+      // Whatever happened while the socket was down is read again from the server.
+      if (again) live.resync();
+    }
+
+    sockets.push(new DeskSocket(table.dataset.live, function (event) {
+      if (!event.data || event.data.id === undefined) return;
+      if (isOrders) updateOrderBadges(event.data);
+      live.refresh(event.data.id);
+    }, onOpen));
+
+    if (table.dataset.alsoLive) {
+      // The signals page also follows orders: the "last order" column and an open order modal.
+      sockets.push(new DeskSocket(table.dataset.alsoLive, function (event) {
+        if (!event.data || event.data.id === undefined) return;
+        updateOrderBadges(event.data);
+        if (event.data.signal_id) live.refresh(event.data.signal_id);
+      }, onOpen));
+    }
+    renderLiveStatus();
+  }
+
+  onReady(function () {
+    var table = document.querySelector("table[data-server-now]");
+    if (table) clockOffsetMs = Date.parse(table.dataset.serverNow) - Date.now();
+    configureHtmx();
+    setupModal();
+    setupFilters();
+    setupOrderForm();
+    setupLiveTables();
+    setInterval(updateClocks, 1000);
+  });
+})();
