@@ -62,13 +62,16 @@ class DeliveryFailed(TradeDeskError):
     Idempotency-Key, so a signal the desk did receive is never created twice.
     """
 
-    def __init__(self, idempotency_key: str, attempts: int, last_error: str, outbox: Path | None) -> None:
+    def __init__(self, idempotency_key: str, attempts: int, last_error: str, outbox: Path | None = None) -> None:
+        super().__init__(idempotency_key, attempts, last_error)
         self.idempotency_key = idempotency_key
         self.attempts = attempts
         self.last_error = last_error
         self.outbox = outbox
-        where = f"; kept in {outbox} for `resend`" if outbox else ""
-        super().__init__(f"signal {idempotency_key} not sent after {attempts} attempts ({last_error}){where}")
+
+    def __str__(self) -> str:
+        where = f"; kept in {self.outbox} for `resend`" if self.outbox else ""
+        return f"signal {self.idempotency_key} not sent after {self.attempts} attempts ({self.last_error}){where}"
 
 
 class _Transient(Exception):
@@ -236,7 +239,6 @@ class TradeDeskClient:
             if self.outbox is not None:
                 self.outbox.add(key=key, body=body, error=failed.last_error)
                 failed.outbox = self.outbox.path
-                failed.args = (str(DeliveryFailed(key, failed.attempts, failed.last_error, self.outbox.path)),)
             logger.error("signal not sent: %s", failed)
             raise
 
@@ -244,7 +246,8 @@ class TradeDeskClient:
         """Send what the outbox holds, each with its original Idempotency-Key, oldest first.
 
         A signal older than `max_age` seconds is marked expired instead (a stale trading signal
-        can do harm). One that fails transiently again stays pending for the next resend.
+        can do harm). When the desk is still out of reach, the resend stops at the first signal
+        that fails again, and that one and the rest stay pending for the next resend.
         """
         report = ResendReport()
         if self.outbox is None:
@@ -252,6 +255,9 @@ class TradeDeskClient:
         with self.outbox.locked():
             for entry in self.outbox.pending():
                 key = entry["key"]
+                if report.still_pending:
+                    report.still_pending.append(key)
+                    continue
                 if max_age is not None and entry["age"] > max_age:
                     self.outbox.mark(key, "expired", detail=f"older than {max_age:g}s")
                     report.expired.append(key)
@@ -281,7 +287,7 @@ class TradeDeskClient:
                 delay = self.retry.delay(attempt - 1, transient.retry_after)
                 out_of_time = self.retry.deadline is not None and elapsed + delay > self.retry.deadline
                 if attempt >= self.retry.attempts or out_of_time:
-                    raise DeliveryFailed(key, attempt, transient.reason, None) from None
+                    raise DeliveryFailed(key, attempt, transient.reason) from None
                 logger.warning(
                     "signal %s: attempt %d failed (%s); retrying in %.1fs", key, attempt, transient.reason, delay
                 )

@@ -276,3 +276,16 @@ def test_the_client_needs_neither_django_nor_any_package_outside_the_standard_li
     code = "import sys, tradedesk_client; assert not [m for m in ('django', 'httpx') if m in sys.modules]"
     env = {"PATH": os.environ.get("PATH", ""), "PYTHONPATH": str(settings.BASE_DIR)}
     subprocess.run([sys.executable, "-S", "-c", code], env=env, check=True, timeout=30)  # noqa: S603
+
+
+def test_a_resend_while_the_desk_is_still_down_keeps_everything_for_the_next_one(strategy, tmp_path):
+    outbox = Outbox(tmp_path / "outbox.jsonl")
+    for key in ("down-1", "down-2"):
+        outbox.add(key=key, body={**SIGNAL, "suggest_price": "1"}, error="down")
+    waits = Waits()
+    down = f"http://127.0.0.1:{free_port()}"
+    report = client(down, strategy.key, tmp_path, waits, retry=Retry(attempts=2, base_delay=0.1)).resend()
+    # One signal's retries showed the desk is still down; the second was not tried.
+    assert report.still_pending == ["down-1", "down-2"] and len(waits) == 1
+    assert [entry["key"] for entry in outbox.pending()] == ["down-1", "down-2"]
+    assert "ConnectionRefused" in outbox.pending()[0]["last_error"]
