@@ -70,7 +70,10 @@
       if (event.detail.target && event.detail.target.id === "modal-body" && !dialog.open) {
         dialog.showModal();
       }
-      if (event.detail.target) updateClocks(event.detail.target);
+      if (event.detail.target) {
+        updateClocks(event.detail.target);
+        applyKnownOrders(event.detail.target);
+      }
     });
     document.body.addEventListener("desk:closeModal", function () {
       setTimeout(function () { if (dialog.open) dialog.close(); }, 600);
@@ -178,7 +181,14 @@
     }
 
     function connect() {
-      ws = new WebSocket(url());
+      try {
+        ws = new WebSocket(url());
+      } catch (e) {
+        ws = null;
+        setTimeout(connect, delay);
+        delay = Math.min(delay * 2, RECONNECT_MAX_MS);
+        return;
+      }
       ws.onopen = function () {
         delay = RECONNECT_MIN_MS;
         var again = opened;
@@ -260,6 +270,7 @@
       }
       if (row) {
         htmx.process(row);
+        applyKnownOrders(row);
         updateClocks(row.parentNode || tbody);
       }
       table.dispatchEvent(new CustomEvent("desk:row", { detail: { id: id, present: !!row }, bubbles: true }));
@@ -287,11 +298,32 @@
     this.resync = resync;
   }
 
+  /* The newest status seen for each order: a fragment rendered before an event arrived (the
+   * order form's answer, a row fetched a moment earlier) must not show an older status. */
+  var knownOrders = {};
+  var STATUS_RANK = { SUBMITTING: 0, UNKNOWN: 1, SUCCESS: 2, FAILED: 2, CANCELED: 2 };
+
+  function paintBadge(badge, id, status) {
+    var current = badge.textContent.trim();
+    var withId = current.charAt(0) === "#";
+    var shown = withId ? current.split(" ").pop() : current;
+    if ((STATUS_RANK[shown] || 0) > (STATUS_RANK[status] || 0)) return;
+    badge.textContent = withId ? "#" + id + " " + status : status;
+    badge.className = "badge badge-" + status.toLowerCase();
+  }
+
   function updateOrderBadges(order) {
+    var known = knownOrders[order.id];
+    if (!known || (STATUS_RANK[order.status] || 0) >= (STATUS_RANK[known] || 0)) knownOrders[order.id] = order.status;
     document.querySelectorAll('[data-order-status="' + order.id + '"]').forEach(function (badge) {
-      var text = badge.textContent.trim().charAt(0) === "#" ? "#" + order.id + " " + order.status : order.status;
-      badge.textContent = text;
-      badge.className = "badge badge-" + order.status.toLowerCase();
+      paintBadge(badge, order.id, knownOrders[order.id]);
+    });
+  }
+
+  function applyKnownOrders(root) {
+    (root || document).querySelectorAll("[data-order-status]").forEach(function (badge) {
+      var id = badge.getAttribute("data-order-status");
+      if (knownOrders[id]) paintBadge(badge, id, knownOrders[id]);
     });
   }
 
