@@ -3,7 +3,7 @@ from django.contrib import admin
 from simple_history.admin import SimpleHistoryAdmin
 
 from executor import services
-from executor.models import SECRET_FIELDS, ExchangeAccount
+from executor.models import SECRET_FIELDS, ExchangeAccount, VenueSession
 
 
 class ExchangeAccountForm(forms.ModelForm):
@@ -51,3 +51,20 @@ class ExchangeAccountAdmin(SimpleHistoryAdmin):
 
     def save_model(self, request, obj, form, change) -> None:
         services.exchange_account_save(account=obj, secrets=form.changed_secrets())
+
+
+@admin.register(VenueSession)
+class VenueSessionAdmin(admin.ModelAdmin):
+    """Read only: the browser worker writes these as it logs in and places orders."""
+
+    list_display = ["account", "state", "detail", "updated_at"]
+    list_filter = ["state"]
+    search_fields = ["account__label", "detail"]
+    list_select_related = ["account"]
+    readonly_fields = ["account", "state", "detail", "updated_at"]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False

@@ -1,11 +1,13 @@
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.utils.html import format_html, format_html_join
 from simple_history.admin import SimpleHistoryAdmin
 
+from orders import services
 from orders.models import Order, RiskLimit
 from signals.services import normalize_symbol
-from tradedesk.exceptions import InvalidInput
+from tradedesk import roles
+from tradedesk.exceptions import ApplicationError, InvalidInput
 
 
 @admin.register(Order)
@@ -22,13 +24,33 @@ class OrderAdmin(SimpleHistoryAdmin):
         "status",
         "error_code",
         "exchange_order_id",
+        "latency",
         "evidence",
     ]
     list_filter = ["status", "error_code", "symbol", "side", "order_type", "venue", "created_at"]
-    search_fields = ["=id", "client_order_id", "exchange_order_id", "symbol", "error_message"]
+    search_fields = ["=id", "=signal__id", "client_order_id", "exchange_order_id", "symbol", "error_message"]
     date_hierarchy = "created_at"
     list_select_related = ["signal"]
     readonly_fields = [field.name for field in Order._meta.fields]
+    actions = ["cancel"]
+
+    @admin.display(description="Latency")
+    def latency(self, order: Order) -> str:
+        return f"{order.latency_ms} ms" if order.latency_ms is not None else "—"
+
+    @admin.action(description="Cancel selected orders not yet being placed")
+    def cancel(self, request, queryset):
+        if not roles.has_role(request.user, roles.TRADER):
+            self.message_user(request, "The trader role is required for this action.", messages.ERROR)
+            return
+        done = 0
+        for order in queryset:
+            try:
+                services.order_cancel(order_id=order.pk, user=request.user)
+                done += 1
+            except ApplicationError as exc:
+                self.message_user(request, f"Order {order.pk}: {exc.message}", messages.WARNING)
+        self.message_user(request, f"{done} order(s) canceled.")
 
     @admin.display(description="Evidence")
     def evidence(self, order: Order) -> str:
