@@ -51,29 +51,45 @@ def _cache_key(event: str, key: str) -> str:
 
 
 def _claim(name: str) -> bool:
-    try:
-        return bool(cache.add(name, time.time(), timeout=settings.ALERT_DEDUP_SECONDS))
-    except Exception as exc:  # the shared cache is down: deduplicate in this process instead
-        logger.warning("alert dedup cache unavailable (%s); deduplicating in this process", exc)
     now = time.monotonic()
     with _local_lock:
-        if _local_claims.get(name, 0) > now:
+        claimed_here = _local_claims.get(name, 0) > now
+    try:
+        claimed = bool(cache.add(name, time.time(), timeout=settings.ALERT_DEDUP_SECONDS))
+    except Exception as exc:  # the shared cache is down: deduplicate in this process instead
+        logger.warning("alert dedup cache unavailable (%s); deduplicating in this process", exc)
+        if claimed_here:
             return False
-        _local_claims[name] = now + settings.ALERT_DEDUP_SECONDS
+        with _local_lock:
+            _local_claims[name] = now + settings.ALERT_DEDUP_SECONDS
         return True
+    if claimed_here:
+        # Sent from this process while the cache was down; now the cache knows it too.
+        return False
+    if claimed:
+        _forget(f"{name}:resolved")
+    return claimed
 
 
 def _release(name: str) -> bool:
+    """True for exactly one caller per incident: the one that announces its end."""
     with _local_lock:
-        local = _local_claims.pop(name, None) is not None
+        had = _local_claims.pop(name, None) is not None
     try:
-        shared = cache.get(name) is not None
-        if shared:
-            cache.delete(name)
+        had = bool(cache.delete(name)) or had  # delete is atomic: one process finds the claim
+        # A claim made in a process's memory during a cache outage is not in the cache, so two
+        # processes may both have had it: the first to add this marker announces the recovery.
+        return had and bool(cache.add(f"{name}:resolved", 1, timeout=settings.ALERT_DEDUP_SECONDS))
     except Exception as exc:
         logger.warning("alert dedup cache unavailable (%s)", exc)
-        shared = False
-    return local or shared
+        return had
+
+
+def _forget(name: str) -> None:
+    try:
+        cache.delete(name)
+    except Exception:
+        logger.debug("could not delete %s from the cache", name, exc_info=True)
 
 
 def _notify(*, event: str, key: str, title: str, body: str) -> bool:
