@@ -1,0 +1,87 @@
+"""Several web processes (uvicorn --workers 2, as `make web` runs them) count requests into one
+total: PROMETHEUS_MULTIPROC_DIR, whichever process answers the scrape."""
+
+import os
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from prometheus_client.parser import text_string_to_metric_families
+
+from tests.test_embedded import free_port
+
+TOKEN = "metrics-token-multiprocess-0123456789"
+
+
+def get(url: str, headers: dict | None = None) -> int:
+    request = urllib.request.Request(url, headers=headers or {})  # noqa: S310
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
+            response.read()
+            return response.status
+    except urllib.error.HTTPError as error:
+        return error.code
+
+
+def scrape(base: str) -> dict:
+    request = urllib.request.Request(f"{base}/metrics", headers={"Authorization": f"Bearer {TOKEN}"})  # noqa: S310
+    with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
+        text = response.read().decode()
+    return {
+        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+    }
+
+
+@pytest.fixture
+def web(tmp_path):
+    metrics_dir = tmp_path / "prometheus"
+    metrics_dir.mkdir()
+    port = free_port()
+    env = {
+        **{k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")},
+        "DEBUG": "true",
+        "VAR_DIR": str(tmp_path),
+        "METRICS_TOKEN": TOKEN,
+        "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir),
+        "LOG_LEVEL": "WARNING",
+    }
+    process = subprocess.Popen(  # noqa: S603
+        [sys.executable, "-m", "uvicorn", "tradedesk.asgi:application", "--port", str(port), "--workers", "2"],
+        env=env,
+        cwd=settings.BASE_DIR,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            if get(f"{base}/healthz") == 200:
+                break
+        except OSError:
+            time.sleep(0.1)
+    yield base, metrics_dir
+    process.terminate()
+    process.wait(timeout=20)
+
+
+def test_requests_served_by_two_processes_add_up_in_one_scrape(web):
+    base, metrics_dir = web
+    route = (("method", "GET"), ("route", "/api/signals"), ("status", "401"))
+    # Unauthenticated reads: answered 401 without touching the (unmigrated) database.
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        statuses = list(pool.map(lambda _: get(f"{base}/api/signals"), range(60)))
+    assert set(statuses) == {401}
+    writers = {path.name for path in Path(metrics_dir).glob("counter_*.db")}
+    assert len(writers) == 2, writers  # both processes answered some of them
+    # Each scrape lands on either process; every one sees the same total.
+    for _ in range(6):
+        assert scrape(base)[("tradedesk_http_requests_total", route)] == 60
