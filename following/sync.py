@@ -228,8 +228,9 @@ def sync_follower(
         return FollowerOutcome(row.pk, row.last_sync_outcome or SyncOutcome.OK)
 
     account = row.follower_credential
+    trusted = _trusted_positions(row, account.pk, now)
     try:
-        own = {p.symbol: p.qty for p in read_positions(account)}
+        own = trusted if trusted is not None else {p.symbol: p.qty for p in read_positions(account)}
     except Exception as exc:
         trade_error_record(
             settings_id=row.pk,
@@ -238,30 +239,56 @@ def sync_follower(
             details={"exchange_account_id": account.pk},
         )
         return FollowerOutcome(row.pk, SyncOutcome.FAILED, evaluated=True, error=True)
+    read_at = row.last_sync_detail["read_at"] if trusted is not None else now.isoformat()
     instruments = instruments_for(account)
     symbols = sorted(set(snapshot.positions) | set(row.last_sync_detail.get("symbols", {})))
     outcome = FollowerOutcome(row.pk, SyncOutcome.OK, evaluated=True)
     lines: dict[str, dict] = {}
+    after = dict(own)
     for symbol in symbols:
         line, placed = _sync_symbol(row, symbol, snapshot, own.get(symbol, ZERO), instruments, in_flight)
         lines[symbol] = line
         outcome.orders += placed
+        if line.get("status") == OrderStatus.SUCCESS:
+            after[symbol] = after.get(symbol, ZERO) + Decimal(line["filled"])
         if line["action"] == "below_min":
             outcome.below_min += 1
         if line["action"] == "failed":
             outcome.error = True
             break  # the follower is paused: nothing more for it this cycle
     outcome.outcome = _overall(lines)
-    outcome.detail = {"symbols": lines, "checked_at": now.isoformat()}
     settled = outcome.outcome in (SyncOutcome.OK, SyncOutcome.BELOW_MIN, SyncOutcome.ORDERED)
-    if settled and all(
-        line["action"] != "ordered" or line.get("status") == OrderStatus.SUCCESS for line in lines.values()
-    ):
+    filled = all(line["action"] != "ordered" or line.get("status") == OrderStatus.SUCCESS for line in lines.values())
+    outcome.detail = {"symbols": lines, "checked_at": now.isoformat()}
+    if settled and filled:
+        # In sync (or every order filled): skip this follower until the master or ratio changes,
+        # and until the venue is read again, trust the positions read plus the fills since.
         outcome.fingerprint = fingerprint
+        outcome.detail |= {
+            "account_id": account.pk,
+            "read_at": read_at,
+            "positions": {symbol: _s(qty) for symbol, qty in after.items() if qty},
+        }
     _state_update(
         settings_id=row.pk, outcome=outcome.outcome, detail=outcome.detail, fingerprint=outcome.fingerprint, at=now
     )
     return outcome
+
+
+def _trusted_positions(row: FollowSettings, account_id: int, now: datetime) -> dict[str, Decimal] | None:
+    """The follower's positions as last read from its venue plus the fills of its orders since,
+    while that read is younger than FOLLOW_RECHECK_SECONDS and the last evaluation ended settled
+    (every order filled). Saves a venue call per follower on every master change."""
+    detail = row.last_sync_detail if isinstance(row.last_sync_detail, dict) else {}
+    if "positions" not in detail or detail.get("account_id") != account_id:
+        return None
+    try:
+        read_at = datetime.fromisoformat(detail["read_at"])
+    except (KeyError, TypeError, ValueError):
+        return None
+    if now - read_at >= timedelta(seconds=settings.FOLLOW_RECHECK_SECONDS):
+        return None
+    return {symbol: Decimal(qty) for symbol, qty in detail["positions"].items()}
 
 
 def _sync_symbol(
@@ -318,7 +345,11 @@ def _place(row: FollowSettings, symbol: str, diff: Decimal, qty: Decimal, master
     except Conflict:
         return {**line, "action": "in_flight"}, 0
     action = "failed" if order.status == OrderStatus.FAILED else "ordered"
-    return {**line, "action": action, "order_id": order.pk, "status": order.status}, 1
+    line = {**line, "action": action, "order_id": order.pk, "status": order.status}
+    if order.status == OrderStatus.SUCCESS:
+        fill = order.filled_qty if order.filled_qty is not None else order.qty
+        line["filled"] = _s(fill if order.side == "BUY" else -fill)
+    return line, 1
 
 
 def _overall(lines: dict[str, dict]) -> str:

@@ -29,6 +29,8 @@ def order_event_data(order: Order) -> dict:
 
 
 def _publish(order: Order) -> None:
+    if order.follow_settings_id is not None:
+        return  # copy-trading orders are the followers' own, not the desk's book: their pages show them
     events.publish_on_commit(events.ORDERS_GROUP, "order_updated", order_event_data(order))
 
 
@@ -320,6 +322,7 @@ def follower_order_create(
     side: str,
     qty: Decimal,
     reference_price: Decimal | None = None,
+    placing_now: bool = False,
 ) -> Order:
     """A copy-trading MARKET order for a follower's own exchange account, SUBMITTING.
 
@@ -339,6 +342,9 @@ def follower_order_create(
         venue=account.connector,
         exchange_account=account,
         created_by=user,
+        # Placed by the caller right after this commit: the attempt is recorded with the row, so
+        # a crash before the answer is settled by a lookup at the venue, never by a second send.
+        placement_started_at=timezone.now() if placing_now else None,
     )
     order._change_reason = f"copy trading for {user.get_username()}"
     try:
@@ -357,8 +363,18 @@ def follower_order_create(
 def follower_order_submit(**fields) -> Order:
     """Create a follower order (see follower_order_create) and place it: API and dry-run orders
     at once in this thread (no transaction open), browser orders through the browser queue."""
-    order = follower_order_create(**fields)
-    if order.venue == "browser":
+    if fields["account"].connector == "browser":
+        order = follower_order_create(**fields)
         _enqueue_placement(order.pk, order.venue)
         return order
-    return order_place(order_id=order.pk) or Order.objects.get(pk=order.pk)
+    order = follower_order_create(**fields, placing_now=True)
+    connector = _connector(order)
+    try:
+        result = connector.place_order(_ticket(order))
+    except Exception as exc:
+        logger.exception("order %s: the connector failed after it may have sent the order", order.pk)
+        result = OrderResult.unknown(order.client_order_id, f"the connector failed: {exc}")
+    if result.status == ResultStatus.UNKNOWN:
+        order_record_result(order_id=order.pk, result=result)
+        result = _look_up(connector, order.client_order_id)
+    return order_record_result(order_id=order.pk, result=result)

@@ -83,7 +83,7 @@ def test_a_difference_below_the_venue_minimum_is_recorded_and_skipped(
     trade(master_account, "BUY", "0.5")
     sync.follow_sync_cycle()
     trade(follower_account, "SELL", "0.005")  # the follower drifts by less than a lot
-    FollowSettings.objects.filter(pk=row.pk).update(sync_fingerprint="")
+    settings.FOLLOW_RECHECK_SECONDS = 0  # time for the venue to be read again
     run = sync.follow_sync_cycle()
     row.refresh_from_db()
     assert row.last_sync_detail["symbols"]["BTC/USDT"]["action"] == "below_min"
@@ -280,3 +280,22 @@ def refuse(monkeypatch, account, message: str):
 
     monkeypatch.setattr(DryRunConnector, "place_order", place)
     return lambda: monkeypatch.setattr(DryRunConnector, "place_order", original)
+
+
+def test_between_rechecks_the_follower_is_not_read_again_and_a_trade_outside_is_caught_at_the_recheck(
+    monkeypatch, settings, follower, follower_account, master_account, follow, trade
+):
+    follow(follower, follower_account, "0.1")
+    trade(master_account, "BUY", "1.0")
+    sync.follow_sync_cycle()
+    reads = []
+    original = sync.read_positions
+    monkeypatch.setattr(sync, "read_positions", lambda account: reads.append(account.pk) or original(account))
+    trade(master_account, "BUY", "1.0")
+    trade(follower_account, "SELL", "0.05")  # the follower trades by itself
+    sync.follow_sync_cycle()
+    # Its positions: the venue's last read plus its fills since (0.1 + 0.1); the master is read.
+    assert reads == [master_account.pk] and positions(follower_account) == {"BTC/USDT": Decimal("0.15")}
+    settings.FOLLOW_RECHECK_SECONDS = 0
+    sync.follow_sync_cycle()
+    assert follower_account.pk in reads and positions(follower_account) == {"BTC/USDT": Decimal("0.2")}

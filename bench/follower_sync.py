@@ -1,0 +1,394 @@
+"""Copy trading at scale: N followers of one master on the paper exchange's API.
+
+    python bench/follower_sync.py [--followers 1000] [--threads 8] [--sync-every 1]
+
+1. Recreates the database `tradedesk_bench_follow` (BENCH_POSTGRES_URL, default
+   postgres://postgres@127.0.0.1:5432) and flushes BENCH_REDIS_URL (default db 12); migrates.
+2. Serves the desk (and so the paper exchange at /paper/) as `make web` does: uvicorn, 2 workers,
+   DEBUG off, PostgreSQL, Redis.
+3. Creates a master and N followers (users, paper accounts, API exchange accounts, follow
+   settings at ratio 0.1), and one full check of every follower (nothing to order yet).
+4. Queries per quiet cycle (nothing changed) with N followers and with 10: reading the settings
+   is one query whatever N is.
+5. End to end with a real Celery worker (`make worker`) and beat (`make beat`, the sync every
+   --sync-every seconds): the master buys 1 BTC; time until all N follower orders are SUCCESS.
+6. The same change again, the cycle run in this process: its duration and its queries, split
+   into reading settings and the rest.
+7. Baseline, same run: N market orders sent straight to the paper API by --threads threads with
+   no desk at all (the venue's own cost for the same orders).
+
+Prints a table; writes bench/results/follower_sync.json.
+"""
+
+import argparse
+import datetime as dt
+import json
+import os
+import platform
+import secrets
+import socket
+import subprocess
+import sys
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from decimal import Decimal
+from pathlib import Path
+
+import httpx
+import psycopg
+import redis
+from cryptography.fernet import Fernet
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+HOST = "127.0.0.1"
+DB_NAME = "tradedesk_bench_follow"
+
+
+def log(text: str) -> None:
+    print(f"[{dt.datetime.now():%H:%M:%S}] {text}", flush=True)
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--followers", type=int, default=1000)
+    parser.add_argument("--threads", type=int, default=8, help="FOLLOW_SYNC_THREADS, and the baseline's threads")
+    parser.add_argument("--sync-every", type=float, default=1.0, help="FOLLOW_SYNC_EVERY for the beat run")
+    parser.add_argument("--profile", action="store_true", help="cProfile the in-process cycle (run in one thread)")
+    parser.add_argument(
+        "--postgres", default=os.environ.get("BENCH_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432")
+    )
+    parser.add_argument("--redis", default=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/12"))
+    return parser.parse_args()
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind((HOST, 0))
+        return sock.getsockname()[1]
+
+
+def recreate_database(server_url: str) -> str:
+    with psycopg.connect(f"{server_url}/postgres", autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{DB_NAME}"')
+    return f"{server_url}/{DB_NAME}"
+
+
+def machine() -> dict:
+    model = platform.processor() or "unknown"
+    for line in Path("/proc/cpuinfo").read_text().splitlines():
+        if line.startswith("model name"):
+            model = line.split(":", 1)[1].strip()
+            break
+    head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True)
+    return {
+        "nproc": os.cpu_count(),
+        "cpu_model": model,
+        "memory_gib": round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1),
+        "python": platform.python_version(),
+        "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "commit": head.stdout.strip(),
+        # Others may use the machine too: a busy machine makes the figures suspect.
+        "load_average_at_start": [round(value, 2) for value in os.getloadavg()],
+    }
+
+
+class Processes:
+    """Every process this script starts, stopped on every exit path."""
+
+    def __init__(self, env: dict, logs: Path) -> None:
+        self.env, self.logs, self.running = env, logs, []
+
+    def start(self, name: str, args: list[str], **extra_env) -> subprocess.Popen:
+        process = subprocess.Popen(  # noqa: S603
+            args,
+            cwd=ROOT,
+            env={**self.env, **extra_env},
+            stdout=open(self.logs / f"{name}.log", "w"),  # noqa: SIM115
+            stderr=subprocess.STDOUT,
+        )
+        self.running.append(process)
+        return process
+
+    def stop(self, process: subprocess.Popen) -> None:
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        self.running.remove(process)
+
+    def stop_all(self) -> None:
+        for process in list(self.running):
+            self.stop(process)
+
+
+def wait_until(predicate, timeout: float, what: str):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.05)
+    raise RuntimeError(f"{what}: not within {timeout}s")
+
+
+class QueryCounter:
+    """Counts SQL statements run by this process, in every thread, by kind."""
+
+    def __init__(self) -> None:
+        from django.db.backends import utils
+
+        self.lock = threading.Lock()
+        self.statements: list[str] = []
+        self.active = False
+        original = utils.CursorWrapper._execute
+
+        def counted(wrapper, sql, params, *args):
+            if self.active:
+                with self.lock:
+                    self.statements.append(sql)
+            return original(wrapper, sql, params, *args)
+
+        utils.CursorWrapper._execute = counted
+
+    def __enter__(self):
+        self.statements.clear()
+        self.active = True
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.active = False
+
+    def settings_reads(self) -> int:
+        return sum(1 for sql in self.statements if sql.lstrip().upper().startswith("SELECT") and
+                   'FROM "following_followsettings"' in sql)  # fmt: skip
+
+
+def create_world(count: int, base_url: str):
+    """The master and `count` followers, with paper accounts and desk API accounts."""
+    from django.contrib.auth.models import User
+    from django.test import override_settings
+
+    from executor.models import ExchangeAccount
+    from executor.paper.services.accounts import paper_account_create
+    from executor.paper.services.prices import paper_price_set
+    from executor.services import exchange_account_save
+    from following import services
+
+    paper_price_set(symbol="BTC-USDT", price=Decimal("65000"))
+    fast = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # paper logins are never used here
+
+    def account(user, name: str, usdt: str) -> tuple:
+        with override_settings(PASSWORD_HASHERS=fast):
+            paper, key = paper_account_create(username=name, password=secrets.token_hex(8),
+                                              balances={"USDT": Decimal(usdt)})  # fmt: skip
+        desk = ExchangeAccount(owner=user, label=name, venue="paper", connector="api", base_url=base_url)
+        return paper, key, exchange_account_save(account=desk, secrets={"api_key": key})
+
+    master = User.objects.create_user("master")
+    _, master_key, master_account = account(master, "master", "100000000")
+    services.master_account_open(user=master, credential_id=master_account.pk)
+    follower_keys = []
+    for index in range(count):
+        user = User.objects.create_user(f"follower{index:04d}")
+        _, key, own = account(user, f"follower{index:04d}", "100000")
+        services.follow_settings_create(user=user, master_credential_id=master_account.pk,
+                                        follower_credential_id=own.pk, follow_ratio=Decimal("0.1"))  # fmt: skip
+        follower_keys.append(key)
+        if (index + 1) % 200 == 0:
+            log(f"  {index + 1} followers")
+    return master_key, follower_keys
+
+
+def place(client: httpx.Client, key: str, side: str, qty: str, client_order_id: str) -> None:
+    body = {"client_order_id": client_order_id, "symbol": "BTC-USDT", "side": side, "type": "MARKET", "qty": qty}
+    response = client.post("/orders", json=body, headers={"X-PAPER-KEY": key})
+    if response.status_code != 201:
+        raise RuntimeError(f"paper order {client_order_id}: {response.status_code} {response.text[:200]}")
+
+
+def follower_successes() -> int:
+    from orders.models import Order
+
+    return Order.objects.filter(follow_settings__isnull=False, status="SUCCESS").count()
+
+
+def main() -> None:
+    args = parse_args()
+    result: dict = {"machine": machine(), "args": vars(args)}
+    database_url = recreate_database(args.postgres)
+    redis.Redis.from_url(args.redis).flushdb()
+    port = free_port()
+    base_url = f"http://{HOST}:{port}/paper"
+    var_dir = ROOT / "var" / "bench-follow"
+    var_dir.mkdir(parents=True, exist_ok=True)
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "REDIS_URL": args.redis,
+        "DEBUG": "false",
+        "SECRET_KEY": secrets.token_urlsafe(48),
+        "ALLOWED_HOSTS": HOST,
+        "CREDENTIALS_KEYS": Fernet.generate_key().decode(),
+        "PAPER_BASE_URL": base_url,
+        "FOLLOW_SYNC_THREADS": str(args.threads),
+        "FOLLOW_SYNC_EVERY": str(args.sync_every),
+        "LOG_LEVEL": "WARNING",
+        "VAR_DIR": str(var_dir),
+        "DB_POOL_MAX": str(max(10, args.threads + 2)),
+    }
+    os.environ.update(env)
+    procs = Processes(env, var_dir)
+    try:
+        log(f"migrating {DB_NAME}")
+        subprocess.run([sys.executable, "manage.py", "migrate", "--noinput"], cwd=ROOT, env=env, check=True,
+                       capture_output=True)  # fmt: skip
+        procs.start("web", [sys.executable, "-m", "uvicorn", "tradedesk.asgi:application", "--host", HOST,
+                            "--port", str(port), "--workers", "2", "--no-access-log"])  # fmt: skip
+        wait_until(lambda: _up(base_url), 60, "web server up")
+
+        import django
+
+        os.environ["DJANGO_SETTINGS_MODULE"] = "tradedesk.settings"
+        django.setup()
+        from django.db import connection
+
+        from following.models import FollowSettings, SyncRun
+        from following.sync import follow_sync_cycle
+
+        counter = QueryCounter()
+        log(f"creating the master and {args.followers} followers")
+        started = time.monotonic()
+        master_key, follower_keys = create_world(args.followers, base_url)
+        result["setup_s"] = round(time.monotonic() - started, 1)
+
+        log("a full check of every follower (first cycle, nothing to order)")
+        started = time.monotonic()
+        first = follow_sync_cycle()
+        result["full_check"] = {"seconds": round(time.monotonic() - started, 2), "followers": first.followers_synced}
+
+        log("queries of a quiet cycle with N followers, then with 10")
+        with counter:
+            quiet = follow_sync_cycle()
+        result["quiet_cycle"] = {"followers": quiet.followers_skipped, "queries": len(counter.statements),
+                                 "settings_reads": counter.settings_reads()}  # fmt: skip
+        keep = list(FollowSettings.objects.order_by("id").values_list("id", flat=True)[:10])
+        FollowSettings.objects.exclude(id__in=keep).update(is_active=False)
+        with counter:
+            small = follow_sync_cycle()
+        result["quiet_cycle_10"] = {"followers": small.followers_skipped, "queries": len(counter.statements),
+                                    "settings_reads": counter.settings_reads()}  # fmt: skip
+        FollowSettings.objects.update(is_active=True)
+        connection.close()
+
+        log("end to end: a real worker and beat; the master buys 1 BTC")
+        celery = [sys.executable, "-m", "celery", "-A", "tradedesk"]
+        worker = procs.start("worker", [*celery, "worker", "--loglevel", "INFO", "--concurrency", "2", "-Q", "celery"])
+        beat = procs.start("beat", [*celery, "beat", "--loglevel", "INFO", "-s", str(var_dir / "beat-schedule")])
+        runs_before = SyncRun.objects.count()
+        wait_until(lambda: SyncRun.objects.count() > runs_before + 1, 60, "beat cycles running")
+        api = httpx.Client(base_url=f"{base_url}/api", timeout=30)
+        place(api, master_key, "BUY", "1", "master-1")
+        changed = time.monotonic()
+        wait_until(lambda: follower_successes() >= args.followers, 300, "all follower orders placed")
+        e2e = time.monotonic() - changed
+        cycle = SyncRun.objects.filter(orders_placed__gt=0).order_by("-started_at").first()
+        result["end_to_end"] = {"seconds": round(e2e, 2), "orders": follower_successes(),
+                                "cycle_ms": cycle.duration_ms if cycle else None,
+                                "cycles_with_orders": SyncRun.objects.filter(orders_placed__gt=0).count()}  # fmt: skip
+        procs.stop(beat)
+        procs.stop(worker)
+        connection.close()
+
+        log("the same change, cycle run in this process, queries counted")
+        place(api, master_key, "BUY", "1", "master-2")
+        started = time.monotonic()
+        with counter:
+            if args.profile:
+                run = profiled(follow_sync_cycle)
+            else:
+                run = follow_sync_cycle()
+        seconds = time.monotonic() - started
+        total = len(counter.statements)
+        result["in_process_cycle"] = {"seconds": round(seconds, 2), "orders": run.orders_placed,
+                                      "errors": run.errors, "queries": total,
+                                      "settings_reads": counter.settings_reads(),
+                                      "queries_per_order": round(total / max(run.orders_placed, 1), 1)}  # fmt: skip
+
+        log(f"baseline: {args.followers} orders straight to the paper API, {args.threads} threads")
+        started = time.monotonic()
+        with ThreadPoolExecutor(args.threads) as pool:
+            clients = threading.local()
+
+            def one(item):
+                index, key = item
+                if not hasattr(clients, "http"):
+                    clients.http = httpx.Client(base_url=f"{base_url}/api", timeout=30)
+                place(clients.http, key, "SELL", "0.1", f"base-{index}")
+
+            list(pool.map(one, enumerate(follower_keys)))
+        result["baseline"] = {"seconds": round(time.monotonic() - started, 2), "orders": len(follower_keys)}
+    finally:
+        procs.stop_all()
+
+    result["ratio_end_to_end_vs_baseline"] = round(result["end_to_end"]["seconds"] / result["baseline"]["seconds"], 2)
+    result["ratio_cycle_vs_baseline"] = round(result["in_process_cycle"]["seconds"] / result["baseline"]["seconds"], 2)
+    report(result)
+
+
+def profiled(function):
+    import cProfile
+    import pstats
+
+    from django.test import override_settings
+
+    profile = cProfile.Profile()
+    with override_settings(FOLLOW_SYNC_THREADS=0):
+        value = profile.runcall(function)
+    pstats.Stats(profile).sort_stats(os.environ.get("BENCH_PROFILE_SORT", "cumulative")).print_stats(45)
+    return value
+
+
+def _up(base_url: str) -> bool:
+    try:
+        return httpx.get(f"{base_url}/api/instruments", timeout=2).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def report(result: dict) -> None:
+    n = result["args"]["followers"]
+    rows = [
+        ("setup (users, accounts, settings)", f"{result['setup_s']} s"),
+        (f"full check of {n} followers (venue reads)", f"{result['full_check']['seconds']} s"),
+        (f"quiet cycle, {n} followers: queries (settings reads)",
+         f"{result['quiet_cycle']['queries']} ({result['quiet_cycle']['settings_reads']})"),
+        ("quiet cycle, 10 followers: queries (settings reads)",
+         f"{result['quiet_cycle_10']['queries']} ({result['quiet_cycle_10']['settings_reads']})"),
+        (f"master change -> {n} follower orders SUCCESS (worker + beat)", f"{result['end_to_end']['seconds']} s"),
+        ("  of which the sync cycle itself", f"{result['end_to_end']['cycle_ms']} ms"),
+        (f"in-process cycle placing {result['in_process_cycle']['orders']} orders",
+         f"{result['in_process_cycle']['seconds']} s"),
+        ("  queries (settings reads, per order)",
+         f"{result['in_process_cycle']['queries']} ({result['in_process_cycle']['settings_reads']}, "
+         f"{result['in_process_cycle']['queries_per_order']})"),
+        (f"baseline: {n} orders straight to the paper API", f"{result['baseline']['seconds']} s"),
+        ("ratio end to end / baseline", f"{result['ratio_end_to_end_vs_baseline']}x"),
+        ("ratio in-process cycle / baseline", f"{result['ratio_cycle_vs_baseline']}x"),
+    ]  # fmt: skip
+    width = max(len(name) for name, _ in rows)
+    print(f"\nload average at start: {result['machine']['load_average_at_start']}")
+    for name, value in rows:
+        print(f"{name:<{width}}  {value}")
+    out = ROOT / "bench" / "results"
+    out.mkdir(exist_ok=True)
+    (out / "follower_sync.json").write_text(json.dumps(result, indent=2, default=str))
+    print(f"\nwritten to {out / 'follower_sync.json'}")
+
+
+if __name__ == "__main__":
+    main()
