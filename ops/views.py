@@ -52,7 +52,11 @@ def readyz(request: HttpRequest) -> JsonResponse:
     if not _is_operator(request):
         checks = {name: {"ok": check["ok"]} for name, check in checks.items()}
     body = {"status": "ok" if report["ok"] else "fail", "env": settings.DESK_ENV, "checks": checks}
-    return JsonResponse(body, status=200 if report["ok"] else 503)
+    response = JsonResponse(body, status=200 if report["ok"] else 503)
+    # A 503 here is the answer, not a server error: the failed checks are logged (as warnings)
+    # by ops.health, so Django's "Service Unavailable" error line for every probe is left out.
+    response._has_been_logged = True
+    return response
 
 
 def metrics_view(request: HttpRequest) -> HttpResponse:

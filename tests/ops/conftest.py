@@ -9,6 +9,7 @@ import pytest
 from django.core.cache import cache
 
 from ops import alerts, health
+from tests.executor.test_browser_executor import browser_dirs, venue  # noqa: F401 (fixtures for the browser test)
 
 
 class AlertReceiver:
@@ -46,22 +47,29 @@ class AlertReceiver:
         self.server.server_close()
 
 
-@pytest.fixture
-def receiver(settings):
+@pytest.fixture(autouse=True)
+def clean_cache():
+    """Each test starts with no heartbeats and no alert claims (autouse: before the fixtures
+    below record anything)."""
     cache.clear()
     alerts._local_claims.clear()
+    yield
+    cache.clear()
+    alerts._local_claims.clear()
+
+
+@pytest.fixture
+def receiver(settings):
     receiver = AlertReceiver()
     settings.ALERT_URLS = [receiver.url]
     settings.DESK_ENV = "test"
     yield receiver
     receiver.close()
-    cache.clear()
 
 
 @pytest.fixture
 def alive():
     """Beat, the worker and the browser worker have all just sent their heartbeats."""
-    cache.clear()
 
     def beat_round() -> None:
         health.record_heartbeat(health.BEAT)
@@ -69,5 +77,4 @@ def alive():
             health.record_heartbeat(health.worker_component(queue))
 
     beat_round()
-    yield beat_round
-    cache.clear()
+    return beat_round
