@@ -88,6 +88,16 @@ def main() -> None:
             {"signal_id": signals[0]["id"], "qty": "4", "order_type": "LIMIT", "price": "3215.5"},
             auth,
         )
+        # A venue refusal: the dry run has no price for this market, so the order fails with its reason.
+        odd = desk.post_signal(
+            symbol="SOL/USDT",
+            side="BUY",
+            suggest_price=None,
+            suggest_qty="20",
+            strategy_name="breakout_v2",
+            reason="range break",
+        )
+        desk.call("POST", "/api/orders", {"signal_id": odd["id"], "qty": "5", "order_type": "MARKET"}, auth)
         browser = launch_chromium(playwright)
         for width, height, suffix in ((1280, 800, ""), (390, 844, "-390")):
             page = browser.new_page(viewport={"width": width, "height": height}, device_scale_factor=1)
@@ -110,7 +120,7 @@ def main() -> None:
             page.screenshot(path=out / f"order-form{suffix}.png")
             page.keyboard.press("Escape")
             page.goto(f"{desk.base}/orders/")
-            page.wait_for_selector("#order-rows tr[data-status=SUCCESS]")
+            page.wait_for_selector("#order-rows tr[data-status=FAILED]")
             page.screenshot(path=out / f"orders{suffix}.png", full_page=width > 400)
             page.close()
         browser.close()
