@@ -8,6 +8,7 @@ import json
 import os
 import subprocess
 import sys
+import threading
 from decimal import Decimal
 from pathlib import Path
 
@@ -289,3 +290,13 @@ def test_a_resend_while_the_desk_is_still_down_keeps_everything_for_the_next_one
     assert report.still_pending == ["down-1", "down-2"] and len(waits) == 1
     assert [entry["key"] for entry in outbox.pending()] == ["down-1", "down-2"]
     assert "ConnectionRefused" in outbox.pending()[0]["last_error"]
+
+
+def test_a_desk_down_for_a_second_in_real_time_gets_the_signal_once(proxy, strategy, tmp_path):
+    flaky = proxy(start=False)
+    threading.Timer(1.0, flaky.start).start()  # the desk comes up while the client backs off
+    retry = Retry(attempts=20, base_delay=0.1, max_delay=0.4, deadline=30)
+    desk = TradeDeskClient(flaky.url, strategy.key, outbox=tmp_path / "outbox.jsonl", retry=retry)
+    sent = desk.post_signal(**SIGNAL)
+    assert sent.attempts > 2 and Signal.objects.get().pk == sent.id
+    assert len(flaky.seen) == 1 and not Outbox(tmp_path / "outbox.jsonl").pending()
