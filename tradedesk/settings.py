@@ -323,6 +323,9 @@ FOLLOW_SIGNUP_OPEN = env.bool("FOLLOW_SIGNUP_OPEN", default=False)
 ALERT_URLS = env.list("ALERT_URLS", default=[])
 # One incident (event + key) sends at most one message per this many seconds.
 ALERT_DEDUP_SECONDS = env.int("ALERT_DEDUP_SECONDS", default=900)
+# Old secret keys still accepted for sessions and signed values while a new SECRET_KEY rolls
+# out (comma separated); remove them once every session has been renewed.
+SECRET_KEY_FALLBACKS = env.list("SECRET_KEY_FALLBACKS", default=[])
 # Which environment this is (dev, staging, prod): in every alert's title and in /metrics.
 DESK_ENV = env.str("DESK_ENV", default="dev" if DEBUG else "prod")
 # Bearer token for /metrics and the details of /readyz (Prometheus: authorization credentials).

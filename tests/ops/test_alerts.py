@@ -138,3 +138,17 @@ def test_a_readiness_probe_reports_what_the_watchdog_cannot_see(receiver, settin
     Client().get("/readyz")
     time.sleep(0.3)
     assert len(receiver.messages) == 2
+
+
+def test_the_test_alert_command_reaches_every_destination(receiver, settings):
+    from io import StringIO
+
+    from django.core.management import CommandError, call_command
+
+    out = StringIO()
+    call_command("send_test_alert", stdout=out)
+    assert receiver.wait_for(1) == ["[TradeDesk test] Test alert"]
+    assert "test alert sent to 1 destination(s)" in out.getvalue()
+    settings.ALERT_URLS = []
+    with pytest.raises(CommandError, match="ALERT_URLS is empty"):
+        call_command("send_test_alert")
