@@ -13,6 +13,7 @@ timed inside the page, on the page's own clock:
 Prints p50/p95/p99/max of each, and the ratio of the row's p95 to the event's p95.
 
     make bench-live                 (or: .venv/bin/python bench/live_updates.py --signals 200)
+    .venv/bin/python bench/live_updates.py --production    (uvicorn workers, PostgreSQL, Redis)
 """
 
 import argparse
@@ -78,6 +79,20 @@ BARE_SOCKET = """
 """
 
 
+POSTGRES = os.environ.get("BENCH_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432")
+REDIS = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/13")
+DATABASE = "tradedesk_bench_live"
+
+
+def production_env() -> dict[str, str]:
+    import psycopg
+
+    with psycopg.connect(f"{POSTGRES}/postgres", autocommit=True) as connection:
+        connection.execute(f"DROP DATABASE IF EXISTS {DATABASE} WITH (FORCE)")
+        connection.execute(f"CREATE DATABASE {DATABASE}")
+    return {"DATABASE_URL": f"{POSTGRES}/{DATABASE}", "REDIS_URL": REDIS}
+
+
 def percentile(values: list[float], share: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
@@ -94,8 +109,23 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--signals", type=int, default=200, help="how many signals to time (at least 100)")
     parser.add_argument("--gap", type=float, default=0.05, help="seconds between two signals")
+    parser.add_argument(
+        "--production",
+        action="store_true",
+        help="serve as `make web` does: uvicorn with 2 workers, PostgreSQL and the Redis channel layer "
+        f"(BENCH_POSTGRES_URL, default {POSTGRES}; BENCH_REDIS_URL, default {REDIS}); "
+        f"drops and recreates the database {DATABASE}",
+    )
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as tmp, LiveDesk(Path(tmp)) as desk, sync_playwright() as playwright:
+    env, workers, shape = {}, 0, "embedded desk (rundesk, SQLite, in-memory layer)"
+    if args.production:
+        env, workers = production_env(), 2
+        shape = "production shape (uvicorn --workers 2, PostgreSQL, Redis channel layer)"
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        LiveDesk(Path(tmp), env=env, web_workers=workers) as desk,
+        sync_playwright() as playwright,
+    ):
         browser = launch_chromium(playwright)
         page = browser.new_page(viewport={"width": 1280, "height": 800})
         login(page, desk, "viewer")
@@ -114,7 +144,7 @@ def main() -> None:
     posts = [s["post"] for s in samples]
     events = [s["event"] for s in samples]
     rows = [s["row"] for s in samples]
-    print(f"live updates: {len(samples)} signals, embedded desk (rundesk, SQLite, in-memory layer), Chromium")
+    print(f"live updates: {len(samples)} signals, {shape}, Chromium")
     print(summary("post", posts))
     print(summary("event", events))
     print(summary("row", rows))

@@ -29,7 +29,10 @@ def free_port() -> int:
 
 
 class LiveDesk:
-    def __init__(self, var_dir: Path, env: dict[str, str] | None = None) -> None:
+    def __init__(self, var_dir: Path, env: dict[str, str] | None = None, web_workers: int = 0) -> None:
+        """`web_workers` > 0 serves the desk as `make web` does (uvicorn with that many worker
+        processes; give DATABASE_URL and REDIS_URL in `env`) instead of the embedded `rundesk`."""
+        self.web_workers = web_workers
         self.var_dir = Path(var_dir)
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
@@ -79,8 +82,14 @@ class LiveDesk:
         self.api_key = self.manage("shell", "-c", _argv_script(script, json.dumps(users))).strip().splitlines()[-1]
         self.users = users
         self._log = open(self.var_dir / "rundesk.log", "w")  # noqa: SIM115 (closed in stop)
+        command = [sys.executable, "manage.py", "rundesk", "--port", str(self.port)]
+        if self.web_workers:
+            command = [
+                *(sys.executable, "-m", "uvicorn", "tradedesk.asgi:application", "--host", "127.0.0.1"),
+                *("--port", str(self.port), "--workers", str(self.web_workers), "--no-access-log"),
+            ]
         self.process = subprocess.Popen(  # noqa: S603
-            [sys.executable, "manage.py", "rundesk", "--port", str(self.port)],
+            command,
             env=self.env,
             cwd=BASE_DIR,
             stdout=self._log,
