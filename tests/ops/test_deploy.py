@@ -73,3 +73,16 @@ def test_every_process_is_started_the_same_way_in_the_procfile_makefile_and_comp
         assert block, service
     for fragment in ('"healthz"', "healthcheck", "restart: unless-stopped", "PROMETHEUS_MULTIPROC_DIR"):
         assert fragment in compose, fragment
+
+
+def test_a_rotated_secret_key_keeps_sessions_while_the_old_one_is_a_fallback(settings, viewer):
+    from django.test import Client
+
+    client = Client()
+    client.force_login(viewer)
+    old = settings.SECRET_KEY
+    settings.SECRET_KEY = "a-new-secret-key-for-the-rotation-0123456789abcdef"
+    settings.SECRET_KEY_FALLBACKS = [old]
+    assert client.get("/readyz").wsgi_request.user == viewer
+    settings.SECRET_KEY_FALLBACKS = []
+    assert not client.get("/readyz").wsgi_request.user.is_authenticated
