@@ -9,7 +9,7 @@ PORT ?= 8000
 WEB_WORKERS ?= 2
 PROMETHEUS_MULTIPROC_DIR ?= var/prometheus
 
-.PHONY: help install migrate demo run strategy test lint format web worker browser-worker beat healthcheck services-test bench-intake bench-orders bench-live screenshots clean
+.PHONY: help install migrate demo run strategy test lint format web worker browser-worker beat healthcheck services-test bench-intake bench-orders bench-live bench-follow screenshots clean
 
 help:
 	@echo "make run    - set up and run the whole desk (embedded: SQLite, no external services)"
@@ -89,6 +89,10 @@ bench-intake: install
 
 bench-orders: install
 	$(PY) bench/order_placement.py
+
+# 1,000 followers of one master on the paper exchange API: master change -> all follower orders placed.
+bench-follow: install
+	$(PY) bench/follower_sync.py
 
 # Signal POST -> row visible on the signals page in Chromium, p50/p95 over 200 signals.
 bench-live: install

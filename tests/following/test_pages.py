@@ -120,3 +120,21 @@ def test_users_are_made_by_command_and_settings_by_command(master, master_accoun
     assert FollowSettings.objects.get(user=follower).follow_ratio == Decimal("0.5")
     call_command("follow_sync", stdout=out)
     assert "is open for following" in out.getvalue() and "0 errors" in out.getvalue()
+
+
+def test_a_paper_account_for_following_is_made_by_command(master, follower, paper_instruments):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    from executor.models import ExchangeAccount
+    from following.models import MasterAccount
+
+    out = StringIO()
+    call_command("follow_account", master.username, "--balance", "USDT=1000000", "--open", stdout=out)
+    call_command("follow_account", follower.username, "--balance", "USDT=5000", "--label", "fred-main", stdout=out)
+    master_account = ExchangeAccount.objects.get(owner=master)
+    assert master_account.connector == "api" and master_account.get_secrets()["api_key"]
+    assert MasterAccount.objects.get().credential == master_account
+    assert ExchangeAccount.objects.get(owner=follower).label == "fred-main"
+    assert "open for following" in out.getvalue() and "TOTP secret" in out.getvalue()

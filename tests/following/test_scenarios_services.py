@@ -160,7 +160,7 @@ def test_scenario_1_the_follower_mirrors_the_master_at_its_ratio(celery_processe
     wait_for(lambda: venue.follower_position() == Decimal("0.1"), what="follower at 0.1 BTC")
     wait_cycles(3)
     assert venue.follower_position() == Decimal("0.1")
-    assert follower_orders() == [("BUY", Decimal("0.1"), "SUCCESS")]
+    wait_for(lambda: follower_orders() == [("BUY", Decimal("0.1"), "SUCCESS")], what="one order, recorded")
     status = follower_api.get(f"{URL}/status").json()
     assert status["positions"][0]["expected_qty"] == "0.1" and status["positions"][0]["in_sync"]
 
@@ -193,7 +193,8 @@ def test_scenario_3_a_failure_pauses_the_follower_until_it_is_resolved(celery_pr
     resolved = follower_api.post(f"{URL}/errors/{errors[0]['id']}/resolve").json()
     assert resolved["resumed"] and resolved["is_active"]
     wait_for(lambda: venue.follower_position() == Decimal("0.2"), what="follower caught up to 0.2 BTC")
-    assert follower_orders()[-1] == ("BUY", Decimal("0.2"), "SUCCESS")
+    # The venue fills before the worker records its answer: wait for the desk's row too.
+    wait_for(lambda: follower_orders()[-1] == ("BUY", Decimal("0.2"), "SUCCESS"), what="the order recorded")
 
 
 def test_scenario_4_an_inactive_follower_is_not_followed_until_active_again(celery_processes, venue, follower_api):
