@@ -5,10 +5,12 @@ Each check answers (ok, detail). They run side by side on a small thread pool wi
 waits, a firewalled Redis) turns into a failed check within the deadline instead of a probe
 that hangs.
 
-Workers and beat are judged by heartbeats: beat sends `ops.tasks.heartbeat` to each queue every
-HEARTBEAT_EVERY seconds; the worker that runs it writes the time to the cache, and beat writes
-the time it sent it (see ops.tasks). A heartbeat older than HEARTBEAT_MAX_AGE means that process
-is silent (dead, stuck, or cut off from Redis).
+Workers and beat are judged by heartbeats, passed down a chain: beat sends `ops.tasks.heartbeat`
+to the worker every HEARTBEAT_EVERY seconds and writes the time it sent it; the worker writes the
+time it ran it and, when a browser account is active, passes one on to the browser worker, which
+writes its own (see ops.tasks). A heartbeat older than HEARTBEAT_MAX_AGE means that process is
+silent (dead, stuck, or cut off from Redis), unless the one before it in the chain went silent
+first.
 """
 
 from __future__ import annotations
@@ -119,38 +121,44 @@ def _browser_accounts() -> list:
     )
 
 
-def _heartbeat_check(component: str, what: str) -> tuple[bool, str]:
+def _heartbeat_check(component: str, what: str, upstream: str | None) -> tuple[bool, str]:
+    """Fresh enough, or silent only because `upstream` (who sends this component its
+    heartbeats: beat for the worker, the worker for the browser worker) went silent first."""
     age = heartbeat_age(component)
     if age is None:
         return False, f"no heartbeat from {what} yet (beat sends one every {settings.HEARTBEAT_EVERY:g}s)"
     if age > settings.HEARTBEAT_MAX_AGE:
-        beat_age = heartbeat_age(BEAT)
-        beat_silent = beat_age is not None and beat_age > settings.HEARTBEAT_MAX_AGE
-        if component != BEAT and beat_silent and age < beat_age + settings.HEARTBEAT_EVERY / 2:
-            # Beat stopped sending heartbeats and this worker ran the last one it sent: the
-            # silence is beat's (reported by its own check), not this worker's.
-            return True, f"ran the last heartbeat beat sent ({age:.0f}s ago); beat is silent"
+        upstream_age = heartbeat_age(upstream) if upstream else None
+        upstream_silent = upstream_age is not None and upstream_age > settings.HEARTBEAT_MAX_AGE
+        if upstream_silent and age < upstream_age + settings.HEARTBEAT_EVERY / 2:
+            # It ran the last heartbeat it was sent: the silence is upstream's (its own check
+            # reports it), not this one's.
+            return True, f"ran the last heartbeat it was sent ({age:.0f}s ago); {upstream} is silent"
         return False, f"{what} silent for {age:.0f}s (limit {settings.HEARTBEAT_MAX_AGE}s)"
     return True, f"last heartbeat {age:.0f}s ago"
 
 
+def browser_worker_needed() -> bool:
+    return bool(_browser_accounts())
+
+
 def check_worker() -> tuple[bool, str]:
-    return _heartbeat_check(worker_component("celery"), "the worker (queue celery)")
+    return _heartbeat_check(worker_component("celery"), "the worker (queue celery)", BEAT)
 
 
 def check_browser_worker() -> tuple[bool, str]:
     try:
-        needed = bool(_browser_accounts())
+        needed = browser_worker_needed()
     except Exception:  # the database check reports the database; still judge the heartbeat
         needed = True
     if not needed:
         return True, "no active browser account"
     queue = settings.BROWSER_QUEUE
-    return _heartbeat_check(worker_component(queue), f"the browser worker (queue {queue})")
+    return _heartbeat_check(worker_component(queue), f"the browser worker (queue {queue})", worker_component("celery"))
 
 
 def check_beat() -> tuple[bool, str]:
-    return _heartbeat_check(BEAT, "beat")
+    return _heartbeat_check(BEAT, "beat", None)
 
 
 def check_browser() -> tuple[bool, str]:

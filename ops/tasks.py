@@ -1,10 +1,12 @@
 """Heartbeats and the watchdog, driven by beat.
 
-Beat sends `heartbeat` to every queue (celery and browser) every HEARTBEAT_EVERY seconds. The
-worker that runs it records "worker:<queue> alive at T"; beat records "beat alive at T" as it
-sends the message (the `before_task_publish` hook below runs in the beat process), so a dead beat
-and a dead worker are told apart. Heartbeat messages expire, so a worker that was down for an
-hour does not run a backlog of them when it comes back.
+Beat sends `heartbeat` to the worker (queue celery) every HEARTBEAT_EVERY seconds and records
+"beat alive at T" as it sends it (the `before_task_publish` hook below runs in the beat process).
+The worker records "worker:celery alive at T" and, while a browser account is active, passes a
+`browser_heartbeat` on to the browser worker, which records "worker:browser alive at T". So a dead
+beat, worker and browser worker are told apart, and nothing is sent to a browser queue nobody
+needs to serve. Heartbeat messages expire, so a worker that was down for an hour does not run a
+backlog of them when it comes back.
 
 `watchdog` (celery queue) runs the readiness checks and turns failures into alerts, resolving
 them when they pass again. It cannot report its own worker or beat dying; `/readyz`, probed from
@@ -24,10 +26,22 @@ HEARTBEAT_TASK = "ops.tasks.heartbeat"
 
 
 @shared_task(name=HEARTBEAT_TASK, ignore_result=True)
-def heartbeat(queue: str) -> None:
+def heartbeat(queue: str = "celery") -> None:
     from celery import current_task
+    from django.conf import settings
 
     health.record_heartbeat(health.worker_component(queue), hostname=current_task.request.hostname or "")
+    if queue == "celery" and health.browser_worker_needed():
+        browser_heartbeat.apply_async(queue=settings.BROWSER_QUEUE, expires=settings.HEARTBEAT_MAX_AGE)
+
+
+@shared_task(name="ops.tasks.browser_heartbeat", ignore_result=True)
+def browser_heartbeat() -> None:
+    from celery import current_task
+    from django.conf import settings
+
+    component = health.worker_component(settings.BROWSER_QUEUE)
+    health.record_heartbeat(component, hostname=current_task.request.hostname or "")
 
 
 @before_task_publish.connect

@@ -340,13 +340,12 @@ HEARTBEAT_EVERY = env.float("HEARTBEAT_EVERY", default=15.0)
 HEARTBEAT_MAX_AGE = env.int("HEARTBEAT_MAX_AGE", default=120)
 # How often (seconds) the watchdog runs the readiness checks and sends alerts for failures.
 WATCHDOG_EVERY = env.float("WATCHDOG_EVERY", default=30.0)
-for _queue in ("celery", BROWSER_QUEUE):
-    CELERY_BEAT_SCHEDULE[f"ops-heartbeat-{_queue}"] = {
-        "task": "ops.tasks.heartbeat",
-        "schedule": HEARTBEAT_EVERY,
-        "args": (_queue,),
-        "options": {"queue": _queue, "expires": HEARTBEAT_MAX_AGE},
-    }
+# (The worker passes each heartbeat on to the browser worker while a browser account is active.)
+CELERY_BEAT_SCHEDULE["ops-heartbeat"] = {
+    "task": "ops.tasks.heartbeat",
+    "schedule": HEARTBEAT_EVERY,
+    "options": {"queue": "celery", "expires": HEARTBEAT_MAX_AGE},
+}
 CELERY_BEAT_SCHEDULE["ops-watchdog"] = {
     "task": "ops.tasks.watchdog",
     "schedule": WATCHDOG_EVERY,

@@ -143,3 +143,28 @@ def test_the_healthcheck_command_exits_1_on_failure_and_names_the_check(alive, c
         call_command("healthcheck", "beat")
     assert exit_.value.code == 1
     assert "no heartbeat from beat yet" in capsys.readouterr().out
+
+
+def test_the_worker_passes_heartbeats_on_to_the_browser_worker_only_while_one_is_needed(trader, monkeypatch):
+    from ops import tasks
+
+    passed = []
+    monkeypatch.setattr(tasks.browser_heartbeat, "apply_async", lambda **options: passed.append(options))
+    tasks.heartbeat.apply()  # as the worker runs it (eagerly here)
+    assert health.heartbeat_age(health.worker_component("celery")) < 5
+    assert passed == []
+    browser_account(trader)
+    tasks.heartbeat.apply()
+    assert passed == [{"queue": "browser", "expires": 120}]
+    tasks.browser_heartbeat.apply()
+    assert health.heartbeat_age(health.worker_component("browser")) < 5
+
+
+def test_a_silent_worker_does_not_make_the_browser_worker_look_silent_too(alive, settings, trader):
+    browser_account(trader)
+    settings.HEARTBEAT_MAX_AGE = 1
+    time.sleep(1.2)
+    health.record_heartbeat(health.BEAT)  # beat goes on; the worker stopped, so nothing reaches the browser worker
+    checks = health.readiness()["checks"]
+    assert not checks["worker"]["ok"]
+    assert checks["browser_worker"]["ok"] and "worker:celery is silent" in checks["browser_worker"]["detail"]
