@@ -52,6 +52,7 @@ class MovingAverageCross:
     threshold: Decimal = Decimal("0")
     prices: deque = field(init=False)
     trend: int | None = field(default=None, init=False)  # +1 fast above slow, -1 below, 0 flat
+    _previous: int | None = field(default=None, init=False, repr=False)
 
     def __post_init__(self) -> None:
         if not 0 < self.fast < self.slow:
@@ -80,8 +81,12 @@ class MovingAverageCross:
             return None
         if side == 0 or side == self.trend:
             return None  # inside the band, or no change: keep the last trend (hysteresis)
-        self.trend = side
+        self._previous, self.trend = self.trend, side
         return "BUY" if side > 0 else "SELL"
+
+    def postpone(self) -> None:
+        """Forget the cross just reported, so it is reported again on the next price if it holds."""
+        self.trend = self._previous
 
 
 @dataclass
@@ -173,7 +178,9 @@ class Strategy:
             return
         since = time.monotonic() - self.last_signal_at.get(symbol, float("-inf"))
         if since < self.options.cooldown:
-            logger.info("%s: %s cross ignored (cooldown, %.0fs since the last signal)", symbol, side, since)
+            # Too soon after the last signal: sent once the cooldown is over, if the cross still holds.
+            cross.postpone()
+            logger.debug("%s: %s cross waits for the cooldown (%.0fs since the last signal)", symbol, side, since)
             return
         self.send(quote, side)
 

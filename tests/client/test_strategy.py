@@ -42,6 +42,14 @@ def test_the_rule_does_not_trade_on_start_up_nor_flap_inside_its_band():
         MovingAverageCross(fast=5, slow=5)
 
 
+def test_a_postponed_cross_is_reported_again_while_it_holds():
+    cross = MovingAverageCross(fast=2, slow=4)
+    assert feed(cross, 100, 100, 100, 100, 110) == [None] * 4 + ["BUY"]
+    cross.postpone()  # e.g. the strategy's cooldown
+    assert feed(cross, 111) == ["BUY"]
+    assert feed(cross, 112) == [None]
+
+
 def wait_for(condition, what: str, timeout: float = 20):
     deadline = time.monotonic() + timeout
     while not (result := condition()):
