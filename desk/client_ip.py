@@ -4,14 +4,16 @@ from django.conf import settings
 from django.http import HttpRequest
 
 
-def client_ip(request: HttpRequest) -> str:
+def client_ip(request: HttpRequest) -> str | None:
     """REMOTE_ADDR, or with TRUSTED_PROXY_COUNT = N proxies in front, the address the outermost
     trusted proxy saw: the N-th entry from the right of X-Forwarded-For.
 
     Entries further left are written by the client and can be forged, so they are never used;
     with no trusted proxy the header is ignored altogether.
     """
-    remote = request.META.get("REMOTE_ADDR", "") or "unknown"
+    # None when there is no address at all (a login made in code, e.g. force_login), as axes's own
+    # fallback answers: axes stores it as an IP address column, which takes no made-up text.
+    remote = request.META.get("REMOTE_ADDR") or None
     count = settings.TRUSTED_PROXY_COUNT
     if count <= 0:
         return remote

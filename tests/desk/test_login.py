@@ -95,3 +95,10 @@ def test_client_ip_takes_the_entry_the_outermost_trusted_proxy_wrote(settings):
     assert client_ip(request) == "203.0.113.9"
     short = RequestFactory().get("/", REMOTE_ADDR="10.0.0.5", HTTP_X_FORWARDED_FOR="203.0.113.9")
     assert client_ip(short) == "10.0.0.5"
+
+
+def test_client_ip_is_none_without_an_address(settings):
+    # A login made in code (force_login) has no address; axes stores None, never made-up text.
+    request = RequestFactory().get("/")
+    del request.META["REMOTE_ADDR"]
+    assert client_ip(request) is None
