@@ -24,7 +24,7 @@ def ratio_field(**kwargs) -> serializers.DecimalField:
     )
 
 
-class SettingsOutput(serializers.ModelSerializer):
+class FollowSettingsOutput(serializers.ModelSerializer):
     user_id = serializers.IntegerField(read_only=True)
     master_user_id = serializers.IntegerField(read_only=True)
     master_username = serializers.CharField(source="master_user.username", read_only=True)
@@ -48,7 +48,7 @@ class SettingsOutput(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class ErrorOutput(serializers.ModelSerializer):
+class TradeErrorOutput(serializers.ModelSerializer):
     user_id = serializers.IntegerField(read_only=True)
     trade_log_id = serializers.IntegerField(read_only=True, allow_null=True)
     resolved_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
@@ -73,49 +73,49 @@ class ErrorOutput(serializers.ModelSerializer):
 class FollowSettingsApi(APIView):
     """The caller's follow settings: POST creates them (once), GET reads, PUT/PATCH change them."""
 
-    class CreateInput(serializers.Serializer):
+    class FollowSettingsCreateInput(serializers.Serializer):
         master_credential_id = serializers.IntegerField(min_value=1, help_text="An account open for following.")
         follower_credential_id = serializers.IntegerField(min_value=1, help_text="One of your exchange accounts.")
         follow_ratio = ratio_field()
         master_user_id = serializers.IntegerField(min_value=1, required=False, help_text="Optional; checked.")
         is_active = serializers.BooleanField(default=True)
 
-    class UpdateInput(serializers.Serializer):
+    class FollowSettingsUpdateInput(serializers.Serializer):
         master_credential_id = serializers.IntegerField(min_value=1, required=False)
         follower_credential_id = serializers.IntegerField(min_value=1, required=False)
         follow_ratio = ratio_field(required=False)
         master_user_id = serializers.IntegerField(min_value=1, required=False)
         is_active = serializers.BooleanField(required=False)
 
-    @extend_schema(responses={200: SettingsOutput, **ERROR_RESPONSES})
+    @extend_schema(responses={200: FollowSettingsOutput, **ERROR_RESPONSES})
     def get(self, request):
         row = selectors.follow_settings_get(user=request.user)
         if row is None:
             raise NotFound("you have no follow settings yet; create them with POST")
-        return Response(SettingsOutput(row).data)
+        return Response(FollowSettingsOutput(row).data)
 
-    @extend_schema(request=CreateInput, responses={201: SettingsOutput, **ERROR_RESPONSES})
+    @extend_schema(request=FollowSettingsCreateInput, responses={201: FollowSettingsOutput, **ERROR_RESPONSES})
     def post(self, request):
-        serializer = self.CreateInput(data=request.data)
+        serializer = self.FollowSettingsCreateInput(data=request.data)
         serializer.is_valid(raise_exception=True)
         row = services.follow_settings_create(user=request.user, **serializer.validated_data)
-        return Response(SettingsOutput(row).data, status=status.HTTP_201_CREATED)
+        return Response(FollowSettingsOutput(row).data, status=status.HTTP_201_CREATED)
 
-    @extend_schema(request=UpdateInput, responses={200: SettingsOutput, **ERROR_RESPONSES})
+    @extend_schema(request=FollowSettingsUpdateInput, responses={200: FollowSettingsOutput, **ERROR_RESPONSES})
     def put(self, request):
-        serializer = self.UpdateInput(data=request.data)
+        serializer = self.FollowSettingsUpdateInput(data=request.data)
         serializer.is_valid(raise_exception=True)
         row = services.follow_settings_update(user=request.user, **serializer.validated_data)
-        return Response(SettingsOutput(row).data)
+        return Response(FollowSettingsOutput(row).data)
 
-    @extend_schema(request=UpdateInput, responses={200: SettingsOutput, **ERROR_RESPONSES})
+    @extend_schema(request=FollowSettingsUpdateInput, responses={200: FollowSettingsOutput, **ERROR_RESPONSES})
     def patch(self, request):
         return self.put(request)
 
 
 class FollowStatusApi(APIView):
-    class Output(serializers.Serializer):
-        settings = SettingsOutput()
+    class FollowStatusOutput(serializers.Serializer):
+        settings = FollowSettingsOutput()
         positions = serializers.ListField(
             child=inline_serializer(
                 "FollowPosition",
@@ -139,7 +139,7 @@ class FollowStatusApi(APIView):
         last_sync_outcome = serializers.ChoiceField(choices=SyncOutcome.choices, allow_blank=True)
 
     @extend_schema(
-        responses={200: Output, **ERROR_RESPONSES},
+        responses={200: FollowStatusOutput, **ERROR_RESPONSES},
         description="Your configuration, the master's and your own positions side by side, the expected "
         "follow quantity per symbol, unresolved errors and the last sync.",
     )
@@ -147,37 +147,37 @@ class FollowStatusApi(APIView):
         row = selectors.follow_settings_get(user=request.user)
         if row is None:
             raise NotFound("you have no follow settings yet; create them with POST settings")
-        return Response(self.Output(follow_status(row=row)).data)
+        return Response(self.FollowStatusOutput(follow_status(row=row)).data)
 
 
 class TradeErrorListApi(APIView):
-    class FilterInput(serializers.Serializer):
+    class TradeErrorFilterInput(serializers.Serializer):
         is_resolved = serializers.BooleanField(required=False, allow_null=True, default=None)
         limit = serializers.IntegerField(min_value=1, max_value=500, default=100)
 
-    @extend_schema(parameters=[FilterInput], responses={200: ErrorOutput(many=True), **ERROR_RESPONSES})
+    @extend_schema(parameters=[TradeErrorFilterInput], responses={200: TradeErrorOutput(many=True), **ERROR_RESPONSES})
     def get(self, request):
-        filters = self.FilterInput(data=request.query_params)
+        filters = self.TradeErrorFilterInput(data=request.query_params)
         filters.is_valid(raise_exception=True)
         rows = selectors.trade_error_list(user=request.user, is_resolved=filters.validated_data["is_resolved"])
-        return Response(ErrorOutput(rows[: filters.validated_data["limit"]], many=True).data)
+        return Response(TradeErrorOutput(rows[: filters.validated_data["limit"]], many=True).data)
 
 
 class TradeErrorResolveApi(APIView):
-    class Output(serializers.Serializer):
-        error = ErrorOutput()
+    class TradeErrorResolveOutput(serializers.Serializer):
+        error = TradeErrorOutput()
         resumed = serializers.BooleanField(help_text="True when this was the last unresolved error.")
         is_active = serializers.BooleanField()
 
-    @extend_schema(request=None, responses={200: Output, **ERROR_RESPONSES})
+    @extend_schema(request=None, responses={200: TradeErrorResolveOutput, **ERROR_RESPONSES})
     def post(self, request, error_id: int):
         error, resumed = services.trade_error_resolve(user=request.user, error_id=error_id)
         row = selectors.follow_settings_get(user=request.user)
         data = {"error": error, "resumed": resumed, "is_active": bool(row and row.is_active)}
-        return Response(self.Output(data).data)
+        return Response(self.TradeErrorResolveOutput(data).data)
 
 
-class MasterOutput(serializers.Serializer):
+class MasterAccountOutput(serializers.Serializer):
     master_credential_id = serializers.IntegerField(source="credential_id")
     master_user_id = serializers.IntegerField(source="credential.owner_id")
     master_username = serializers.CharField(source="credential.owner.username")
@@ -190,37 +190,37 @@ class MasterOutput(serializers.Serializer):
 class MasterListApi(APIView):
     """GET: accounts open for following. POST: open one of your own accounts for following."""
 
-    class OpenInput(serializers.Serializer):
+    class MasterOpenInput(serializers.Serializer):
         credential_id = serializers.IntegerField(min_value=1)
 
-    @extend_schema(responses={200: MasterOutput(many=True), **ERROR_RESPONSES})
+    @extend_schema(responses={200: MasterAccountOutput(many=True), **ERROR_RESPONSES})
     def get(self, request):
-        return Response(MasterOutput(selectors.master_account_list(), many=True).data)
+        return Response(MasterAccountOutput(selectors.master_account_list(), many=True).data)
 
-    @extend_schema(request=OpenInput, responses={201: MasterOutput, **ERROR_RESPONSES})
+    @extend_schema(request=MasterOpenInput, responses={201: MasterAccountOutput, **ERROR_RESPONSES})
     def post(self, request):
-        serializer = self.OpenInput(data=request.data)
+        serializer = self.MasterOpenInput(data=request.data)
         serializer.is_valid(raise_exception=True)
         listing = services.master_account_open(user=request.user, **serializer.validated_data)
-        return Response(MasterOutput(listing).data, status=status.HTTP_201_CREATED)
+        return Response(MasterAccountOutput(listing).data, status=status.HTTP_201_CREATED)
 
 
 class MasterCloseApi(APIView):
-    @extend_schema(request=None, responses={200: MasterOutput, **ERROR_RESPONSES})
+    @extend_schema(request=None, responses={200: MasterAccountOutput, **ERROR_RESPONSES})
     def post(self, request, credential_id: int):
         listing = services.master_account_close(user=request.user, credential_id=credential_id)
-        return Response(MasterOutput(listing).data)
+        return Response(MasterAccountOutput(listing).data)
 
 
 class CredentialListApi(APIView):
     """Your own exchange accounts (to choose follower_credential_id)."""
 
-    class Output(serializers.Serializer):
+    class CredentialOutput(serializers.Serializer):
         id = serializers.IntegerField()
         label = serializers.CharField()
         venue = serializers.CharField()
         connector = serializers.CharField()
 
-    @extend_schema(responses={200: Output(many=True), **ERROR_RESPONSES})
+    @extend_schema(responses={200: CredentialOutput(many=True), **ERROR_RESPONSES})
     def get(self, request):
-        return Response(self.Output(selectors.own_account_list(user=request.user), many=True).data)
+        return Response(self.CredentialOutput(selectors.own_account_list(user=request.user), many=True).data)
