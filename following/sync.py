@@ -45,6 +45,8 @@ logger = logging.getLogger(__name__)
 
 ZERO = Decimal("0")
 CYCLE_LOCK = "following:sync-cycle"
+# Cycle records older than this are deleted (one cycle in a hundred does it): a week of history.
+KEEP_RUNS = timedelta(days=7)
 _INSTRUMENTS_TTL = 300.0
 _instruments_cache: dict[tuple[str, str], tuple[float, dict[str, Instrument]]] = {}
 _instruments_lock = threading.Lock()
@@ -119,6 +121,8 @@ def follow_sync_cycle(*, now: datetime | None = None) -> SyncRun:
         run.errors = totals.errors
         run.detail = "\n".join(totals.problems)[:4000]
         run.save()
+        if run.pk % 100 == 0:
+            SyncRun.objects.filter(started_at__lt=run.started_at - KEEP_RUNS).delete()
     finally:
         if cache.get(CYCLE_LOCK) == token:
             cache.delete(CYCLE_LOCK)

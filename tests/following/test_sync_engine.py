@@ -299,3 +299,16 @@ def test_between_rechecks_the_follower_is_not_read_again_and_a_trade_outside_is_
     settings.FOLLOW_RECHECK_SECONDS = 0
     sync.follow_sync_cycle()
     assert follower_account.pk in reads and positions(follower_account) == {"BTC/USDT": Decimal("0.2")}
+
+
+def test_cycle_records_older_than_a_week_are_pruned():
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    old = SyncRun.objects.create(started_at=timezone.now() - timedelta(days=8), outcome="ok")
+    recent = SyncRun.objects.create(started_at=timezone.now() - timedelta(days=6), outcome="ok")
+    while SyncRun.objects.order_by("-id").first().pk % 100 != 99:
+        SyncRun.objects.create(started_at=timezone.now(), outcome="skipped")
+    sync.follow_sync_cycle()
+    assert not SyncRun.objects.filter(pk=old.pk).exists() and SyncRun.objects.filter(pk=recent.pk).exists()
