@@ -64,3 +64,12 @@ def duration(seconds: int | None) -> str:
 def quote(symbol: str) -> str:
     """BTC/USDT -> USDT: the currency a cost is in."""
     return symbol.partition("/")[2]
+
+
+@register.simple_tag(takes_context=True)
+def desk_role(context) -> str | None:
+    """The viewing user's desk role (viewer, trader, admin) or None, for the shared page header."""
+    from tradedesk import roles
+
+    request = context.get("request")
+    return roles.role_of(request.user) if request is not None else None
