@@ -54,7 +54,7 @@ def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--followers", type=int, default=1000)
     parser.add_argument("--threads", type=int, default=8, help="FOLLOW_SYNC_THREADS, and the baseline's threads")
-    parser.add_argument("--sync-every", type=float, default=1.0, help="FOLLOW_SYNC_EVERY for the beat run")
+    parser.add_argument("--sync-every", type=float, default=2.0, help="FOLLOW_SYNC_EVERY for the beat run")
     parser.add_argument("--profile", action="store_true", help="cProfile the in-process cycle (run in one thread)")
     parser.add_argument(
         "--postgres", default=os.environ.get("BENCH_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432")

@@ -206,8 +206,8 @@ CELERY_BEAT_SCHEDULE = {
     # Copy trading (issue 5): a cycle that is not picked up within its interval is dropped.
     "follow-sync": {
         "task": "following.tasks.sync_followers",
-        "schedule": env.float("FOLLOW_SYNC_EVERY", default=5.0),
-        "options": {"expires": env.float("FOLLOW_SYNC_EVERY", default=5.0)},
+        "schedule": env.float("FOLLOW_SYNC_EVERY", default=2.0),
+        "options": {"expires": env.float("FOLLOW_SYNC_EVERY", default=2.0)},
     },
 }
 
@@ -302,7 +302,7 @@ STATIC_ROOT.mkdir(exist_ok=True)  # collectstatic's target; whitenoise warns on 
 
 # Copy trading (issue 5).
 # Seconds between follower sync cycles (Celery beat), and the largest follow_ratio a follower may set.
-FOLLOW_SYNC_EVERY = env.float("FOLLOW_SYNC_EVERY", default=5.0)
+FOLLOW_SYNC_EVERY = env.float("FOLLOW_SYNC_EVERY", default=2.0)
 FOLLOW_MAX_RATIO = Decimal(env.str("FOLLOW_MAX_RATIO", default="10"))
 # A follower whose master positions and ratio did not change is checked against its venue again
 # after this many seconds anyway (to catch drift from trades made outside the desk).
