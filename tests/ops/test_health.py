@@ -4,6 +4,7 @@ import time
 
 import pytest
 from django.core.cache import cache
+from django.db import connection
 from django.test import Client
 
 from executor.models import ExchangeAccount, VenueSession
@@ -38,9 +39,13 @@ def test_ready_when_every_check_passes_and_the_public_sees_only_the_verdicts(ali
 def test_an_operator_sees_the_details(alive, desk_admin, client_for, settings):
     settings.METRICS_TOKEN = "ops-token-0123456789"
     body = Client().get("/readyz", HTTP_AUTHORIZATION="Bearer ops-token-0123456789").json()
-    assert body["checks"]["database"]["detail"] == "sqlite"
-    assert body["checks"]["broker"]["detail"] == "in-process (embedded)"
-    assert body["checks"]["channel_layer"]["detail"] == "InMemoryChannelLayer"
+    assert body["checks"]["database"]["detail"] == connection.vendor
+    if settings.EMBEDDED:
+        assert body["checks"]["broker"]["detail"] == "in-process (embedded)"
+        assert body["checks"]["channel_layer"]["detail"] == "InMemoryChannelLayer"
+    else:
+        assert body["checks"]["broker"]["detail"].startswith("redis; queued tasks: celery=")
+        assert body["checks"]["channel_layer"]["detail"] == "RedisChannelLayer"
     admin = Client()
     admin.force_login(desk_admin)
     assert "detail" in admin.get("/readyz").json()["checks"]["beat"]
