@@ -7,6 +7,8 @@ last action when `repeat_last`):
 - `drop`: forward to the server, let it process the request, then close the connection
   without answering (the answer is lost on the way back);
 - `hang`: forward, then hold the connection silent for `hang_seconds` (the client times out);
+- `late`: hold the request `hang_seconds` first (the client times out and its retry overtakes
+  it), then forward it and drop the answer;
 - `503`, `500`: answer that status without forwarding;
 - `429:N`: answer 429 with `Retry-After: N` without forwarding.
 """
@@ -90,9 +92,11 @@ class FlakyProxy:
             if action.startswith("429:"):
                 conn.sendall(_answer(429, b"{}", {"Retry-After": action.split(":", 1)[1]}))
                 return
+            if action == "late":
+                self._stop.wait(self.hang_seconds)
             response = self._forward(raw)
             seen.forwarded = True
-            if action == "drop":
+            if action in ("drop", "late"):
                 conn.shutdown(socket.SHUT_RDWR)
             elif action == "hang":
                 self._stop.wait(self.hang_seconds)

@@ -9,6 +9,7 @@ import os
 import subprocess
 import sys
 import threading
+import time
 from decimal import Decimal
 from pathlib import Path
 
@@ -53,6 +54,13 @@ class Waits(list):
 
     def clock(self) -> float:
         return sum(self)
+
+
+def wait_until(condition, what: str, timeout: float = 10) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.02)
 
 
 @pytest.fixture
@@ -112,6 +120,15 @@ def test_a_timed_out_answer_is_retried_without_a_duplicate(proxy, strategy, tmp_
     sent = client(flaky.url, strategy.key, tmp_path, timeout=0.5).post_signal(**SIGNAL)
     assert [seen.forwarded for seen in flaky.seen] == [True, True]
     assert Signal.objects.count() == 1 and sent.replayed
+
+
+def test_a_retry_that_overtakes_the_original_request_still_makes_one_signal(proxy, strategy, tmp_path):
+    flaky = proxy("late", hang_seconds=2.0)
+    sent = client(flaky.url, strategy.key, tmp_path, timeout=0.3).post_signal(**SIGNAL)
+    assert not sent.replayed  # the retry got there first and made the signal
+    wait_until(lambda: flaky.seen[0].forwarded, "the late original to reach the desk")
+    assert [seen.action for seen in flaky.seen] == ["late", "pass"]
+    assert Signal.objects.count() == 1
 
 
 def test_server_errors_and_429_are_retried_and_retry_after_is_honoured(proxy, strategy, tmp_path):
@@ -300,3 +317,22 @@ def test_a_desk_down_for_a_second_in_real_time_gets_the_signal_once(proxy, strat
     sent = desk.post_signal(**SIGNAL)
     assert sent.attempts > 2 and Signal.objects.get().pk == sent.id
     assert len(flaky.seen) == 1 and not Outbox(tmp_path / "outbox.jsonl").pending()
+
+
+@pytest.mark.services
+def test_on_postgresql_lost_and_overtaken_answers_and_a_resend_make_one_signal_each(
+    proxy, live_server, strategy, tmp_path
+):
+    flaky = proxy("drop", "drop", "late", "pass", hang_seconds=1.0)
+    first = client(flaky.url, strategy.key, tmp_path, timeout=0.3).post_signal(**SIGNAL)
+    second = client(flaky.url, strategy.key, tmp_path, timeout=0.3).post_signal(**SIGNAL)
+    wait_until(lambda: all(seen.forwarded for seen in flaky.seen), "every request to reach the desk")
+    # The first: two answers lost, one timed out (its request reached the desk late), then replayed.
+    assert (first.replayed, first.attempts, second.replayed, len(flaky.seen)) == (True, 4, False, 5)
+    dropping = proxy("drop", repeat_last=True)
+    with pytest.raises(DeliveryFailed):
+        client(dropping.url, strategy.key, tmp_path, retry=Retry(attempts=2, base_delay=0.1)).post_signal(**SIGNAL)
+    (resent,) = client(live_server.url, strategy.key, tmp_path).resend().sent
+    assert resent.replayed
+    assert Signal.objects.count() == 3
+    assert sorted(Signal.objects.values_list("pk", flat=True)) == sorted([first.id, second.id, resent.id])
