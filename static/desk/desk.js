@@ -108,8 +108,12 @@
       if (!price) return;
       var market = event.target.value === "MARKET";
       price.disabled = market;
-      if (market) price.dataset.kept = price.value, price.value = "";
-      else if (!price.value && price.dataset.kept) price.value = price.dataset.kept;
+      if (market) {
+        price.dataset.kept = price.value;
+        price.value = "";
+      } else if (!price.value && price.dataset.kept) {
+        price.value = price.dataset.kept;
+      }
     });
     document.body.addEventListener("htmx:afterSwap", function () {
       var type = document.getElementById("order-type");

@@ -90,6 +90,20 @@ def test_a_trader_confirms_an_order_and_watches_it_reach_its_final_status(page, 
     assert (order["qty"], order["price"], order["status"]) == ("0.7000000000", "64950.0000000000", "SUCCESS")
 
 
+def test_choosing_market_clears_the_price_and_orders_at_market(page, desk, trader_token):
+    open_live(page, desk, "trader")
+    signal = desk.post_signal(suggest_price="64950", suggest_qty="0.2")
+    page.locator(f"#signal-{signal['id']} [data-action=order]").click()
+    page.select_option("#order-type", "MARKET")
+    expect(page.locator("#order-price")).to_be_disabled()
+    expect(page.locator("#order-price")).to_have_value("")
+    expect(page.locator("#estimated-cost")).to_contain_text("13,000 USDT")  # 0.2 at the venue's 65,000
+    page.click("#order-confirm")
+    expect(page.locator("#placed-status")).to_have_text("SUCCESS")
+    [order] = desk.orders_for(signal["id"], trader_token)
+    assert (order["order_type"], order["price"]) == ("MARKET", None)
+
+
 def test_a_risk_failure_shows_its_reason_in_the_form(page, desk, trader_token):
     open_live(page, desk, "trader")
     signal = desk.post_signal(suggest_qty="50")

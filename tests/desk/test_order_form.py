@@ -145,3 +145,20 @@ def test_a_signal_that_left_the_queue_cannot_be_ordered(page_for, trader, make_s
     assert confirm(client, signal).status_code == 409
     assert not Order.objects.exists()
     assert Signal.objects.get(pk=signal.pk).status == "REJECTED"
+
+
+def test_the_paper_exchange_price_is_shown_for_the_browser_venue(
+    page_for, trader, make_signal, settings, paper_instruments
+):
+    from executor.models import ExchangeAccount
+    from executor.paper.services.prices import paper_price_set
+
+    settings.EXECUTOR = "exchange"
+    ExchangeAccount.objects.create(
+        owner=trader, label="paper (browser)", venue="paper", connector="browser", is_desk_default=True
+    )
+    paper_price_set(symbol="BTC-USDT", price=Decimal("64350"))
+    signal = make_signal(suggest_price=Decimal("65000"))
+    html = page_for(trader).get(f"/signals/{signal.pk}/order/").content.decode()
+    assert "64,350" in html and "paper (browser)" in html
+    assert "-1.00%" in html
