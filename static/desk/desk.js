@@ -154,6 +154,11 @@
     (root || document).querySelectorAll("[data-deadline].expires-inline").forEach(function (span) {
       var left = (Date.parse(span.dataset.deadline) - now) / 1000;
       span.textContent = left > 0 ? duration(left) : "expired";
+      if (left <= 0) {
+        // An open order form for a signal that just expired: the server would refuse it anyway.
+        var confirm = document.getElementById("order-confirm");
+        if (confirm) confirm.disabled = true;
+      }
     });
   }
 

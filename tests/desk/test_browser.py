@@ -226,3 +226,34 @@ def test_the_pages_fit_a_phone_screen(browser, desk):
         assert box["x"] >= 0 and box["x"] + box["width"] <= 390
     finally:
         context.close()
+
+
+@pytest.fixture(scope="module")
+def hasty_desk(tmp_path_factory):
+    """A desk whose signals expire after 3 s, checked by beat every second."""
+    with LiveDesk(
+        tmp_path_factory.mktemp("hasty-desk"), env={"SIGNAL_MAX_AGE": "3", "SIGNAL_EXPIRY_EVERY": "1"}
+    ) as running:
+        yield running
+
+
+def test_a_signal_that_expires_while_its_form_is_open_cannot_be_confirmed(page, hasty_desk):
+    open_live(page, hasty_desk, "trader")
+    signal = hasty_desk.post_signal()
+    row = page.locator(f"#signal-{signal['id']}")
+    row.locator("[data-action=order]").click()
+    expect(page.locator("#order-confirm")).to_be_enabled()
+    expect(page.locator("#order-confirm")).to_be_disabled(timeout=6000)  # the countdown ran out
+    expect(row).to_have_count(0, timeout=6000)  # beat canceled it; the row left the queue live
+    status = page.evaluate(
+        """async (signalId) => {
+            const csrf = JSON.parse(document.body.getAttribute("hx-headers"))["X-CSRFToken"];
+            const body = new URLSearchParams({order_type: "MARKET", qty: "0.5", nonce: "late"});
+            const answer = await fetch(`/signals/${signalId}/order/confirm/`,
+                {method: "POST", body, headers: {"X-CSRFToken": csrf, "HX-Request": "true"}});
+            return [answer.status, await answer.text()];
+        }""",
+        signal["id"],
+    )
+    assert status[0] == 409 and "CANCELED" in status[1]
+    assert hasty_desk.orders_for(signal["id"], hasty_desk.token("trader")) == []
