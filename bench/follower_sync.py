@@ -36,6 +36,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import httpx
+import psutil
 import psycopg
 import redis
 from cryptography.fernet import Fernet
@@ -168,6 +169,44 @@ class QueryCounter:
                    'FROM "following_followsettings"' in sql)  # fmt: skip
 
 
+class CpuMeter:
+    """CPU seconds used over a block by this process, the web server's processes and PostgreSQL's
+    (per process id: a PostgreSQL backend that exits during the block takes its share with it)."""
+
+    def __init__(self, web: subprocess.Popen) -> None:
+        self.web = psutil.Process(web.pid)
+
+    @staticmethod
+    def _cpu(processes) -> dict[int, float]:
+        found = {}
+        for process in processes:
+            try:
+                times = process.cpu_times()
+                found[process.pid] = times.user + times.system
+            except psutil.Error:
+                pass
+        return found
+
+    def sample(self) -> dict[str, dict[int, float]]:
+        postgres = [p for p in psutil.process_iter(["name"]) if (p.info["name"] or "").startswith("postgres")]
+        return {
+            "desk_engine": self._cpu([psutil.Process()]),
+            "venue_web": self._cpu([self.web, *self.web.children(recursive=True)]),
+            "postgres": self._cpu(postgres),
+        }
+
+    def __enter__(self):
+        self.before = self.sample()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        after = self.sample()
+        self.used = {
+            name: round(sum(cpu - self.before[name].get(pid, 0.0) for pid, cpu in after[name].items()), 2)
+            for name in after
+        }
+
+
 def create_world(count: int, base_url: str):
     """The master and `count` followers, with paper accounts and desk API accounts."""
     from django.contrib.auth.models import User
@@ -247,7 +286,7 @@ def main() -> None:
         log(f"migrating {DB_NAME}")
         subprocess.run([sys.executable, "manage.py", "migrate", "--noinput"], cwd=ROOT, env=env, check=True,
                        capture_output=True)  # fmt: skip
-        procs.start("web", [sys.executable, "-m", "uvicorn", "tradedesk.asgi:application", "--host", HOST,
+        web = procs.start("web", [sys.executable, "-m", "uvicorn", "tradedesk.asgi:application", "--host", HOST,
                             "--port", str(port), "--workers", "2", "--no-access-log"])  # fmt: skip
         wait_until(lambda: _up(base_url), 60, "web server up")
 
@@ -307,7 +346,7 @@ def main() -> None:
         log("the same change, cycle run in this process, queries counted")
         place(api, master_key, "BUY", "1", "master-2")
         started = time.monotonic()
-        with counter:
+        with counter, CpuMeter(web) as cpu:
             if args.profile:
                 run = profiled(follow_sync_cycle)
             else:
@@ -317,11 +356,12 @@ def main() -> None:
         result["in_process_cycle"] = {"seconds": round(seconds, 2), "orders": run.orders_placed,
                                       "errors": run.errors, "queries": total,
                                       "settings_reads": counter.settings_reads(),
-                                      "queries_per_order": round(total / max(run.orders_placed, 1), 1)}  # fmt: skip
+                                      "queries_per_order": round(total / max(run.orders_placed, 1), 1),
+                                      "cpu_seconds": cpu.used}  # fmt: skip
 
         log(f"baseline: {args.followers} orders straight to the paper API, {args.threads} threads")
         started = time.monotonic()
-        with ThreadPoolExecutor(args.threads) as pool:
+        with CpuMeter(web) as cpu, ThreadPoolExecutor(args.threads) as pool:
             clients = threading.local()
 
             def one(item):
@@ -331,7 +371,8 @@ def main() -> None:
                 place(clients.http, key, "SELL", "0.1", f"base-{index}")
 
             list(pool.map(one, enumerate(follower_keys)))
-        result["baseline"] = {"seconds": round(time.monotonic() - started, 2), "orders": len(follower_keys)}
+        result["baseline"] = {"seconds": round(time.monotonic() - started, 2), "orders": len(follower_keys),
+                              "cpu_seconds": cpu.used}  # fmt: skip
     finally:
         procs.stop_all()
 
@@ -360,6 +401,10 @@ def _up(base_url: str) -> bool:
         return False
 
 
+def _cpu_text(used: dict) -> str:
+    return f"{used['desk_engine']} / {used['venue_web']} / {used['postgres']}"
+
+
 def report(result: dict) -> None:
     n = result["args"]["followers"]
     rows = [
@@ -376,7 +421,9 @@ def report(result: dict) -> None:
         ("  queries (settings reads, per order)",
          f"{result['in_process_cycle']['queries']} ({result['in_process_cycle']['settings_reads']}, "
          f"{result['in_process_cycle']['queries_per_order']})"),
+        ("  CPU s: desk process / venue web / PostgreSQL", _cpu_text(result["in_process_cycle"]["cpu_seconds"])),
         (f"baseline: {n} orders straight to the paper API", f"{result['baseline']['seconds']} s"),
+        ("  CPU s: bench client / venue web / PostgreSQL", _cpu_text(result["baseline"]["cpu_seconds"])),
         ("ratio end to end / baseline", f"{result['ratio_end_to_end_vs_baseline']}x"),
         ("ratio in-process cycle / baseline", f"{result['ratio_cycle_vs_baseline']}x"),
     ]  # fmt: skip
