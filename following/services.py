@@ -100,7 +100,9 @@ def follow_settings_update(*, user: User, **changes) -> FollowSettings:
     if "follow_ratio" in changes:
         _check_ratio(changes["follow_ratio"])
     master = follower = None
-    if "master_credential_id" in changes:
+    current = FollowSettings.objects.filter(user=user).values_list("master_credential_id", flat=True).first()
+    if "master_credential_id" in changes and changes["master_credential_id"] != current:
+        # Only a new master must be open for following; a closed one keeps its followers.
         master = _master_account(account_id=changes["master_credential_id"])
     if "follower_credential_id" in changes:
         follower = _own_account(user=user, account_id=changes["follower_credential_id"], field="follower_credential_id")

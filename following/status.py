@@ -42,7 +42,13 @@ def follow_status(*, row: FollowSettings, live: bool = True) -> dict:
     if master is None:
         master = {symbol: Decimal(line["master"]) for symbol, line in last.items()}
     if own is None:
-        own = {symbol: Decimal(line["own"]) for symbol, line in last.items()}
+        # After the last sync's fills when it recorded them, else as it found them.
+        after = row.last_sync_detail.get("positions") if isinstance(row.last_sync_detail, dict) else None
+        own = (
+            {s: Decimal(q) for s, q in after.items()}
+            if after is not None
+            else {symbol: Decimal(line["own"]) for symbol, line in last.items()}
+        )
     instruments = instruments_for(row.follower_credential) if live else {}
     symbols = sorted({s for s, q in master.items() if q} | {s for s, q in own.items() if q} | set(last))
     positions = []

@@ -104,6 +104,11 @@ def follow_sync_cycle(*, now: datetime | None = None) -> SyncRun:
         moment = timezone.now()
         return SyncRun.objects.create(started_at=moment, finished_at=moment, outcome=SyncRun.Outcome.SKIPPED)
     try:
+        # A cycle whose worker died never finished: it is recorded failed once its lock expired.
+        stale = timezone.now() - timedelta(seconds=settings.FOLLOW_SYNC_LOCK_SECONDS)
+        SyncRun.objects.filter(outcome=SyncRun.Outcome.RUNNING, started_at__lt=stale).update(
+            outcome=SyncRun.Outcome.FAILED, detail="the worker running this cycle stopped before it finished"
+        )
         run = SyncRun.objects.create(started_at=timezone.now())
         try:
             totals, masters_read = _cycle(now or run.started_at)

@@ -209,3 +209,27 @@ def test_the_schema_documents_the_follow_config_api(client_for, desk_admin):
     assert {f"{URL}/settings", f"{URL}/status", f"{URL}/errors", f"{URL}/errors/{{error_id}}/resolve"} <= set(
         schema["paths"]
     )
+
+
+def test_status_falls_back_to_the_last_sync_when_the_venue_cannot_answer(
+    monkeypatch, client_for, follower, follower_account, master_account, follow, trade
+):
+    from following import status, sync
+
+    follow(follower, follower_account, "0.1")
+    trade(master_account, "BUY", "1.0")
+    sync.follow_sync_cycle()
+    monkeypatch.setattr(status, "read_positions", lambda account: (_ for _ in ()).throw(OSError("venue down")))
+    data = client_for(follower).get(f"{URL}/status").json()
+    assert data["positions_source"] == "last_sync" and "venue down" in data["problems"][0]
+    assert (data["positions"][0]["master_qty"], data["positions"][0]["own_qty"]) == ("1", "0.1")
+
+
+def test_a_follower_of_a_closed_master_can_still_change_the_ratio(
+    client_for, follower, master, master_account, follower_account, follow
+):
+    follow(follower, follower_account)
+    services.master_account_close(user=master, credential_id=master_account.pk)
+    body = {"master_credential_id": master_account.pk, "follow_ratio": "0.3"}
+    response = client_for(follower).put(f"{URL}/settings", body, format="json")
+    assert response.status_code == 200 and response.json()["follow_ratio"] == "0.3000000000"

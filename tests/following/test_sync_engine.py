@@ -312,3 +312,14 @@ def test_cycle_records_older_than_a_week_are_pruned():
         SyncRun.objects.create(started_at=timezone.now(), outcome="skipped")
     sync.follow_sync_cycle()
     assert not SyncRun.objects.filter(pk=old.pk).exists() and SyncRun.objects.filter(pk=recent.pk).exists()
+
+
+def test_a_cycle_left_running_by_a_dead_worker_is_recorded_failed():
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    dead = SyncRun.objects.create(started_at=timezone.now() - timedelta(hours=1))
+    sync.follow_sync_cycle()
+    dead.refresh_from_db()
+    assert dead.outcome == SyncRun.Outcome.FAILED and "stopped" in dead.detail
