@@ -134,7 +134,8 @@ def _heartbeat_check(component: str, what: str, upstream: str | None) -> tuple[b
             # It ran the last heartbeat it was sent: the silence is upstream's (its own check
             # reports it), not this one's.
             return True, f"ran the last heartbeat it was sent ({age:.0f}s ago); {upstream} is silent"
-        return False, f"{what} silent for {age:.0f}s (limit {settings.HEARTBEAT_MAX_AGE}s)"
+        # Dead, stuck, cut off from Redis, or that far behind its queue: orders wait either way.
+        return False, f"{what} silent for {age:.0f}s (limit {settings.HEARTBEAT_MAX_AGE}s; dead, stuck or behind)"
     return True, f"last heartbeat {age:.0f}s ago"
 
 
