@@ -85,3 +85,18 @@ def test_requests_served_by_two_processes_add_up_in_one_scrape(web):
     # Each scrape lands on either process; every one sees the same total.
     for _ in range(6):
         assert scrape(base)[("tradedesk_http_requests_total", route)] == 60
+
+
+def test_the_open_sockets_of_a_web_process_that_died_stop_counting(tmp_path, monkeypatch):
+    from ops import metrics
+
+    monkeypatch.setattr(metrics, "MULTIPROC_DIR", str(tmp_path))
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])  # noqa: S603
+    dead.wait()
+    for pid in (dead.pid, os.getpid()):
+        (tmp_path / f"gauge_livesum_{pid}.db").write_bytes(b"")
+    (tmp_path / f"counter_{dead.pid}.db").write_bytes(b"")  # counters keep counting: totals
+    metrics._forget_dead_processes()
+    assert sorted(path.name for path in tmp_path.iterdir()) == sorted(
+        [f"gauge_livesum_{os.getpid()}.db", f"counter_{dead.pid}.db"]
+    )
