@@ -12,6 +12,7 @@ from executor.models import ExchangeAccount
 from executor.services import venue_session_record
 from ops import alerts, health, tasks
 from orders import services as order_services
+from tests.ops.conftest import age_heartbeats
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -109,9 +110,8 @@ def test_a_captcha_alerts_once_and_logging_in_again_resolves_it(receiver, trader
 
 
 def test_the_watchdog_reports_a_silent_component_once_and_its_recovery(receiver, alive, settings, trader):
-    settings.HEARTBEAT_MAX_AGE = 1
     ExchangeAccount.objects.create(owner=trader, label="paper-browser", venue="paper", connector="browser")
-    time.sleep(1.2)
+    age_heartbeats(settings.HEARTBEAT_MAX_AGE + 30)
     health.record_heartbeat(health.BEAT)
     health.record_heartbeat(health.worker_component("celery"))  # the browser worker stays silent
     for _ in range(3):
