@@ -1,6 +1,6 @@
 """Copy trading at scale: N followers of one master on the paper exchange's API.
 
-    python bench/follower_sync.py [--followers 1000] [--threads 8] [--sync-every 1]
+    python bench/follower_sync.py [--followers 1000] [--threads 16] [--sync-every 2]
 
 1. Recreates the database `tradedesk_bench_follow` (BENCH_POSTGRES_URL, default
    postgres://postgres@127.0.0.1:5432) and flushes BENCH_REDIS_URL (default db 12); migrates.
@@ -54,7 +54,7 @@ def log(text: str) -> None:
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--followers", type=int, default=1000)
-    parser.add_argument("--threads", type=int, default=8, help="FOLLOW_SYNC_THREADS, and the baseline's threads")
+    parser.add_argument("--threads", type=int, default=16, help="FOLLOW_SYNC_THREADS, and the baseline's threads")
     parser.add_argument("--sync-every", type=float, default=2.0, help="FOLLOW_SYNC_EVERY for the beat run")
     parser.add_argument("--profile", action="store_true", help="cProfile the in-process cycle (run in one thread)")
     parser.add_argument(

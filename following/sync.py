@@ -173,7 +173,7 @@ def _run_jobs(
 ) -> list[FollowerOutcome]:
     """Evaluate followers, in threads when FOLLOW_SYNC_THREADS > 0. A slow follower holds one
     thread; the others carry on with the rest."""
-    threads = min(settings.FOLLOW_SYNC_THREADS, len(jobs))
+    threads = min(settings.FOLLOW_SYNC_THREADS, len(jobs), _pool_room())
     if threads <= 0:
         return [_safe_sync(row, snapshot, in_flight.get(row.pk, set()), now) for row, snapshot in jobs]
     work: queue.SimpleQueue = queue.SimpleQueue()
@@ -201,6 +201,18 @@ def _run_jobs(
     for thread in pool:
         thread.join()
     return outcomes
+
+
+def _pool_room() -> int:
+    """Each thread holds one database connection for its life: with a connection pool, leave
+    the calling thread and one spare their own, so no thread ever waits for a connection."""
+    from django.db import connections
+
+    pool = connections["default"].settings_dict.get("OPTIONS", {}).get("pool")
+    if not pool:
+        return 10**6
+    size = pool.get("max_size", 10) if isinstance(pool, dict) else 10
+    return max(1, size - 2)
 
 
 def _safe_sync(row: FollowSettings, snapshot: MasterSnapshot, in_flight: set[str], now: datetime) -> FollowerOutcome:
