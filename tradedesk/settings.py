@@ -333,9 +333,9 @@ DESK_ENV = env.str("DESK_ENV", default="dev" if DEBUG else "prod")
 METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
 # Seconds /readyz waits for all its checks together before a silent one counts as failed.
 READYZ_TIMEOUT = env.float("READYZ_TIMEOUT", default=3.0)
-# Beat sends a heartbeat task to each queue this often (seconds); a worker or beat whose last
-# heartbeat is older than HEARTBEAT_MAX_AGE is silent. The browser worker runs one order at a
-# time, so the limit leaves room for a heartbeat queued behind a few slow orders.
+# Beat sends a heartbeat to the worker this often (seconds), which passes it on to the browser
+# worker; beat or a worker whose last heartbeat is older than HEARTBEAT_MAX_AGE is silent. The
+# browser worker runs one order at a time, so the limit leaves room for a few slow orders.
 HEARTBEAT_EVERY = env.float("HEARTBEAT_EVERY", default=15.0)
 HEARTBEAT_MAX_AGE = env.int("HEARTBEAT_MAX_AGE", default=120)
 # How often (seconds) the watchdog runs the readiness checks and sends alerts for failures.
@@ -361,7 +361,7 @@ if not DEBUG:
     CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=True)
     # HTTPS only (behind a proxy that sets X-Forwarded-Proto), except the probes, which the
     # load balancer and Prometheus call over plain HTTP inside the network, and the paper
-    # exchange, which the browser worker reaches the same way (PAPER_BASE_URL).
+    # exchange, whose JSON API the workers may reach the same way (PAPER_BASE_URL).
     SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
     SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$", r"^paper/"]
     SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31536000)
