@@ -15,8 +15,9 @@ outside (load balancer, uptime monitor, Prometheus), reports those (see ops.view
 
 import logging
 
-from celery import shared_task
+from celery import current_task, shared_task
 from celery.signals import before_task_publish
+from django.conf import settings
 
 from ops import alerts, health
 
@@ -25,23 +26,21 @@ logger = logging.getLogger(__name__)
 HEARTBEAT_TASK = "ops.tasks.heartbeat"
 
 
-@shared_task(name=HEARTBEAT_TASK, ignore_result=True)
-def heartbeat(queue: str = "celery") -> None:
-    from celery import current_task
-    from django.conf import settings
-
+def _record(queue: str) -> None:
     health.record_heartbeat(health.worker_component(queue), hostname=current_task.request.hostname or "")
-    if queue == "celery" and health.browser_worker_needed():
+
+
+@shared_task(name=HEARTBEAT_TASK, ignore_result=True)
+def heartbeat() -> None:
+    """Beat -> the worker; passed on to the browser worker while a browser account is active."""
+    _record("celery")
+    if health.browser_worker_needed():
         browser_heartbeat.apply_async(queue=settings.BROWSER_QUEUE, expires=settings.HEARTBEAT_MAX_AGE)
 
 
 @shared_task(name="ops.tasks.browser_heartbeat", ignore_result=True)
 def browser_heartbeat() -> None:
-    from celery import current_task
-    from django.conf import settings
-
-    component = health.worker_component(settings.BROWSER_QUEUE)
-    health.record_heartbeat(component, hostname=current_task.request.hostname or "")
+    _record(settings.BROWSER_QUEUE)
 
 
 @before_task_publish.connect
