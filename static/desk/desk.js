@@ -21,6 +21,9 @@
   /* ---- htmx: refusals (409, 422) carry a form or a message to show; 401 goes to login ---- */
   function configureHtmx() {
     if (!window.htmx) return;
+    // htmx wires up swapped-in content when it settles; with no settle delay that is at once, so
+    // a form is live the moment it is on screen (no CSS transitions here need the delay).
+    htmx.config.defaultSettleDelay = 0;
     htmx.config.responseHandling = [
       { code: "204", swap: false },
       { code: "[23]..", swap: true },
