@@ -83,6 +83,12 @@ class LimitUse:
         return (self.used_after / self.limit * HUNDRED).quantize(Decimal("0.1"))
 
     @property
+    def percent_text(self) -> str:
+        if self.percent is None:
+            return ""
+        return "<0.1%" if self.percent == 0 and self.used_after > 0 else f"{self.percent}%"
+
+    @property
     def over(self) -> bool:
         return self.limit is not None and self.used_after > self.limit
 
