@@ -123,7 +123,6 @@ def signal_detail(request: HttpRequest, signal_id: int) -> HttpResponse:
 @trader_required
 def signal_accept(request: HttpRequest, signal_id: int) -> HttpResponse:
     try:
-        signal_services.signal_expire(signal_id=signal_id)
         signal = signal_services.signal_decide(signal_id=signal_id, status=SignalStatus.ACCEPTED, user=request.user)
     except ApplicationError as exc:
         return _flash(request, exc.message, status=exc.http_status)
@@ -230,7 +229,6 @@ def order_confirm(request: HttpRequest, signal_id: int) -> HttpResponse:
         # show the order the first submit made; never create a second one.
         return _repeated_submit(request, signal, key)
     try:
-        signal_services.signal_expire(signal_id=signal.pk)
         order = order_services.order_create(
             user=request.user,
             signal_id=signal.pk,

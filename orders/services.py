@@ -14,7 +14,7 @@ from executor.selectors import connector_for, desk_account_get
 from orders import risk
 from orders.models import IN_FLIGHT_STATUSES, LIVE_STATUSES, Order, OrderStatus, OrderType
 from signals.models import ORDERABLE_STATUSES, Signal
-from signals.services import signal_mark_executed
+from signals.services import signal_expire, signal_mark_executed
 from tradedesk import events
 from tradedesk.exceptions import Conflict, IllegalTransition, InvalidInput, NotFound
 from tradedesk.logging import bind_log_context
@@ -88,6 +88,8 @@ def order_create(
     risk row (daily limits hold under concurrency), always in that order.
     """
     bind_log_context(signal_id=signal_id)
+    # A signal past its deadline is canceled first, whichever path (API, page, admin) orders it.
+    signal_expire(signal_id=signal_id)
     signal = Signal.objects.filter(pk=signal_id).first()
     if signal is None:
         raise NotFound(f"signal {signal_id} does not exist", field="signal_id")

@@ -61,8 +61,6 @@ class SignalAdmin(SimpleHistoryAdmin):
         done = 0
         for signal in queryset:
             try:
-                # The same path as the desk pages: a signal past its deadline is canceled first.
-                services.signal_expire(signal_id=signal.pk)
                 services.signal_decide(signal_id=signal.pk, status=status, user=request.user, note=note)
                 done += 1
             except ApplicationError as exc:
@@ -92,7 +90,6 @@ class SignalAdmin(SimpleHistoryAdmin):
         placed = []
         for signal in queryset.order_by("id"):
             try:
-                services.signal_expire(signal_id=signal.pk)
                 order = order_services.order_create(
                     user=request.user,
                     signal_id=signal.pk,

@@ -120,6 +120,10 @@ def signal_decide(*, signal_id: int, status: str, user: User, note: str = "") ->
         allowed = ", ".join(DECISIONS)
         raise InvalidInput(f"must be one of {allowed}; EXECUTED is set by a filled order", field="status")
     bind_log_context(signal_id=signal_id)
+    if status == SignalStatus.ACCEPTED:
+        # Every path (API, pages, admin) cancels a signal past its deadline before accepting it,
+        # so a stale signal is never accepted in the seconds between two expiry runs.
+        signal_expire(signal_id=signal_id)
     with transaction.atomic():
         signal = _locked(signal_id)
         if signal.status == status:

@@ -89,3 +89,26 @@ def test_beat_runs_the_expiry():
     entry = django_settings.CELERY_BEAT_SCHEDULE["expire-signals"]
     assert entry["task"] == "signals.tasks.expire_signals"
     assert entry["schedule"] == django_settings.SIGNAL_EXPIRY_EVERY
+
+
+def test_a_stale_signal_cannot_be_ordered_through_the_api_before_beat_runs(client_for, trader, make_signal):
+    signal = aged(make_signal(), 301)
+    body = {"signal_id": signal.pk, "order_type": "LIMIT", "price": "65000", "qty": "0.5"}
+    response = client_for(trader).post("/api/orders", body, format="json")
+    assert response.status_code == 409, response.content
+    assert response.json()["code"] == "signal_not_orderable"
+    assert Signal.objects.get(pk=signal.pk).status == "CANCELED"
+    assert not Order.objects.exists()
+
+
+def test_a_stale_signal_cannot_be_accepted_through_the_api(client_for, trader, make_signal):
+    signal = aged(make_signal(), 301)
+    response = client_for(trader).patch(f"/api/signals/{signal.pk}", {"status": "ACCEPTED"}, format="json")
+    assert response.status_code == 409, response.content
+    assert Signal.objects.get(pk=signal.pk).status == "CANCELED"
+
+
+def test_a_fresh_signal_is_still_accepted_through_the_api(client_for, trader, make_signal):
+    signal = aged(make_signal(), 299)
+    response = client_for(trader).patch(f"/api/signals/{signal.pk}", {"status": "ACCEPTED"}, format="json")
+    assert response.status_code == 200, response.content
