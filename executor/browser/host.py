@@ -7,6 +7,7 @@ thread and waited for; the sessions, one per exchange account, live here and sta
 
 from __future__ import annotations
 
+import contextvars
 import logging
 import queue
 import threading
@@ -32,7 +33,8 @@ class BrowserHost:
         """Run `work(session)` on the browser thread and return its result (or raise its error)."""
         self._start()
         future: Future = Future()
-        self._jobs.put((key, make, work, future))
+        # The caller's context goes along, so the browser thread's log lines carry its order id.
+        self._jobs.put((key, make, work, future, contextvars.copy_context()))
         return future.result(timeout=timeout)
 
     def sessions(self) -> dict[str, BrowserSession]:
@@ -46,17 +48,17 @@ class BrowserHost:
 
     def _loop(self) -> None:
         while True:
-            key, make, work, future = self._jobs.get()
+            key, make, work, future, context = self._jobs.get()
             if not future.set_running_or_notify_cancel():
                 continue
             try:
                 if key is None:  # a job for the host itself, not for one account's session
-                    future.set_result(work(None))
+                    future.set_result(context.run(work, None))
                     continue
                 session = self._sessions.get(key)
                 if session is None:
-                    session = self._sessions[key] = make()
-                future.set_result(work(session))
+                    session = self._sessions[key] = context.run(make)
+                future.set_result(context.run(work, session))
             except BaseException as exc:
                 future.set_exception(exc)
             if self._jobs.empty():
