@@ -1,10 +1,12 @@
 """Copy trading in Django admin: read-only views with history. Settings and errors change
 through their owner's dashboard or API (the services), so the ledger stays consistent."""
 
-from django.contrib import admin
+from django.contrib import admin, messages
 from simple_history.admin import SimpleHistoryAdmin
 
+from following import services
 from following.models import FollowSettings, MasterAccount, SyncRun, TradeError
+from tradedesk.exceptions import ApplicationError
 
 
 class ReadOnlyAdmin(SimpleHistoryAdmin):
@@ -33,6 +35,22 @@ class TradeErrorAdmin(ReadOnlyAdmin):
     list_filter = ["is_resolved", "error_type"]
     list_select_related = ["user", "trade_log"]
     search_fields = ["user__username", "error_message"]
+    actions = ["resolve"]
+
+    def has_resolve_permission(self, request) -> bool:
+        return request.user.is_superuser
+
+    @admin.action(description="Resolve the selected errors (the last one resumes following)", permissions=["resolve"])
+    def resolve(self, request, queryset) -> None:
+        done = resumed = 0
+        for error in queryset.filter(is_resolved=False).select_related("user"):
+            try:
+                _, again = services.trade_error_resolve(user=error.user, error_id=error.pk, resolved_by=request.user)
+            except ApplicationError as exc:
+                self.message_user(request, f"error {error.pk}: {exc.message}", messages.WARNING)
+                continue
+            done, resumed = done + 1, resumed + again
+        self.message_user(request, f"{done} resolved; {resumed} follower(s) resumed.")
 
 
 @admin.register(MasterAccount)

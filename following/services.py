@@ -194,9 +194,11 @@ def trade_error_record_for_order(*, order) -> TradeError:
     )
 
 
-def trade_error_resolve(*, user: User, error_id: int) -> tuple[TradeError, bool]:
-    """Mark one of the caller's errors resolved. When none is left unresolved, following resumes
-    (is_active True). Returns the error and whether following resumed."""
+def trade_error_resolve(*, user: User, error_id: int, resolved_by: User | None = None) -> tuple[TradeError, bool]:
+    """Mark one of `user`'s errors resolved (by them, or by an admin as `resolved_by`). When none
+    is left unresolved, following resumes (is_active True). Returns the error and whether
+    following resumed."""
+    resolved_by = resolved_by or user
     with transaction.atomic():
         row = FollowSettings.objects.select_for_update().filter(user=user).first()
         error = TradeError.objects.select_for_update().filter(pk=error_id, user=user).first()
@@ -206,8 +208,8 @@ def trade_error_resolve(*, user: User, error_id: int) -> tuple[TradeError, bool]
             raise Conflict(f"trade error {error_id} is already resolved", code="already_resolved")
         error.is_resolved = True
         error.resolved_at = timezone.now()
-        error.resolved_by = user
-        error._change_reason = f"resolved by {user.get_username()}"
+        error.resolved_by = resolved_by
+        error._change_reason = f"resolved by {resolved_by.get_username()}"
         error.save()
         resumed = False
         if row is not None and not _open_errors(user).exists() and not row.is_active:
@@ -217,7 +219,7 @@ def trade_error_resolve(*, user: User, error_id: int) -> tuple[TradeError, bool]
             row.save()
             resumed = True
             transaction.on_commit(lambda: _alert_resumed(row, error))
-    logger.info("trade error %s resolved by user %s (resumed: %s)", error.pk, user.pk, resumed)
+    logger.info("trade error %s resolved by user %s (resumed: %s)", error.pk, resolved_by.pk, resumed)
     return error, resumed
 
 

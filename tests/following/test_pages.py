@@ -138,3 +138,34 @@ def test_a_paper_account_for_following_is_made_by_command(master, follower, pape
     assert MasterAccount.objects.get().credential == master_account
     assert ExchangeAccount.objects.get(owner=follower).label == "fred-main"
     assert "open for following" in out.getvalue() and "TOTP secret" in out.getvalue()
+
+
+def test_an_admin_resolves_errors_from_django_admin_and_the_follower_resumes(
+    logged_in, desk_admin, follower, follower_account, follow
+):
+    row = follow(follower, follower_account)
+    error = services.trade_error_record(settings_id=row.pk, error_type="REJECTED", message="no")
+    page = logged_in(desk_admin)
+    response = page.post(
+        "/admin/following/tradeerror/", {"action": "resolve", "_selected_action": [error.pk]}, follow=True
+    )
+    assert b"1 resolved; 1 follower(s) resumed." in response.content
+    error.refresh_from_db()
+    row.refresh_from_db()
+    assert error.is_resolved and error.resolved_by == desk_admin and row.is_active
+    assert error.history.first().history_change_reason == f"resolved by {desk_admin.username}"
+
+
+def test_a_browser_account_without_an_api_key_counts_its_filled_follower_orders(
+    follower, make_account, master_account, follow
+):
+    from orders.models import Order
+
+    browser = make_account(follower, label="web-only", connector="browser")
+    row = follow(follower, browser, "0.1")
+    for side, qty, status in (("BUY", "0.3", "SUCCESS"), ("SELL", "0.1", "SUCCESS"), ("BUY", "5", "FAILED")):
+        Order.objects.create(
+            follow_settings=row, symbol="BTC/USDT", side=side, order_type="MARKET", qty=Decimal(qty),
+            filled_qty=Decimal(qty), venue="browser", exchange_account=browser, status=status,
+        )  # fmt: skip
+    assert {p.symbol: p.qty for p in sync.read_positions(browser)} == {"BTC/USDT": Decimal("0.2")}
