@@ -323,3 +323,34 @@ def test_a_cycle_left_running_by_a_dead_worker_is_recorded_failed():
     sync.follow_sync_cycle()
     dead.refresh_from_db()
     assert dead.outcome == SyncRun.Outcome.FAILED and "stopped" in dead.detail
+
+
+def test_masters_are_read_at_the_same_time_and_a_failing_one_skips_only_its_followers(
+    settings, monkeypatch, make_account, follower, other_follower, master, trade
+):
+    from following import services
+
+    settings.FOLLOW_SYNC_THREADS = 2  # the masters are read in two threads
+    # The followers one after another in this thread: the test's transaction is this thread's.
+    monkeypatch.setattr(sync, "_run_jobs", lambda jobs, in_flight, now: [
+        sync.sync_follower(row=row, snapshot=snapshot, in_flight=set(), now=now) for row, snapshot in jobs
+    ])  # fmt: skip
+    first, second = make_account(master, label="one"), make_account(master, label="two")
+    for user, account in ((follower, first), (other_follower, second)):
+        services.master_account_open(user=master, credential_id=account.pk)
+        own = make_account(user)
+        services.follow_settings_create(
+            user=user, master_credential_id=account.pk, follower_credential_id=own.pk, follow_ratio=Decimal("0.1")
+        )
+    trade(first, "BUY", "1.0")
+    original = sync._master_snapshot
+
+    def read(account):
+        if account.pk == second.pk:
+            raise OSError("down")
+        return original(account)
+
+    monkeypatch.setattr(sync, "_master_snapshot", read)
+    run = sync.follow_sync_cycle()
+    assert (run.masters_read, run.orders_placed, run.outcome) == (2, 1, "partial")
+    assert FollowSettings.objects.get(user=other_follower).last_sync_outcome == SyncOutcome.MASTER_UNAVAILABLE
