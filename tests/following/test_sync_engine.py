@@ -354,3 +354,31 @@ def test_masters_are_read_at_the_same_time_and_a_failing_one_skips_only_its_foll
     run = sync.follow_sync_cycle()
     assert (run.masters_read, run.orders_placed, run.outcome) == (2, 1, "partial")
     assert FollowSettings.objects.get(user=other_follower).last_sync_outcome == SyncOutcome.MASTER_UNAVAILABLE
+
+
+def test_a_pause_and_a_resume_are_sent_through_apprise(
+    settings, monkeypatch, django_capture_on_commit_callbacks, follower, follower_account, master_account, follow, trade
+):
+    from following import services
+    from ops import alerts
+    from tests.ops.conftest import AlertReceiver
+
+    receiver = AlertReceiver()
+    settings.ALERT_URLS = [receiver.url]
+    alerts._local_claims.clear()
+    try:
+        follow(follower, follower_account, "0.1")
+        trade(master_account, "BUY", "1.0")
+        refuse(monkeypatch, follower_account, "INSUFFICIENT_BALANCE: needs 6500 USDT")
+        with django_capture_on_commit_callbacks(execute=True):
+            sync.follow_sync_cycle()
+        with django_capture_on_commit_callbacks(execute=True):
+            services.trade_error_resolve(user=follower, error_id=TradeError.objects.get().pk)
+        titles = receiver.wait_for(2)
+    finally:
+        receiver.close()
+    assert [t.split("] ", 1)[-1] for t in titles] == [
+        "Copy trading paused for fred_follower",
+        "Copy trading resumed for fred_follower",
+    ]
+    assert "INSUFFICIENT_BALANCE" in receiver.messages[0]["message"]
