@@ -17,15 +17,19 @@ class FollowSettingsForm(forms.Form):
     )
     is_active = forms.BooleanField(label="Following on", required=False, initial=True)
 
-    def __init__(self, *args, user: User, **kwargs) -> None:
+    def __init__(self, *args, user: User, current_master=None, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.fields["follow_ratio"].validators.append(MaxValueValidator(settings.FOLLOW_MAX_RATIO))
         self.fields["follow_ratio"].help_text = f"0.1 = 10% of the master; at most {settings.FOLLOW_MAX_RATIO}."
-        self.fields["master_credential_id"].choices = [
+        masters = [
             (m.credential_id, f"{m.credential.owner.username}: {m.credential.label} ({m.credential.venue})")
             for m in selectors.master_account_list()
             if m.credential.owner_id != user.pk
         ]
+        # A master closed to new followers still keeps (and shows) the ones it has.
+        if current_master is not None and current_master.pk not in dict(masters):
+            masters.append((current_master.pk, f"{current_master.owner.username}: {current_master.label} (closed)"))
+        self.fields["master_credential_id"].choices = masters
         self.fields["follower_credential_id"].choices = [
             (a.pk, f"{a.label} ({a.venue}, {a.connector})") for a in selectors.own_account_list(user=user)
         ]

@@ -1,8 +1,6 @@
 """Copy trading (seed 000): follow settings, the trade error ledger, masters open for following,
 and a record of each sync cycle."""
 
-from decimal import Decimal
-
 from django.conf import settings
 from django.db import models
 from simple_history.models import HistoricalRecords
@@ -162,6 +160,3 @@ class SyncRun(models.Model):
         if self.finished_at is None:
             return None
         return int((self.finished_at - self.started_at).total_seconds() * 1000)
-
-
-ZERO = Decimal("0")

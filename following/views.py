@@ -31,7 +31,7 @@ def _dashboard_context(request: HttpRequest, form: FollowSettingsForm | None = N
             if row
             else {}
         )
-        form = FollowSettingsForm(user=request.user, initial=initial)
+        form = FollowSettingsForm(user=request.user, initial=initial, current_master=_master_of(row))
     return {
         "row": row,
         "form": form,
@@ -42,16 +42,21 @@ def _dashboard_context(request: HttpRequest, form: FollowSettingsForm | None = N
     }
 
 
+def _master_of(row):
+    return row.master_credential if row is not None else None
+
+
 @login_required
 @require_http_methods(["GET", "POST"])
 def dashboard(request: HttpRequest) -> HttpResponse:
     """GET: the dashboard. POST: create or change the settings (form errors shown in place)."""
     if request.method == "GET":
         return render(request, "following/dashboard.html", _dashboard_context(request))
-    form = FollowSettingsForm(request.POST, user=request.user)
+    row = selectors.follow_settings_get(user=request.user)
+    form = FollowSettingsForm(request.POST, user=request.user, current_master=_master_of(row))
     if form.is_valid():
         try:
-            if selectors.follow_settings_get(user=request.user) is None:
+            if row is None:
                 services.follow_settings_create(user=request.user, **form.cleaned_data)
             else:
                 services.follow_settings_update(user=request.user, **form.cleaned_data)

@@ -169,3 +169,19 @@ def test_a_browser_account_without_an_api_key_counts_its_filled_follower_orders(
             filled_qty=Decimal(qty), venue="browser", exchange_account=browser, status=status,
         )  # fmt: skip
     assert {p.symbol: p.qty for p in sync.read_positions(browser)} == {"BTC/USDT": Decimal("0.2")}
+
+
+def test_a_follower_of_a_closed_master_changes_the_ratio_from_the_dashboard(
+    logged_in, follower, master, master_account, follower_account, follow
+):
+    follow(follower, follower_account, "0.1")
+    services.master_account_close(user=master, credential_id=master_account.pk)
+    page = logged_in(follower)
+    assert b"(closed)" in page.get("/follow/").content
+    response = page.post(
+        "/follow/",
+        {"master_credential_id": master_account.pk, "follower_credential_id": follower_account.pk,
+         "follow_ratio": "0.4", "is_active": "on"},
+    )  # fmt: skip
+    assert response.status_code == 302
+    assert FollowSettings.objects.get(user=follower).follow_ratio == Decimal("0.4")
