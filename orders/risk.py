@@ -60,9 +60,11 @@ def daily_usage(symbol: str, now: datetime | None = None) -> Usage:
     notional = ExpressionWrapper(
         F("reference_price") * F("qty"), output_field=DecimalField(max_digits=38, decimal_places=20)
     )
-    totals = Order.objects.filter(symbol=symbol, status__in=LIVE_STATUSES, created_at__gte=day_start(now)).aggregate(
-        total_qty=Sum("qty"), total_notional=Sum(notional)
-    )
+    # The desk's limits are for the desk's own orders: copy-trading orders go to followers' own
+    # accounts, so a thousand followers mirroring a master never use up the desk's daily limit.
+    totals = Order.objects.filter(
+        symbol=symbol, status__in=LIVE_STATUSES, created_at__gte=day_start(now), follow_settings__isnull=True
+    ).aggregate(total_qty=Sum("qty"), total_notional=Sum(notional))
     return Usage(daily_qty=totals["total_qty"] or ZERO, daily_notional=totals["total_notional"] or ZERO)
 
 
