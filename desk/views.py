@@ -9,6 +9,7 @@ import secrets
 import time
 
 from django.conf import settings
+from django.contrib.auth.decorators import login_required
 from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -59,8 +60,11 @@ def _flash(request: HttpRequest, message: str, *, status: int, level: str = "err
 # --- pages -----------------------------------------------------------------------------------
 
 
-@viewer_required
+@login_required
 def home(request: HttpRequest) -> HttpResponse:
+    """Staff land on the signals queue; a follower without a desk role on the copy-trading dashboard."""
+    if roles.role_of(request.user) is None:
+        return redirect("following:dashboard")
     return redirect("desk:signals")
 
 

@@ -116,7 +116,8 @@ def main() -> None:
             page.click(f"#signal-{signals[2]['id']} [data-action=order]")
             page.wait_for_selector("#order-form #limit-usage")
             page.fill("#order-qty", "0.8")
-            page.wait_for_timeout(600)  # let the preview catch up with the typed qty
+            # The preview follows the typed qty (per-order usage "0.8 / ..."): shoot only once it has.
+            page.wait_for_function("document.querySelector('#limit-usage').textContent.includes('0.8 /')")
             page.screenshot(path=out / f"order-form{suffix}.png")
             page.keyboard.press("Escape")
             page.goto(f"{desk.base}/orders/")

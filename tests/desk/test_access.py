@@ -78,8 +78,10 @@ def test_a_viewer_gets_403_from_every_action_and_nothing_changes(page_for, viewe
 def test_a_user_without_a_desk_role_gets_403_from_the_pages(page_for, outsider, make_signal):
     signal = make_signal()
     client = page_for(outsider)
-    for path in PAGES + signal_pages(signal.pk):
+    for path in PAGES[1:] + signal_pages(signal.pk):
         assert client.get(path).status_code == 403, path
+    # The home page has nothing of the desk: it sends a user without a desk role to copy trading.
+    assert client.get("/").url == "/follow/"
 
 
 def test_a_trader_sees_the_action_buttons(page_for, trader, make_signal):

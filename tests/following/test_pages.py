@@ -185,3 +185,13 @@ def test_a_follower_of_a_closed_master_changes_the_ratio_from_the_dashboard(
     )  # fmt: skip
     assert response.status_code == 302
     assert FollowSettings.objects.get(user=follower).follow_ratio == Decimal("0.4")
+
+
+def test_home_sends_a_follower_without_a_desk_role_to_the_dashboard_and_staff_to_the_queue(client, follower, trader):
+    client.force_login(follower)
+    assert client.get("/").url == "/follow/"
+    page = client.get("/follow/").content.decode()
+    assert 'href="/follow/"' in page and 'href="/signals/"' not in page
+    client.force_login(trader)
+    assert client.get("/").url == "/signals/"
+    assert 'href="/follow/"' in client.get("/signals/").content.decode()
