@@ -42,6 +42,7 @@ class FollowSettingsOutput(serializers.ModelSerializer):
             "follower_credential_id",
             "follow_ratio",
             "is_active",
+            "paused_by_error",
             "created_at",
             "updated_at",
         ]
@@ -166,7 +167,10 @@ class TradeErrorListApi(APIView):
 class TradeErrorResolveApi(APIView):
     class TradeErrorResolveOutput(serializers.Serializer):
         error = TradeErrorOutput()
-        resumed = serializers.BooleanField(help_text="True when this was the last unresolved error.")
+        resumed = serializers.BooleanField(
+            help_text="True when this was the last unresolved error and an error had paused following (a "
+            "follower who turned following off by hand stays off)."
+        )
         is_active = serializers.BooleanField()
 
     @extend_schema(request=None, responses={200: TradeErrorResolveOutput, **ERROR_RESPONSES})

@@ -47,6 +47,11 @@ class FollowSettings(models.Model):
     )
     follow_ratio = models.DecimalField(**RATIO, help_text="0.1 = 10% of the master's position.")
     is_active = models.BooleanField(default=True, db_index=True)
+    # True only while a trade error holds following off: the error turned an active follower off.
+    # Resolving the last error turns following back on only then, never after an off by hand.
+    paused_by_error = models.BooleanField(
+        default=False, help_text="Following was turned off by a trade error (it resumes when none is left)."
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -126,6 +126,8 @@ def follow_settings_update(*, user: User, **changes) -> FollowSettings:
         for name in ("follow_ratio", "is_active"):
             if name in changes:
                 setattr(row, name, changes[name])
+        if row.is_active:
+            row.paused_by_error = False
         row.sync_fingerprint = ""
         row._change_reason = f"changed by {user.get_username()}"
         row.save()
@@ -160,7 +162,10 @@ def trade_error_record(
         )
         was_active = row.is_active
         if was_active:
+            # Paused by this error: resolving the last error turns following back on. A follower
+            # already off by hand stays off (an order in flight may still fail after that).
             row.is_active = False
+            row.paused_by_error = True
             row.sync_fingerprint = ""
             row._change_reason = f"paused by trade error {error.pk} ({error_type})"
             row.save()
@@ -196,8 +201,9 @@ def trade_error_record_for_order(*, order) -> TradeError:
 
 def trade_error_resolve(*, user: User, error_id: int, resolved_by: User | None = None) -> tuple[TradeError, bool]:
     """Mark one of `user`'s errors resolved (by them, or by an admin as `resolved_by`). When none
-    is left unresolved, following resumes (is_active True). Returns the error and whether
-    following resumed."""
+    is left unresolved, following resumes (is_active True) if an error is what turned it off
+    (seed 000: the error pauses, resolving resumes); a follower who had turned following off by
+    hand before the error stays off. Returns the error and whether following resumed."""
     resolved_by = resolved_by or user
     with transaction.atomic():
         row = FollowSettings.objects.select_for_update().filter(user=user).first()
@@ -212,8 +218,9 @@ def trade_error_resolve(*, user: User, error_id: int, resolved_by: User | None =
         error._change_reason = f"resolved by {resolved_by.get_username()}"
         error.save()
         resumed = False
-        if row is not None and not _open_errors(user).exists() and not row.is_active:
+        if row is not None and row.paused_by_error and not row.is_active and not _open_errors(user).exists():
             row.is_active = True
+            row.paused_by_error = False
             row.sync_fingerprint = ""
             row._change_reason = f"resumed: trade error {error.pk} resolved, none left"
             row.save()

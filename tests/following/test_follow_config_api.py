@@ -233,3 +233,36 @@ def test_a_follower_of_a_closed_master_can_still_change_the_ratio(
     body = {"master_credential_id": master_account.pk, "follow_ratio": "0.3"}
     response = client_for(follower).put(f"{URL}/settings", body, format="json")
     assert response.status_code == 200 and response.json()["follow_ratio"] == "0.3000000000"
+
+
+def test_resolving_does_not_turn_on_a_follower_who_had_turned_following_off_by_hand(
+    client_for, follower, follower_account, follow
+):
+    """The seed's resume undoes the error's pause; it never overrides the follower's own off
+    (an order sent before they turned it off can still fail afterwards)."""
+    row = follow(follower, follower_account)
+    client = client_for(follower)
+    assert client.put(f"{URL}/settings", {"is_active": False}, format="json").status_code == 200
+    error = record_error(row)
+    assert client.get(f"{URL}/settings").json()["paused_by_error"] is False
+    resolved = client.post(f"{URL}/errors/{error.pk}/resolve").json()
+    assert (resolved["resumed"], resolved["is_active"]) == (False, False)
+    row.refresh_from_db()
+    assert not row.is_active and not row.paused_by_error
+    # Nothing unresolved is left: the follower turns it back on when they choose.
+    assert client.put(f"{URL}/settings", {"is_active": True}, format="json").json()["is_active"] is True
+
+
+def test_a_follower_paused_by_an_error_still_resumes_after_changing_the_ratio(
+    client_for, follower, follower_account, follow
+):
+    row = follow(follower, follower_account)
+    error = record_error(row)
+    client = client_for(follower)
+    assert client.get(f"{URL}/settings").json()["paused_by_error"] is True
+    # The dashboard's form sends is_active=False while paused (the box is unticked).
+    changed = client.put(f"{URL}/settings", {"follow_ratio": "0.3", "is_active": False}, format="json")
+    assert changed.status_code == 200 and changed.json()["paused_by_error"] is True
+    resolved = client.post(f"{URL}/errors/{error.pk}/resolve").json()
+    assert (resolved["resumed"], resolved["is_active"]) == (True, True)
+    assert client.get(f"{URL}/settings").json()["paused_by_error"] is False
