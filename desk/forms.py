@@ -31,8 +31,15 @@ class SignalFilterForm(forms.Form):
         return _symbol(self.cleaned_data["symbol"])
 
 
+ORIGIN_DESK = "desk"
+ORIGIN_COPY = "copy"
+
+
 class OrderFilterForm(forms.Form):
     status = forms.ChoiceField(required=False, choices=[("", "Any status"), *OrderStatus.choices])
+    origin = forms.ChoiceField(
+        required=False, choices=[("", "Desk and copy trading"), (ORIGIN_DESK, "Desk"), (ORIGIN_COPY, "Copy trading")]
+    )
     symbol = forms.CharField(required=False, max_length=32)
     day_from = forms.DateField(required=False, label="From", widget=forms.DateInput(attrs={"type": "date"}))
     day_to = forms.DateField(required=False, label="To", widget=forms.DateInput(attrs={"type": "date"}))

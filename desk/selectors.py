@@ -48,11 +48,21 @@ def signal_queue_choices() -> dict[str, list[str]]:
 
 
 def order_board(
-    *, status: str = "", symbol: str = "", day_from: date | None = None, day_to: date | None = None
+    *,
+    status: str = "",
+    symbol: str = "",
+    origin: str = "",
+    day_from: date | None = None,
+    day_to: date | None = None,
 ) -> QuerySet[Order]:
-    queryset = Order.objects.select_related("signal", "created_by")
+    """Every order, newest first: the desk's own (from signals) and copy trading's (a follower's)."""
+    queryset = Order.objects.select_related("signal", "created_by", "follow_settings__user")
     if status in OrderStatus.values:
         queryset = queryset.filter(status=status)
+    if origin == "desk":
+        queryset = queryset.filter(follow_settings__isnull=True)
+    elif origin == "copy":
+        queryset = queryset.filter(follow_settings__isnull=False)
     if symbol:
         queryset = queryset.filter(symbol=symbol)
     zone = timezone.get_current_timezone()

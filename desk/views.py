@@ -314,6 +314,11 @@ def order_row(request: HttpRequest, order_id: int) -> HttpResponse:
 @require_GET
 @viewer_required
 def order_detail(request: HttpRequest, order_id: int) -> HttpResponse:
-    order = get_object_or_404(Order.objects.select_related("signal", "created_by", "exchange_account"), pk=order_id)
+    order = get_object_or_404(
+        Order.objects.select_related(
+            "signal", "created_by", "exchange_account", "follow_settings__user", "follow_settings__master_user"
+        ),
+        pk=order_id,
+    )
     history = order.history.select_related("history_user").order_by("-history_date", "-history_id")[:50]
     return render(request, "desk/_order_detail.html", _context(request, order=order, history=history))

@@ -6,6 +6,8 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
+from executor.models import ExchangeAccount
+from following.models import FollowSettings
 from orders.models import Order
 
 pytestmark = pytest.mark.django_db
@@ -93,3 +95,39 @@ def test_an_order_without_a_signal_is_shown(page_for, viewer, trader):
 def test_an_unknown_order_is_a_404(page_for, viewer):
     assert page_for(viewer).get("/orders/999999/").status_code == 404
     assert page_for(viewer).get("/orders/999999/row/").content == b""
+
+
+def test_copy_trading_orders_are_labelled_and_can_be_filtered_out(
+    page_for, viewer, trader, desk_admin, make_signal, make_order
+):
+    master = ExchangeAccount.objects.create(owner=desk_admin, label="master", venue="paper", connector="api")
+    own = ExchangeAccount.objects.create(owner=trader, label="own", venue="paper", connector="api")
+    settings_row = FollowSettings.objects.create(
+        user=trader, master_user=desk_admin, master_credential=master, follower_credential=own, follow_ratio="0.5"
+    )
+    desk_order = make_order(make_signal())
+    copy_order = Order.objects.create(
+        follow_settings=settings_row,
+        symbol="ETH/USDT",
+        side="BUY",
+        order_type="MARKET",
+        qty=Decimal("2"),
+        venue="paper",
+        created_by=trader,
+    )
+    client = page_for(viewer)
+    board = client.get("/orders/").content.decode()
+    assert f'id="order-{desk_order.pk}"' in board and f'id="order-{copy_order.pk}"' in board
+    row = client.get(f"/orders/{copy_order.pk}/row/").content.decode()
+    assert 'data-origin="copy"' in row and f"copy · {trader.username}" in row
+    assert 'data-origin="copy"' not in client.get(f"/orders/{desk_order.pk}/row/").content.decode()
+    detail = client.get(f"/orders/{copy_order.pk}/").content.decode()
+    assert f"for follower {trader.username}, following {desk_admin.username} at ratio 0.5" in detail
+
+    desk_only = client.get("/orders/?origin=desk").content.decode()
+    assert f'id="order-{desk_order.pk}"' in desk_only and f'id="order-{copy_order.pk}"' not in desk_only
+    copy_only = client.get("/orders/?origin=copy").content.decode()
+    assert f'id="order-{copy_order.pk}"' in copy_only and f'id="order-{desk_order.pk}"' not in copy_only
+    # A live event for an order outside the filter renders no row, so it never lands on the page.
+    assert client.get(f"/orders/{copy_order.pk}/row/?origin=desk").content == b""
+    assert client.get("/orders/?origin=elsewhere").status_code == 400
