@@ -260,6 +260,8 @@
     var prefix = table.id === "orders-table" ? "order-" : "signal-";
     var sequence = {};
     var syncing = null;
+    var syncAgain = false;
+    var heldDuringSync = {};
 
     function rowUrl(id) {
       return table.dataset.rowUrl.replace("__id__", encodeURIComponent(id));
@@ -289,6 +291,11 @@
     }
 
     function refresh(id) {
+      if (syncing) {
+        // The full read under way may have been rendered before this change: fetch the row after it.
+        heldDuringSync[id] = true;
+        return syncing;
+      }
       // Only the newest answer for a row counts: two quick events must not land out of order.
       var mine = (sequence[id] = (sequence[id] || 0) + 1);
       return fetchHtml(rowUrl(id)).then(function (html) {
@@ -297,12 +304,29 @@
     }
 
     function resync() {
+      if (syncing) {
+        // Another socket opened while a read was under way: read once more after it.
+        syncAgain = true;
+        return syncing;
+      }
+      heldDuringSync = {};
       syncing = fetchHtml(table.dataset.rowsUrl).then(function (html) {
         tbody.innerHTML = html;
         htmx.process(tbody);
+        applyKnownOrders(tbody);
         updateClocks(tbody);
         table.dispatchEvent(new CustomEvent("desk:resynced", { bubbles: true }));
-      }).catch(function () {}).then(function () { syncing = null; });
+      }).catch(function () {}).then(function () {
+        syncing = null;
+        var held = Object.keys(heldDuringSync);
+        heldDuringSync = {};
+        if (syncAgain) {
+          syncAgain = false;
+          resync();
+        } else {
+          held.forEach(refresh);
+        }
+      });
       return syncing;
     }
 
@@ -346,9 +370,10 @@
     var isOrders = table.id === "orders-table";
     window.deskLive = { table: live, sockets: sockets };
 
-    function onOpen(again) {
-      // Whatever happened while the socket was down is read again from the server.
-      if (again) live.resync();
+    function onOpen() {
+      // Whatever happened while the socket was not connected (down, or not yet up after the page
+      // was rendered) is read again from the server; events that arrive meanwhile are applied after.
+      live.resync();
     }
 
     sockets.push(new DeskSocket(table.dataset.live, function (event) {

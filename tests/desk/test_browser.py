@@ -208,6 +208,28 @@ def test_after_a_dropped_socket_the_page_resyncs_its_rows(page, desk, trader_tok
     expect(page.locator(f"#signal-{earlier['id']} .badge")).to_have_text("ACCEPTED")
 
 
+def test_a_page_whose_sockets_could_not_connect_at_first_catches_up_when_they_do(page, desk):
+    """The page was rendered, but its sockets only came up later: what happened in between is read."""
+    links = {"down": True}
+
+    def route(ws):
+        if links["down"]:
+            ws.close()
+        else:
+            ws.connect_to_server()
+
+    page.route_web_socket(re.compile(r"/ws/"), route)
+    login(page, desk, "trader", "/signals/")
+    expect(page.locator("#live-status")).to_have_text("reconnecting…")
+    missed = desk.post_signal(strategy_name="before_the_first_connect")
+    page.wait_for_timeout(300)
+    assert page.locator(f"#signal-{missed['id']}").count() == 0
+
+    links["down"] = False
+    expect(page.locator("#live-status")).to_have_text("live")
+    expect(page.locator(f"#signal-{missed['id']}")).to_be_visible()
+
+
 def test_the_pages_fit_a_phone_screen(browser, desk):
     context = browser.new_context(viewport={"width": 390, "height": 844})
     page = context.new_page()
