@@ -138,6 +138,8 @@ def test_a_paper_account_for_following_is_made_by_command(master, follower, pape
     assert MasterAccount.objects.get().credential == master_account
     assert ExchangeAccount.objects.get(owner=follower).label == "fred-main"
     assert "open for following" in out.getvalue() and "TOTP secret" in out.getvalue()
+    # The key the README's "the master trades" step uses, printed once.
+    assert f"Paper API key (X-PAPER-KEY): {master_account.get_secrets()['api_key']}" in out.getvalue()
 
 
 def test_an_admin_resolves_errors_from_django_admin_and_the_follower_resumes(

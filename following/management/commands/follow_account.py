@@ -52,3 +52,5 @@ class Command(BaseCommand):
                           f"{', open for following' if options['open'] else ''}.")  # fmt: skip
         where = base_url or settings.PAPER_BASE_URL
         self.stdout.write(f"Paper login at {where}: {label} / {password}, TOTP secret {paper.totp_secret}")
+        # Shown once, like paper_create_account: the owner trades at the venue with it (POST /paper/api/orders).
+        self.stdout.write(f"Paper API key (X-PAPER-KEY): {key}")
