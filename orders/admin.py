@@ -10,12 +10,30 @@ from tradedesk import roles
 from tradedesk.exceptions import ApplicationError, InvalidInput
 
 
+class OriginFilter(admin.SimpleListFilter):
+    """Desk orders come from a signal; copy-trading orders from a follower's settings."""
+
+    title = "origin"
+    parameter_name = "origin"
+
+    def lookups(self, request, model_admin):
+        return [("desk", "Desk"), ("copy", "Copy trading")]
+
+    def queryset(self, request, queryset):
+        if self.value() == "desk":
+            return queryset.filter(follow_settings__isnull=True)
+        if self.value() == "copy":
+            return queryset.filter(follow_settings__isnull=False)
+        return queryset
+
+
 @admin.register(Order)
 class OrderAdmin(SimpleHistoryAdmin):
     list_display = [
         "id",
         "created_at",
         "signal",
+        "follow_settings",
         "symbol",
         "side",
         "order_type",
@@ -27,10 +45,18 @@ class OrderAdmin(SimpleHistoryAdmin):
         "latency",
         "evidence",
     ]
-    list_filter = ["status", "error_code", "symbol", "side", "order_type", "venue", "created_at"]
-    search_fields = ["=id", "=signal__id", "client_order_id", "exchange_order_id", "symbol", "error_message"]
+    list_filter = [OriginFilter, "status", "error_code", "symbol", "side", "order_type", "venue", "created_at"]
+    search_fields = [
+        "=id",
+        "=signal__id",
+        "client_order_id",
+        "exchange_order_id",
+        "symbol",
+        "error_message",
+        "follow_settings__user__username",
+    ]
     date_hierarchy = "created_at"
-    list_select_related = ["signal"]
+    list_select_related = ["signal", "follow_settings__user", "follow_settings__master_user"]
     readonly_fields = [field.name for field in Order._meta.fields]
     actions = ["cancel"]
 

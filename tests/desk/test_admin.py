@@ -7,6 +7,8 @@ import pytest
 from django.apps import apps
 from django.contrib import admin
 
+from executor.models import ExchangeAccount
+from following.models import FollowSettings
 from orders.models import Order
 from signals.models import Signal
 
@@ -85,3 +87,30 @@ def test_admin_cancels_an_order_not_yet_being_placed(page_for, desk_admin, make_
     body = {"action": "cancel", "_selected_action": [waiting.pk]}
     page_for(desk_admin).post("/admin/orders/order/", body, follow=True)
     assert Order.objects.get(pk=waiting.pk).status == "CANCELED"
+
+
+def test_the_orders_list_filters_by_origin(page_for, desk_admin, trader, make_signal, make_order):
+    master = ExchangeAccount.objects.create(owner=desk_admin, label="master", venue="paper", connector="api")
+    own = ExchangeAccount.objects.create(owner=trader, label="own", venue="paper", connector="api")
+    follow = FollowSettings.objects.create(
+        user=trader, master_user=desk_admin, master_credential=master, follower_credential=own, follow_ratio="0.5"
+    )
+    desk_order = make_order(make_signal())
+    copy_order = Order.objects.create(
+        follow_settings=follow,
+        symbol="ETH/USDT",
+        side="BUY",
+        order_type="MARKET",
+        qty=Decimal("2"),
+        venue="paper",
+    )
+    client = page_for(desk_admin)
+    desk_list = client.get("/admin/orders/order/", {"origin": "desk"}).content.decode()
+    assert f"/admin/orders/order/{desk_order.pk}/change/" in desk_list
+    assert f"/admin/orders/order/{copy_order.pk}/change/" not in desk_list
+    copy_list = client.get("/admin/orders/order/", {"origin": "copy"}).content.decode()
+    assert f"/admin/orders/order/{copy_order.pk}/change/" in copy_list
+    assert f"/admin/orders/order/{desk_order.pk}/change/" not in copy_list
+    assert f"{trader} follows {desk_admin}" in copy_list
+    found = client.get("/admin/orders/order/", {"q": trader.username}).content.decode()
+    assert f"/admin/orders/order/{copy_order.pk}/change/" in found
