@@ -13,6 +13,9 @@ from following.status import follow_status
 from tradedesk.exceptions import NotFound
 from tradedesk.schema import ERROR_RESPONSES
 
+# Ids are 64-bit: a larger number is a 400 naming the field, not an overflow in the database driver.
+MAX_ID = 2**63 - 1
+
 
 def ratio_field(**kwargs) -> serializers.DecimalField:
     return serializers.DecimalField(
@@ -75,17 +78,23 @@ class FollowSettingsApi(APIView):
     """The caller's follow settings: POST creates them (once), GET reads, PUT/PATCH change them."""
 
     class FollowSettingsCreateInput(serializers.Serializer):
-        master_credential_id = serializers.IntegerField(min_value=1, help_text="An account open for following.")
-        follower_credential_id = serializers.IntegerField(min_value=1, help_text="One of your exchange accounts.")
+        master_credential_id = serializers.IntegerField(
+            min_value=1, max_value=MAX_ID, help_text="An account open for following."
+        )
+        follower_credential_id = serializers.IntegerField(
+            min_value=1, max_value=MAX_ID, help_text="One of your exchange accounts."
+        )
         follow_ratio = ratio_field()
-        master_user_id = serializers.IntegerField(min_value=1, required=False, help_text="Optional; checked.")
+        master_user_id = serializers.IntegerField(
+            min_value=1, max_value=MAX_ID, required=False, help_text="Optional; checked."
+        )
         is_active = serializers.BooleanField(default=True)
 
     class FollowSettingsUpdateInput(serializers.Serializer):
-        master_credential_id = serializers.IntegerField(min_value=1, required=False)
-        follower_credential_id = serializers.IntegerField(min_value=1, required=False)
+        master_credential_id = serializers.IntegerField(min_value=1, max_value=MAX_ID, required=False)
+        follower_credential_id = serializers.IntegerField(min_value=1, max_value=MAX_ID, required=False)
         follow_ratio = ratio_field(required=False)
-        master_user_id = serializers.IntegerField(min_value=1, required=False)
+        master_user_id = serializers.IntegerField(min_value=1, max_value=MAX_ID, required=False)
         is_active = serializers.BooleanField(required=False)
 
     @extend_schema(responses={200: FollowSettingsOutput, **ERROR_RESPONSES})
@@ -195,7 +204,7 @@ class MasterListApi(APIView):
     """GET: accounts open for following. POST: open one of your own accounts for following."""
 
     class MasterOpenInput(serializers.Serializer):
-        credential_id = serializers.IntegerField(min_value=1)
+        credential_id = serializers.IntegerField(min_value=1, max_value=MAX_ID)
 
     @extend_schema(responses={200: MasterAccountOutput(many=True), **ERROR_RESPONSES})
     def get(self, request):

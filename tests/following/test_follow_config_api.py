@@ -65,6 +65,10 @@ def test_a_second_create_is_a_conflict(client_for, follower, master_account, fol
         ({"master_credential_id": 999999}, "master_credential_id", "not open for following"),
         ({"follower_credential_id": 999999}, "follower_credential_id", "not one of yours"),
         ({"master_user_id": 999999}, "master_user_id", "not the owner"),
+        # Beyond a 64-bit id: a 400, not the database driver's overflow (a 500 on SQLite).
+        ({"master_credential_id": 10**20}, "master_credential_id", "less than or equal"),
+        ({"follower_credential_id": 10**20}, "follower_credential_id", "less than or equal"),
+        ({"master_user_id": 10**20}, "master_user_id", "less than or equal"),
     ],
 )
 def test_bad_input_is_a_400_naming_the_field(
@@ -266,3 +270,15 @@ def test_a_follower_paused_by_an_error_still_resumes_after_changing_the_ratio(
     resolved = client.post(f"{URL}/errors/{error.pk}/resolve").json()
     assert (resolved["resumed"], resolved["is_active"]) == (True, True)
     assert client.get(f"{URL}/settings").json()["paused_by_error"] is False
+
+
+@pytest.mark.parametrize("field", ["master_credential_id", "follower_credential_id", "master_user_id"])
+def test_a_change_with_an_id_beyond_64_bits_is_a_400(client_for, follower, follower_account, follow, field):
+    follow(follower, follower_account)
+    response = client_for(follower).put(f"{URL}/settings", {field: 10**20}, format="json")
+    assert response.status_code == 400 and field in response.json()["fields"]
+
+
+def test_opening_a_master_with_an_id_beyond_64_bits_is_a_400(client_for, master):
+    response = client_for(master).post(f"{URL}/masters", {"credential_id": 10**20}, format="json")
+    assert response.status_code == 400 and "credential_id" in response.json()["fields"]
