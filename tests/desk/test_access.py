@@ -82,6 +82,9 @@ def test_a_user_without_a_desk_role_gets_403_from_the_pages(page_for, outsider, 
         assert client.get(path).status_code == 403, path
     # The home page has nothing of the desk: it sends a user without a desk role to copy trading.
     assert client.get("/").url == "/follow/"
+    # The refusal is a page of the desk's own, saying why, not the server's bare 403.
+    page = client.get("/signals/").content.decode()
+    assert 'data-testid="forbidden"' in page and "the viewer role is required" in page
 
 
 def test_a_trader_sees_the_action_buttons(page_for, trader, make_signal):
