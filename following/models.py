@@ -29,6 +29,7 @@ class SyncOutcome(models.TextChoices):
     OK = "ok", "In sync"
     ORDERED = "ordered", "Orders placed"
     WAITING = "waiting", "Waiting for an order in flight"
+    PAUSED = "paused", "Turned off or paused before the order"
     BELOW_MIN = "below_min", "Difference below the venue minimum"
     FAILED = "failed", "Failed"
     MASTER_UNAVAILABLE = "master_unavailable", "Master positions unavailable"

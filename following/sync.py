@@ -277,6 +277,8 @@ def sync_follower(
         if line["action"] == "failed":
             outcome.error = True
             break  # the follower is paused: nothing more for it this cycle
+        if line["action"] == "paused":
+            break  # turned off meanwhile: nothing more for it this cycle
     outcome.outcome = _overall(lines)
     settled = outcome.outcome in (SyncOutcome.OK, SyncOutcome.BELOW_MIN, SyncOutcome.ORDERED)
     filled = all(line["action"] != "ordered" or line.get("status") == OrderStatus.SUCCESS for line in lines.values())
@@ -363,8 +365,9 @@ def _place(row: FollowSettings, symbol: str, diff: Decimal, qty: Decimal, master
             qty=qty,
             reference_price=master.avg_price if master else None,
         )
-    except Conflict:
-        return {**line, "action": "in_flight"}, 0
+    except Conflict as exc:
+        # Turned off (or paused by an error elsewhere) since this cycle read the settings.
+        return {**line, "action": "paused" if exc.code == "follower_paused" else "in_flight"}, 0
     action = "failed" if order.status == OrderStatus.FAILED else "ordered"
     line = {**line, "action": action, "order_id": order.pk, "status": order.status}
     if order.status == OrderStatus.SUCCESS:
@@ -377,6 +380,7 @@ def _overall(lines: dict[str, dict]) -> str:
     actions = {line["action"] for line in lines.values()}
     for action, outcome in (
         ("failed", SyncOutcome.FAILED),
+        ("paused", SyncOutcome.PAUSED),
         ("in_flight", SyncOutcome.WAITING),
         ("ordered", SyncOutcome.ORDERED),
         ("below_min", SyncOutcome.BELOW_MIN),

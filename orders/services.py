@@ -331,8 +331,13 @@ def follower_order_create(
     The row (and its client order id) is committed before any venue call. A follower has at
     most one order in flight per symbol (a database constraint): a second one is refused with a
     409 `follower_order_in_flight`, so two sync cycles can never order the same difference twice.
+    A follower turned off or paused by an error since the cycle read its settings gets no order
+    (409 `follower_paused`): the cycle's read can be seconds old when it has many followers.
     """
     from django.db import IntegrityError
+    from django.db.models import Exists, OuterRef
+
+    from following.models import FollowSettings, TradeError
 
     order = Order(
         follow_settings_id=follow_settings_id,
@@ -349,8 +354,15 @@ def follower_order_create(
         placement_started_at=timezone.now() if placing_now else None,
     )
     order._change_reason = f"copy trading for {user.get_username()}"
+    open_error = TradeError.objects.filter(user_id=OuterRef("user_id"), is_resolved=False)
+    following = FollowSettings.objects.filter(pk=follow_settings_id, is_active=True).filter(~Exists(open_error))
     try:
         with transaction.atomic():
+            if not following.exists():
+                raise Conflict(
+                    f"follower settings {follow_settings_id} are off or paused by an error; nothing ordered",
+                    code="follower_paused",
+                )
             order.save()
             _publish(order)
     except IntegrityError:

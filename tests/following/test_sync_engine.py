@@ -382,3 +382,37 @@ def test_a_pause_and_a_resume_are_sent_through_apprise(
         "Copy trading resumed for fred_follower",
     ]
     assert "INSUFFICIENT_BALANCE" in receiver.messages[0]["message"]
+
+
+@pytest.mark.parametrize("how", ["off_by_hand", "paused_by_an_error"])
+def test_a_follower_turned_off_after_the_cycle_read_it_gets_no_order(
+    how, monkeypatch, follower, follower_account, master_account, follow, trade
+):
+    """With many followers the cycle's read of the settings is seconds old by the time it
+    reaches the last one: an off (or a pause) that came in meanwhile still stops its order."""
+    from following import selectors, services
+
+    row = follow(follower, follower_account, "0.1")
+    trade(master_account, "BUY", "1.0")
+    read = selectors.followers_to_sync
+
+    def read_then_turned_off():
+        rows = read()
+        if how == "off_by_hand":
+            services.follow_settings_update(user=follower, is_active=False)
+        else:
+            services.trade_error_record(settings_id=row.pk, error_type="CONNECTOR", message="elsewhere")
+        return rows
+
+    monkeypatch.setattr(selectors, "followers_to_sync", read_then_turned_off)
+    sync.follow_sync_cycle()
+    assert not Order.objects.filter(follow_settings=row).exists() and positions(follower_account) == {}
+    row.refresh_from_db()
+    assert (row.last_sync_outcome, row.sync_fingerprint) == (SyncOutcome.PAUSED, "")
+    monkeypatch.setattr(selectors, "followers_to_sync", read)
+    if how == "off_by_hand":
+        services.follow_settings_update(user=follower, is_active=True)
+    else:
+        services.trade_error_resolve(user=follower, error_id=TradeError.objects.get().pk)
+    sync.follow_sync_cycle()
+    assert positions(follower_account) == {"BTC/USDT": Decimal("0.1")}
