@@ -170,7 +170,9 @@ def alert_readiness(*, checks: dict[str, dict]) -> None:
     silent...) and resolve the ones that pass again. The browser session is left out: its own
     alert (`alert_session_state`) is sent where the state is recorded, with what to do."""
     for name, check in checks.items():
-        if name == "browser":
+        if name == "browser" or check.get("starting"):
+            # "starting": no heartbeat yet from a desk that has just started (ops.health): not an
+            # incident until it has lasted HEARTBEAT_MAX_AGE.
             continue
         if check["ok"]:
             resolve_alert(

@@ -40,8 +40,22 @@ def worker_component(queue: str) -> str:
     return f"worker:{queue}"
 
 
+def _missing_key(component: str) -> str:
+    return f"ops:heartbeat-missing:{component}"
+
+
 def record_heartbeat(component: str, **extra) -> None:
     cache.set(heartbeat_key(component), {"at": time.time(), **extra}, timeout=None)
+    cache.delete(_missing_key(component))
+
+
+def missing_for(component: str) -> float:
+    """Seconds since a check first found no heartbeat at all from `component` (0 the first time).
+    A desk that has just started has none yet: that is only an outage once it lasts."""
+    now = time.time()
+    cache.add(_missing_key(component), now, timeout=None)
+    since = cache.get(_missing_key(component)) or now
+    return max(0.0, now - since)
 
 
 def heartbeat_age(component: str) -> float | None:
@@ -126,7 +140,13 @@ def _heartbeat_check(component: str, what: str, upstream: str | None) -> tuple[b
     heartbeats: beat for the worker, the worker for the browser worker) went silent first."""
     age = heartbeat_age(component)
     if age is None:
-        return False, f"no heartbeat from {what} yet (beat sends one every {settings.HEARTBEAT_EVERY:g}s)"
+        waited = missing_for(component)
+        if waited <= settings.HEARTBEAT_MAX_AGE:
+            # Not ready, but no alert yet: a desk that has just started sends its first heartbeats
+            # within HEARTBEAT_EVERY seconds (see ops.alerts.alert_readiness).
+            detail = f"no heartbeat from {what} yet (beat sends one every {settings.HEARTBEAT_EVERY:g}s)"
+            return False, detail, {"starting": True}
+        return False, f"no heartbeat from {what} in the {waited:.0f}s since the desk first looked (not running?)"
     if age > settings.HEARTBEAT_MAX_AGE:
         upstream_age = heartbeat_age(upstream) if upstream else None
         upstream_silent = upstream_age is not None and upstream_age > settings.HEARTBEAT_MAX_AGE
@@ -178,7 +198,9 @@ def check_browser() -> tuple[bool, str]:
     return True, "; ".join(rows) or "no active browser account"
 
 
-CHECKS: dict[str, Callable[[], tuple[bool, str]]] = {
+# A check answers (ok, detail), or (ok, detail, extra) with more fields for its result
+# ("starting": True = failing, but too early to alert).
+CHECKS: dict[str, Callable[[], tuple]] = {
     "database": check_database,
     "broker": check_broker,
     "cache": check_cache,
@@ -192,16 +214,18 @@ CHECKS: dict[str, Callable[[], tuple[bool, str]]] = {
 _pool = ThreadPoolExecutor(max_workers=len(CHECKS) * 2, thread_name_prefix="readyz")
 
 
-def _run(check: Callable[[], tuple[bool, str]]) -> dict:
+def _run(check: Callable[[], tuple]) -> dict:
     started = time.monotonic()
+    extra: dict = {}
     try:
-        ok, detail = check()
+        ok, detail, *more = check()
+        extra = more[0] if more else {}
     except Exception as exc:
         ok, detail = False, f"{type(exc).__name__}: {str(exc).strip().splitlines()[0] if str(exc).strip() else ''}"
     finally:
         # Give this thread's database connection back (to the pool, on PostgreSQL).
         connections.close_all()
-    return {"ok": ok, "detail": detail[:300], "ms": int((time.monotonic() - started) * 1000)}
+    return {"ok": ok, "detail": detail[:300], "ms": int((time.monotonic() - started) * 1000), **extra}
 
 
 def readiness(only: list[str] | None = None) -> dict:
