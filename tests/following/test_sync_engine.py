@@ -416,3 +416,18 @@ def test_a_follower_turned_off_after_the_cycle_read_it_gets_no_order(
         services.trade_error_resolve(user=follower, error_id=TradeError.objects.get().pk)
     sync.follow_sync_cycle()
     assert positions(follower_account) == {"BTC/USDT": Decimal("0.1")}
+
+
+@pytest.mark.parametrize(
+    ("master", "ratio", "lot", "expected"),
+    [
+        ("1.0", "0.1", "0.0001", "0.1"),
+        ("2.0", "0.2", "0.0001", "0.4"),
+        ("0.5", "0.3334", "0.001", "0.166"),  # 0.1667: down, never to the nearer 0.167
+        ("0.9999", "0.1", "0.001", "0.099"),  # 0.09999
+        ("-0.5", "0.3334", "0.001", "-0.166"),  # a short is rounded toward zero too
+        ("0.00099", "1", "0.001", "0"),
+    ],
+)
+def test_the_target_is_master_times_ratio_rounded_down_to_the_lot(master, ratio, lot, expected):
+    assert sync.target_qty(Decimal(master), Decimal(ratio), Decimal(lot)) == Decimal(expected)
