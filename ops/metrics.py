@@ -207,17 +207,23 @@ class DeskCollector(Collector):
             FollowSettings = apps.get_model("following", "FollowSettings")
         except LookupError:
             return
+        # Paused = stopped by an error until it is resolved; off = turned off by its user.
+        paused_by_error = Q(is_active=False, paused_by_error=True)
         counts = FollowSettings.objects.aggregate(
-            active=Count("id", filter=Q(is_active=True)), paused=Count("id", filter=Q(is_active=False))
+            active=Count("id", filter=Q(is_active=True)),
+            paused=Count("id", filter=paused_by_error),
+            off=Count("id", filter=Q(is_active=False) & ~paused_by_error),
         )
         followers = _family(
-            "tradedesk_followers", "Follow settings by state (paused = stopped by an error).", ["state"]
+            "tradedesk_followers",
+            "Follow settings by state: active, paused (stopped by an error until it is resolved), off (by its user).",
+            ["state"],
         )
-        followers.add_metric(["active"], counts["active"])
-        followers.add_metric(["paused"], counts["paused"])
+        for state in ("active", "paused", "off"):
+            followers.add_metric([state], counts[state])
         yield followers
         paused = _family(
-            "tradedesk_followers_paused", "Followers paused (is_active false) until their errors are resolved."
+            "tradedesk_followers_paused", "Followers paused by an error (not following until it is resolved)."
         )
         paused.add_metric([], counts["paused"])
         yield paused

@@ -11,6 +11,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from executor.connectors.base import ErrorCode, OrderResult
 from executor.models import ExchangeAccount, VenueSession
+from following.services import trade_error_record, trade_error_resolve
 from orders import services as order_services
 from orders.models import Order
 from tests.test_websockets import connect
@@ -218,7 +219,7 @@ def test_paused_followers_and_sync_cycle_durations(scrape, trader, viewer, outsi
     from following.models import FollowSettings, SyncRun
 
     master = ExchangeAccount.objects.create(owner=desk_admin, label="master", venue="paper", connector="api")
-    for user, active in ((trader, True), (viewer, False), (outsider, False)):
+    for user, active in ((trader, True), (viewer, True), (outsider, False)):  # outsider: off by hand
         own = ExchangeAccount.objects.create(owner=user, label="own", venue="paper", connector="api")
         FollowSettings.objects.create(
             user=user,
@@ -228,17 +229,27 @@ def test_paused_followers_and_sync_cycle_durations(scrape, trader, viewer, outsi
             follow_ratio=Decimal("0.5"),
             is_active=active,
         )
+    error = trade_error_record(  # pauses the viewer until the error is resolved
+        settings_id=FollowSettings.objects.get(user=viewer).pk, error_type="REJECTED", message="rejected by the venue"
+    )
     now = timezone.now()
     for seconds, outcome in ((0.08, "ok"), (0.4, "ok"), (3, "partial")):
         started = now - timedelta(seconds=30)
         SyncRun.objects.create(started_at=started, finished_at=started + timedelta(seconds=seconds), outcome=outcome)
     SyncRun.objects.create(started_at=now - timedelta(hours=2), finished_at=now - timedelta(hours=2), outcome="ok")
     samples = scrape()
-    assert value(samples, "tradedesk_followers_paused") == 2
+    assert value(samples, "tradedesk_followers_paused") == 1
     assert value(samples, "tradedesk_followers", state="active") == 1
+    assert value(samples, "tradedesk_followers", state="paused") == 1
+    assert value(samples, "tradedesk_followers", state="off") == 1
     bucket = lambda le: value(samples, "tradedesk_follower_sync_duration_seconds_bucket", le=le)  # noqa: E731
     assert (bucket("0.1"), bucket("0.5"), bucket("5.0"), bucket("+Inf")) == (1, 2, 3, 3)  # the last hour only
     assert value(samples, "tradedesk_follower_sync_runs", outcome="ok") == 2
     assert value(samples, "tradedesk_follower_sync_runs", outcome="partial") == 1
     assert value(samples, "tradedesk_follower_sync_last_duration_seconds") in (0.08, 0.4, 3.0)
     assert value(samples, "tradedesk_scrape_ok", part="followers") == 1
+    trade_error_resolve(user=viewer, error_id=error.pk)  # the viewer follows again; the outsider stays off
+    samples = scrape()
+    assert value(samples, "tradedesk_followers_paused") == 0
+    assert value(samples, "tradedesk_followers", state="active") == 2
+    assert value(samples, "tradedesk_followers", state="off") == 1
