@@ -297,6 +297,9 @@ AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_CLIENT_IP_CALLABLE = "desk.client_ip.client_ip"
 TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+# Django admin follows the roles: the admin role may do everything there, no other role opens it
+# (desk/admin_access.py), so a user put in the admin group in admin is a full admin.
+AUTHENTICATION_BACKENDS = [*AUTHENTICATION_BACKENDS, "desk.admin_access.AdminRoleBackend"]
 WHITENOISE_USE_FINDERS = True
 STATIC_ROOT.mkdir(exist_ok=True)  # collectstatic's target; whitenoise warns on every start without it
 

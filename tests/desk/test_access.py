@@ -106,3 +106,47 @@ def test_actions_refuse_get_where_they_need_post(page_for, trader, make_signal):
 def test_admin_is_for_admins_only(page_for, trader, desk_admin):
     assert page_for(trader).get("/admin/").status_code == 302  # not staff: admin's own login
     assert page_for(desk_admin).get("/admin/").status_code == 200
+
+
+def test_the_admin_group_opens_django_admin_with_every_permission(page_for, trader, desk_admin):
+    """A user an admin put in the admin group (no is_staff, no superuser) is a full admin."""
+    from django.contrib.auth.models import Group
+
+    trader.groups.set([Group.objects.get(name="admin")])
+    assert not trader.is_staff and not trader.is_superuser
+    client = page_for(trader)
+    assert client.get("/admin/").status_code == 200
+    assert client.get("/admin/orders/risklimit/add/").status_code == 200
+    body = {"symbol": "sol-usdt", "max_order_qty": "3", "max_daily_qty": "", "max_daily_notional": ""}
+    assert client.post("/admin/orders/risklimit/add/", body).status_code == 302
+    assert client.get("/admin/auth/user/").status_code == 200
+    assert 'href="/admin/"' in client.get("/signals/").content.decode()  # the header links to it
+
+
+def test_only_the_admin_role_opens_django_admin_whatever_is_staff_says(page_for, trader, viewer):
+    trader.is_staff = True
+    trader.save()
+    for user in (trader, viewer):
+        client = page_for(user)
+        assert client.get("/admin/").status_code == 302, user
+        assert client.get("/admin/orders/risklimit/").status_code == 302, user
+        assert 'href="/admin/"' not in client.get("/signals/").content.decode()
+
+
+def test_admin_login_page_lets_in_the_admin_role_only(trader):
+    from django.contrib.auth.models import Group
+    from django.test import Client
+
+    trader.set_password("pw-for-admin-login")
+    trader.is_staff = True
+    trader.save()
+    refused = Client().post("/admin/login/", {"username": trader.username, "password": "pw-for-admin-login"})
+    assert refused.status_code == 200 and "correct username and password" in refused.content.decode()
+
+    trader.is_staff = False
+    trader.save()
+    trader.groups.set([Group.objects.get(name="admin")])
+    client = Client()
+    answer = client.post("/admin/login/?next=/admin/", {"username": trader.username, "password": "pw-for-admin-login"})
+    assert answer.status_code == 302 and answer.url == "/admin/"
+    assert client.get("/admin/").status_code == 200
