@@ -111,6 +111,7 @@
       if (!price) return;
       var market = event.target.value === "MARKET";
       price.disabled = market;
+      price.placeholder = market ? "market" : "limit price";
       if (market) {
         price.dataset.kept = price.value;
         price.value = "";

@@ -94,9 +94,11 @@ def test_choosing_market_clears_the_price_and_orders_at_market(page, desk, trade
     open_live(page, desk, "trader")
     signal = desk.post_signal(suggest_price="64950", suggest_qty="0.2")
     page.locator(f"#signal-{signal['id']} [data-action=order]").click()
+    expect(page.locator("#order-price")).to_have_attribute("placeholder", "limit price")
     page.select_option("#order-type", "MARKET")
     expect(page.locator("#order-price")).to_be_disabled()
     expect(page.locator("#order-price")).to_have_value("")
+    expect(page.locator("#order-price")).to_have_attribute("placeholder", "market")
     expect(page.locator("#estimated-cost")).to_contain_text("13,000 USDT")  # 0.2 at the venue's 65,000
     page.click("#order-confirm")
     expect(page.locator("#placed-status")).to_have_text("SUCCESS")
