@@ -33,6 +33,7 @@ class SyncOutcome(models.TextChoices):
     BELOW_MIN = "below_min", "Difference below the venue minimum"
     FAILED = "failed", "Failed"
     MASTER_UNAVAILABLE = "master_unavailable", "Master positions unavailable"
+    VENUE_UNAVAILABLE = "venue_unavailable", "Venue's lot sizes unavailable"
 
 
 class FollowSettings(models.Model):

@@ -159,6 +159,9 @@ def _cycle(now: datetime) -> tuple[CycleTotals, int]:
     outcomes = _run_jobs(jobs, in_flight, now)
     skipped = [o.settings_id for o in outcomes if not o.evaluated and not o.error]
     _state_bulk_update(settings_ids=skipped, outcome=None, at=now)
+    unavailable = sum(outcome.outcome == SyncOutcome.VENUE_UNAVAILABLE for outcome in outcomes)
+    if unavailable:
+        totals.problems.append(f"{unavailable} follower(s) skipped: their venue's lot sizes could not be read")
     for outcome in outcomes:
         totals.followers_synced += outcome.evaluated
         totals.followers_skipped += not outcome.evaluated and not outcome.error
@@ -249,6 +252,16 @@ def sync_follower(
         return FollowerOutcome(row.pk, row.last_sync_outcome or SyncOutcome.OK)
 
     account = row.follower_credential
+    try:
+        instruments = instruments_for(account, strict=True)
+    except InstrumentsUnavailable as exc:
+        # The venue is not answering: nothing is ordered and the follower is not paused; the
+        # next cycle tries again.
+        logger.warning("follower %s: %s; skipped this cycle", row.pk, exc)
+        FollowSettings.objects.filter(pk=row.pk).update(
+            last_synced_at=now, last_sync_outcome=SyncOutcome.VENUE_UNAVAILABLE
+        )
+        return FollowerOutcome(row.pk, SyncOutcome.VENUE_UNAVAILABLE, evaluated=True)
     trusted = _trusted_positions(row, account.pk, now)
     try:
         own = trusted if trusted is not None else {p.symbol: p.qty for p in read_positions(account)}
@@ -261,7 +274,6 @@ def sync_follower(
         )
         return FollowerOutcome(row.pk, SyncOutcome.FAILED, evaluated=True, error=True)
     read_at = row.last_sync_detail["read_at"] if trusted is not None else now.isoformat()
-    instruments = instruments_for(account)
     symbols = sorted(set(snapshot.positions) | set(row.last_sync_detail.get("symbols", {})))
     outcome = FollowerOutcome(row.pk, SyncOutcome.OK, evaluated=True)
     lines: dict[str, dict] = {}
@@ -438,8 +450,16 @@ def read_positions(account: ExchangeAccount) -> list[Position]:
     return get_connector(kind, config).get_positions()
 
 
-def instruments_for(account: ExchangeAccount) -> dict[str, Instrument]:
-    """The venue's lot sizes and minimums, cached per venue and address for a few minutes."""
+class InstrumentsUnavailable(Exception):
+    """The venue publishes lot sizes but could not be asked, and none are known from before."""
+
+
+def instruments_for(account: ExchangeAccount, *, strict: bool = False) -> dict[str, Instrument]:
+    """The venue's lot sizes and minimums, cached per venue and address for a few minutes.
+
+    When the venue cannot be asked, the last known ones are used however old; with none known,
+    `strict` raises InstrumentsUnavailable (the sync then orders nothing rather than guess a lot
+    the venue would refuse), else {} (the status page's estimate)."""
     kind, config = _reader_config(account)
     key = (kind, f"{config.venue}|{config.base_url or settings.PAPER_BASE_URL}")
     with _instruments_lock:
@@ -451,6 +471,10 @@ def instruments_for(account: ExchangeAccount) -> dict[str, Instrument]:
         instruments = found.instruments()
     except Exception as exc:
         logger.warning("instruments of %s unavailable: %s", key, exc)
+        if cached:
+            return cached[1]
+        if strict:
+            raise InstrumentsUnavailable(f"the venue's lot sizes could not be read: {exc}") from exc
         return {}
     with _instruments_lock:
         _instruments_cache[key] = (time.monotonic(), instruments)

@@ -431,3 +431,33 @@ def test_a_follower_turned_off_after_the_cycle_read_it_gets_no_order(
 )
 def test_the_target_is_master_times_ratio_rounded_down_to_the_lot(master, ratio, lot, expected):
     assert sync.target_qty(Decimal(master), Decimal(ratio), Decimal(lot)) == Decimal(expected)
+
+
+def test_a_venue_whose_lot_sizes_cannot_be_read_gets_no_guessed_order_and_pauses_no_one(
+    monkeypatch, follower, follower_account, master_account, follow, trade
+):
+    from executor.connectors.base import Instrument
+
+    row = follow(follower, follower_account, "0.1")
+    trade(master_account, "BUY", "1.0")
+
+    def down(self):
+        raise OSError("connection refused")
+
+    monkeypatch.setattr(DryRunConnector, "instruments", down)
+    run = sync.follow_sync_cycle()
+    row.refresh_from_db()
+    assert not Order.objects.filter(follow_settings=row).exists() and not TradeError.objects.exists()
+    assert row.is_active and row.last_sync_outcome == SyncOutcome.VENUE_UNAVAILABLE
+    assert run.outcome == "partial" and "lot sizes could not be read" in run.detail
+    # Back up: a lot of 0.01 is learnt, then the venue fails again after the cache expired: the
+    # last known lot is used, never the default's finer one.
+    lots = {"BTC/USDT": Instrument("BTC/USDT", Decimal("0.01"), Decimal("0.01"))}
+    monkeypatch.setattr(DryRunConnector, "instruments", lambda self: lots)
+    sync.follow_sync_cycle()
+    assert positions(follower_account) == {"BTC/USDT": Decimal("0.1")}
+    monkeypatch.setattr(sync, "_INSTRUMENTS_TTL", 0.0)
+    monkeypatch.setattr(DryRunConnector, "instruments", down)
+    trade(master_account, "BUY", "0.55")  # target 0.155: 0.15 at the venue's lot
+    sync.follow_sync_cycle()
+    assert positions(follower_account) == {"BTC/USDT": Decimal("0.15")}
