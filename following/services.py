@@ -244,6 +244,8 @@ def master_account_open(*, user: User, credential_id: int) -> MasterAccount:
 
 def master_account_close(*, user: User, credential_id: int) -> MasterAccount:
     """Close an account for new followers; those already following keep following it."""
+    if not 0 < credential_id < 2**63:  # from the URL: the driver would overflow
+        raise NotFound(f"exchange account {credential_id} is not one of your master accounts")
     with transaction.atomic():
         listing = (
             MasterAccount.objects.select_for_update().select_related("credential").filter(credential_id=credential_id)

@@ -282,3 +282,7 @@ def test_a_change_with_an_id_beyond_64_bits_is_a_400(client_for, follower, follo
 def test_opening_a_master_with_an_id_beyond_64_bits_is_a_400(client_for, master):
     response = client_for(master).post(f"{URL}/masters", {"credential_id": 10**20}, format="json")
     assert response.status_code == 400 and "credential_id" in response.json()["fields"]
+
+
+def test_closing_a_master_with_an_id_beyond_64_bits_is_a_404(client_for, master):
+    assert client_for(master).post(f"{URL}/masters/{10**20}/close").status_code == 404
