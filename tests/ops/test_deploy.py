@@ -86,3 +86,41 @@ def test_a_rotated_secret_key_keeps_sessions_while_the_old_one_is_a_fallback(set
     assert client.get("/readyz").wsgi_request.user == viewer
     settings.SECRET_KEY_FALLBACKS = []
     assert not client.get("/readyz").wsgi_request.user.is_authenticated
+
+
+def _normalized(command: str) -> str:
+    """One process command as the three files write it, minus what legitimately differs: the
+    virtualenv prefix, and the values of --host, --port and --workers (variables or literals)."""
+    command = re.sub(r"(\.venv|\$\(VENV\))/bin/", "", command)
+    command = re.sub(r"--(host|port|workers) \S+", r"--\1 X", command)
+    return " ".join(command.split())
+
+
+def test_compose_runs_exactly_the_procfile_and_makefile_commands():
+    import yaml
+
+    compose = yaml.safe_load((BASE_DIR / "docker-compose.yml").read_text())["services"]
+    procfile = dict(
+        line.split(": ", 1) for line in (BASE_DIR / "Procfile").read_text().splitlines() if line and line[0] != "#"
+    )
+    makefile = re.sub(r"\\\n\s*", "", (BASE_DIR / "Makefile").read_text())
+    make_targets = dict(re.findall(r"^([a-z-]+):.*\n((?:\t.*\n)+)", makefile, re.M))
+    for service, proc, target in (
+        ("worker", "worker", "worker"),
+        ("browser-worker", "browser", "browser-worker"),
+        ("beat", "beat", "beat"),
+        ("web", "web", "web"),
+    ):
+        command = compose[service]["command"]
+        # compose's web runs `sh -c "... && exec uvicorn ..."`; the others are argument lists.
+        wanted = command[-1].split("exec ", 1)[1] if command[0] == "sh" else " ".join(command)
+        wanted = _normalized(wanted.replace("$$", "$"))
+        assert _normalized(procfile[proc].split("exec ", 1)[-1]) == wanted, service
+        make_lines = [_normalized(line) for line in make_targets[target].splitlines()]
+        assert any(line.endswith(wanted) for line in make_lines), (service, make_lines)
+    # Every desk container runs the same image with the same settings source.
+    for service in ("migrate", "web", "worker", "browser-worker", "beat"):
+        assert compose[service]["image"] == "tradedesk:latest", service
+        assert compose[service]["restart"] in ("unless-stopped", "no"), service
+        assert compose[service]["environment"]["REDIS_URL"] == "redis://redis:6379/0", service
+    assert compose["web"]["environment"]["PROMETHEUS_MULTIPROC_DIR"]
