@@ -175,7 +175,8 @@ class QueryCounter:
 
     @staticmethod
     def _is_order_check(sql: str) -> bool:
-        return sql.lstrip().startswith('SELECT 1 AS "a" FROM "following_followsettings"')
+        # exists(): `SELECT 1 AS "a" FROM ...` (SQLite), `SELECT %s AS "a" FROM ...` (PostgreSQL)
+        return sql.lstrip().startswith("SELECT") and 'AS "a" FROM "following_followsettings"' in sql
 
 
 class CpuMeter:
