@@ -116,10 +116,9 @@ def follow_settings_update(*, user: User, **changes) -> FollowSettings:
             raise InvalidInput("is not the owner of master_credential_id", field="master_user_id")
         _check_pair(user=user, master=master, follower=follower)
         if changes.get("is_active") and not row.is_active and _open_errors(user).exists():
+            then = "resolving the last one resumes following" if row.paused_by_error else "then turn following on"
             raise Conflict(
-                "resolve your unresolved trade errors first; resolving the last one resumes following",
-                field="is_active",
-                code="unresolved_errors",
+                f"resolve your unresolved trade errors first; {then}", field="is_active", code="unresolved_errors"
             )
         old = {"ratio": row.follow_ratio, "active": row.is_active}
         row.master_credential, row.master_user_id, row.follower_credential = master, master.owner_id, follower

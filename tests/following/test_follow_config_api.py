@@ -249,6 +249,8 @@ def test_resolving_does_not_turn_on_a_follower_who_had_turned_following_off_by_h
     assert client.put(f"{URL}/settings", {"is_active": False}, format="json").status_code == 200
     error = record_error(row)
     assert client.get(f"{URL}/settings").json()["paused_by_error"] is False
+    refused = client.put(f"{URL}/settings", {"is_active": True}, format="json")
+    assert refused.status_code == 409 and refused.json()["message"].endswith("then turn following on")
     resolved = client.post(f"{URL}/errors/{error.pk}/resolve").json()
     assert (resolved["resumed"], resolved["is_active"]) == (False, False)
     row.refresh_from_db()
