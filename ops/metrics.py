@@ -21,7 +21,7 @@ import time
 from datetime import timedelta
 
 from django.conf import settings
-from django.db.models import Count, DurationField, ExpressionWrapper, F, Min, Q, Sum
+from django.db.models import Case, Count, DurationField, ExpressionWrapper, F, Min, Q, Sum, Value, When
 from django.utils import timezone
 from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
@@ -34,6 +34,7 @@ MULTIPROC_DIR = os.environ.get("PROMETHEUS_MULTIPROC_DIR", "")
 if MULTIPROC_DIR:
     os.makedirs(MULTIPROC_DIR, exist_ok=True)
 
+SOURCES = ("desk", "follow")
 LATENCY_BUCKETS = (0.1, 0.25, 0.5, 1, 2, 3, 5, 10, 20, 30, 60, 120)
 SYNC_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30)
 # Follower sync runs every few seconds: the histogram covers the last hour of runs.
@@ -98,40 +99,65 @@ class DeskCollector(Collector):
     def _orders(self):
         from orders.models import Order, OrderStatus
 
-        by_status = dict(Order.objects.order_by().values_list("status").annotate(n=Count("id")))
-        orders = _family("tradedesk_orders", "Orders by current status.", ["status"])
-        for status in OrderStatus.values:
-            orders.add_metric([status], by_status.get(status, 0))
+        # source: "desk" (a trader confirmed a signal) or "follow" (copy trading placed it for a
+        # follower). A follower's own failure (its balance, its account) says nothing about the
+        # desk's orders, so the two are counted apart.
+        source = Case(When(follow_settings__isnull=False, then=Value("follow")), default=Value("desk"))
+        orders_by_source = Order.objects.order_by().annotate(source=source)
+        by_status = {
+            (row["source"], row["status"]): row["n"]
+            for row in orders_by_source.values("source", "status").annotate(n=Count("id"))
+        }
+        orders = _family(
+            "tradedesk_orders", "Orders by current status and source (desk, follow).", ["source", "status"]
+        )
+        for kind in SOURCES:
+            for status in OrderStatus.values:
+                orders.add_metric([kind, status], by_status.get((kind, status), 0))
         yield orders
 
         failed = CounterMetricFamily(
-            "tradedesk_orders_failed", "Orders that ended FAILED, by error code.", labels=["error_code"]
+            "tradedesk_orders_failed",
+            "Orders that ended FAILED, by source and error code.",
+            labels=["source", "error_code"],
         )
         rows = (
-            Order.objects.filter(status=OrderStatus.FAILED).order_by().values_list("error_code").annotate(n=Count("id"))
+            orders_by_source.filter(status=OrderStatus.FAILED)
+            .values_list("source", "error_code")
+            .annotate(n=Count("id"))
         )
-        for code, n in rows:
-            failed.add_metric([code or "none"], n)
+        for kind, code, n in rows:
+            failed.add_metric([kind, code or "none"], n)
         yield failed
 
         ratio = _family(
             "tradedesk_order_success_ratio",
-            "Share of orders finished in the window that succeeded (SUCCESS / (SUCCESS + FAILED)).",
-            ["window"],
+            "Share of orders finished in the window that succeeded (SUCCESS / (SUCCESS + FAILED)), by source.",
+            ["source", "window"],
         )
         finished = _family(
-            "tradedesk_orders_finished", "Orders finished in the window, by status.", ["window", "status"]
+            "tradedesk_orders_finished",
+            "Orders finished in the window, by source and status.",
+            ["source", "window", "status"],
         )
         now = timezone.now()
         for window, span in (("1h", timedelta(hours=1)), ("24h", timedelta(days=1))):
-            counts = Order.objects.filter(completed_at__gte=now - span).aggregate(
-                success=Count("id", filter=Q(status=OrderStatus.SUCCESS)),
-                failed=Count("id", filter=Q(status=OrderStatus.FAILED)),
+            rows = (
+                orders_by_source.filter(completed_at__gte=now - span)
+                .values("source")
+                .annotate(
+                    success=Count("id", filter=Q(status=OrderStatus.SUCCESS)),
+                    failed=Count("id", filter=Q(status=OrderStatus.FAILED)),
+                )
             )
-            finished.add_metric([window, "SUCCESS"], counts["success"])
-            finished.add_metric([window, "FAILED"], counts["failed"])
-            if counts["success"] + counts["failed"]:
-                ratio.add_metric([window], counts["success"] / (counts["success"] + counts["failed"]))
+            counts = {row["source"]: row for row in rows}
+            for kind in SOURCES:
+                success = counts.get(kind, {}).get("success", 0)
+                fails = counts.get(kind, {}).get("failed", 0)
+                finished.add_metric([kind, window, "SUCCESS"], success)
+                finished.add_metric([kind, window, "FAILED"], fails)
+                if success + fails:
+                    ratio.add_metric([kind, window], success / (success + fails))
         yield ratio
         yield finished
         yield self._latency(Order, OrderStatus)

@@ -37,7 +37,7 @@ def test_a_captcha_fails_the_order_and_makes_the_desk_not_ready_until_it_is_gone
     assert response.status_code == 503
     assert [name for name, check in response.json()["checks"].items() if not check["ok"]] == ["browser"]
     figures = metrics(settings)
-    assert figures[("tradedesk_orders_failed_total", (("error_code", "CAPTCHA_REQUIRED"),))] == 1
+    assert figures[("tradedesk_orders_failed_total", (("error_code", "CAPTCHA_REQUIRED"), ("source", "desk")))] == 1
     assert figures[("tradedesk_browser_session", (("account", "paper-browser"), ("state", "captcha")))] == 1
     assert sorted(receiver.wait_for(2)) == [
         "[TradeDesk test] Exchange account paper-browser needs a captcha to be solved",
@@ -50,8 +50,8 @@ def test_a_captcha_fails_the_order_and_makes_the_desk_not_ready_until_it_is_gone
     assert second.status == "SUCCESS", (second.error_code, second.error_message)
     assert Client().get("/readyz").status_code == 200
     figures = metrics(settings)
-    assert figures[("tradedesk_orders", (("status", "SUCCESS"),))] == 1
-    assert figures[("tradedesk_order_success_ratio", (("window", "1h"),))] == 0.5
+    assert figures[("tradedesk_orders", (("source", "desk"), ("status", "SUCCESS")))] == 1
+    assert figures[("tradedesk_order_success_ratio", (("source", "desk"), ("window", "1h")))] == 0.5
     assert figures[("tradedesk_order_placement_seconds_count", (("venue", "browser"),))] == 2
     assert receiver.wait_for(3)[2] == "[TradeDesk test] Resolved: Exchange account paper-browser is logged in again"
     assert len(receiver.messages) == 3

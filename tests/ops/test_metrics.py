@@ -76,8 +76,8 @@ def test_an_admins_personal_token_opens_the_metrics(settings, desk_admin, viewer
 @pytest.mark.django_db
 def test_order_counts_success_rate_and_error_codes_follow_the_orders(scrape, trader, make_signal, queued_tasks):
     before = scrape()
-    assert value(before, "tradedesk_orders", status="SUCCESS") == 0
-    assert value(before, "tradedesk_order_success_ratio", window="1h") is None  # nothing finished yet
+    assert value(before, "tradedesk_orders", source="desk", status="SUCCESS") == 0
+    assert value(before, "tradedesk_order_success_ratio", source="desk", window="1h") is None  # nothing finished yet
 
     def confirm():
         return order_services.order_create(
@@ -85,7 +85,7 @@ def test_order_counts_success_rate_and_error_codes_follow_the_orders(scrape, tra
         )
 
     placed = confirm()
-    assert value(scrape(), "tradedesk_orders", status="SUBMITTING") == 1
+    assert value(scrape(), "tradedesk_orders", source="desk", status="SUBMITTING") == 1
     order_services.order_place(order_id=placed.pk)  # the dry run fills it
     for code in (ErrorCode.NETWORK, ErrorCode.NETWORK, ErrorCode.CAPTCHA_REQUIRED):
         failing = confirm()
@@ -94,14 +94,14 @@ def test_order_counts_success_rate_and_error_codes_follow_the_orders(scrape, tra
         )
 
     after = scrape()
-    assert value(after, "tradedesk_orders", status="SUCCESS") == 1
-    assert value(after, "tradedesk_orders", status="FAILED") == 3
-    assert value(after, "tradedesk_orders", status="SUBMITTING") == 0
-    assert value(after, "tradedesk_orders_failed_total", error_code="NETWORK") == 2
-    assert value(after, "tradedesk_orders_failed_total", error_code="CAPTCHA_REQUIRED") == 1
-    assert value(after, "tradedesk_orders_finished", window="1h", status="SUCCESS") == 1
-    assert value(after, "tradedesk_order_success_ratio", window="1h") == 0.25
-    assert value(after, "tradedesk_order_success_ratio", window="24h") == 0.25
+    assert value(after, "tradedesk_orders", source="desk", status="SUCCESS") == 1
+    assert value(after, "tradedesk_orders", source="desk", status="FAILED") == 3
+    assert value(after, "tradedesk_orders", source="desk", status="SUBMITTING") == 0
+    assert value(after, "tradedesk_orders_failed_total", source="desk", error_code="NETWORK") == 2
+    assert value(after, "tradedesk_orders_failed_total", source="desk", error_code="CAPTCHA_REQUIRED") == 1
+    assert value(after, "tradedesk_orders_finished", source="desk", window="1h", status="SUCCESS") == 1
+    assert value(after, "tradedesk_order_success_ratio", source="desk", window="1h") == 0.25
+    assert value(after, "tradedesk_order_success_ratio", source="desk", window="24h") == 0.25
     assert value(after, "tradedesk_scrape_ok", part="orders") == 1
 
 
@@ -185,7 +185,7 @@ def test_a_part_that_cannot_be_read_is_reported_and_the_rest_still_shows(scrape,
     samples = scrape()
     assert value(samples, "tradedesk_scrape_ok", part="signals") == 0
     assert value(samples, "tradedesk_scrape_ok", part="orders") == 1
-    assert value(samples, "tradedesk_orders", status="SUCCESS") == 0
+    assert value(samples, "tradedesk_orders", source="desk", status="SUCCESS") == 0
 
 
 @pytest.mark.django_db(transaction=True)
@@ -253,3 +253,40 @@ def test_paused_followers_and_sync_cycle_durations(scrape, trader, viewer, outsi
     assert value(samples, "tradedesk_followers_paused") == 0
     assert value(samples, "tradedesk_followers", state="active") == 2
     assert value(samples, "tradedesk_followers", state="off") == 1
+
+
+@pytest.mark.django_db
+def test_copy_trading_orders_are_counted_apart_from_the_desks(scrape, trader, viewer, desk_admin, make_signal):
+    from following.models import FollowSettings
+
+    master = ExchangeAccount.objects.create(owner=desk_admin, label="master", venue="paper", connector="api")
+    own = ExchangeAccount.objects.create(owner=viewer, label="own", venue="paper", connector="api")
+    follow = FollowSettings.objects.create(
+        user=viewer, master_user=desk_admin, master_credential=master, follower_credential=own, follow_ratio=1
+    )
+    desk_order = order_services.order_create(
+        user=trader, signal_id=make_signal().pk, qty=Decimal("0.5"), order_type="LIMIT", price=Decimal("65000")
+    )
+    order_services.order_place(order_id=desk_order.pk)  # the dry run fills it
+    for _ in range(3):  # the follower's balance is too small: its orders fail, the desk's do not
+        Order.objects.create(
+            follow_settings=follow,
+            exchange_account=own,
+            symbol="BTC/USDT",
+            side="BUY",
+            order_type="MARKET",
+            qty=Decimal("1"),
+            venue="api",
+            created_by=viewer,
+            status="FAILED",
+            error_code="REJECTED",
+            completed_at=timezone.now(),
+        )
+    samples = scrape()
+    assert value(samples, "tradedesk_order_success_ratio", source="desk", window="1h") == 1
+    assert value(samples, "tradedesk_order_success_ratio", source="follow", window="1h") == 0
+    assert value(samples, "tradedesk_orders", source="follow", status="FAILED") == 3
+    assert value(samples, "tradedesk_orders", source="desk", status="FAILED") == 0
+    assert value(samples, "tradedesk_orders_failed_total", source="follow", error_code="REJECTED") == 3
+    assert value(samples, "tradedesk_orders_failed_total", source="desk", error_code="REJECTED") is None
+    assert value(samples, "tradedesk_orders_finished", source="follow", window="24h", status="FAILED") == 3
