@@ -255,7 +255,11 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     options = parse(argv)
     # A strategy should not stall on a desk that is down: a short retry budget, then the outbox.
-    client = TradeDeskClient.from_env(retry=Retry(attempts=5, base_delay=0.5, max_delay=5, deadline=20))
+    try:
+        client = TradeDeskClient.from_env(retry=Retry(attempts=5, base_delay=0.5, max_delay=5, deadline=20))
+    except ValueError as exc:  # API_KEY or API_BASE_URL missing or malformed: say which, no traceback
+        logger.error("%s", exc)
+        return 2
     paper = os.environ.get("PAPER_BASE_URL") or f"{client.base_url}/paper"
     strategy = Strategy(client, PriceFeed(paper), options)
     # SIGTERM (rundesk stopping, docker stop) ends the loop after the current step.

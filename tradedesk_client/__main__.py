@@ -5,9 +5,11 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 
-from tradedesk_client.client import DeliveryFailed, SignalRejected, TradeDeskClient
+from tradedesk_client.client import DEFAULT_OUTBOX, DeliveryFailed, SignalRejected, TradeDeskClient
+from tradedesk_client.outbox import Outbox
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -31,8 +33,16 @@ def main(argv: list[str] | None = None) -> int:
 
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    if args.command == "pending":  # reads the local file only: needs no desk and no key
+        path = args.outbox or os.environ.get("TRADEDESK_OUTBOX", DEFAULT_OUTBOX)
+        for entry in Outbox(path).pending() if path else []:
+            print(json.dumps({**entry, "queued_at": entry["queued_at"].isoformat()}, default=str))
+        return 0
     kwargs = {"outbox": args.outbox} if args.outbox else {}
-    client = TradeDeskClient.from_env(**kwargs)
+    try:
+        client = TradeDeskClient.from_env(**kwargs)
+    except ValueError as exc:  # API_BASE_URL, API_KEY or TRADEDESK_TIMEOUT missing or wrong
+        parser.error(str(exc))
 
     if args.command == "send":
         fields = {k: v for k, v in vars(args).items() if k not in ("command", "outbox")}
@@ -44,10 +54,6 @@ def main(argv: list[str] | None = None) -> int:
         except DeliveryFailed as failed:
             print(failed, file=sys.stderr)
             return 3
-        return 0
-    if args.command == "pending":
-        for entry in client.outbox.pending() if client.outbox else []:
-            print(json.dumps({**entry, "queued_at": entry["queued_at"].isoformat()}, default=str))
         return 0
     report = client.resend(max_age=args.max_age)
     for sent in report.sent:

@@ -198,7 +198,10 @@ class TradeDeskClient:
         environ = os.environ if environ is None else environ
         kwargs.setdefault("outbox", environ.get("TRADEDESK_OUTBOX", DEFAULT_OUTBOX) or None)
         if environ.get("TRADEDESK_TIMEOUT"):
-            kwargs.setdefault("timeout", float(environ["TRADEDESK_TIMEOUT"]))
+            try:
+                kwargs.setdefault("timeout", float(environ["TRADEDESK_TIMEOUT"]))
+            except ValueError:
+                raise ValueError(f"TRADEDESK_TIMEOUT must be seconds, not {environ['TRADEDESK_TIMEOUT']!r}") from None
         return cls(environ.get("API_BASE_URL", ""), environ.get("API_KEY", ""), **kwargs)
 
     def send_signal(self, **fields: Any) -> int:

@@ -210,6 +210,29 @@ def test_resend_from_the_command_line(live_server, strategy, tmp_path):
     assert strategy.key not in first.stdout + first.stderr + sent.stdout + sent.stderr
 
 
+def test_the_command_line_names_a_missing_or_wrong_setting_without_a_traceback(tmp_path):
+    outbox = Outbox(tmp_path / "outbox.jsonl")
+    outbox.add(key="waiting-1", body=SIGNAL | {"suggest_price": "1"}, error="down")
+    env = {k: v for k, v in os.environ.items() if k not in ("API_BASE_URL", "API_KEY", "TRADEDESK_TIMEOUT")}
+    env.update(PYTHONPATH=str(settings.BASE_DIR), TRADEDESK_OUTBOX=str(outbox.path))
+
+    def run(module: str, *args: str, **extra: str) -> subprocess.CompletedProcess:
+        command = [sys.executable, "-m", module, *args]
+        return subprocess.run(command, env={**env, **extra}, capture_output=True, text=True, timeout=60)  # noqa: S603
+
+    # Listing the outbox reads a local file: no desk, no key needed.
+    listed = run("tradedesk_client", "pending")
+    assert listed.returncode == 0 and json.loads(listed.stdout)["key"] == "waiting-1"
+    sent = run("tradedesk_client", "send", "--symbol", "X/Y", "--side", "BUY", "--qty", "1", "--strategy", "s")
+    assert sent.returncode == 2 and "base_url is required (API_BASE_URL" in sent.stderr
+    assert "Traceback" not in sent.stderr
+    timeout = run("tradedesk_client", "resend", API_BASE_URL="http://127.0.0.1:1", API_KEY="k", TRADEDESK_TIMEOUT="ten")
+    assert timeout.returncode == 2 and "TRADEDESK_TIMEOUT must be seconds, not 'ten'" in timeout.stderr
+    strategy = run("examples.strategy", API_BASE_URL="http://127.0.0.1:1")
+    assert strategy.returncode == 2 and "api_key is required (API_KEY" in strategy.stderr
+    assert "Traceback" not in strategy.stderr
+
+
 def test_stale_signals_in_the_outbox_are_expired_not_sent(strategy, tmp_path):
     outbox = Outbox(tmp_path / "outbox.jsonl")
     outbox.add(key="stale-1", body=SIGNAL | {"suggest_price": "1"}, error="down")
