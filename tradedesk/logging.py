@@ -157,6 +157,38 @@ class RedactFilter(logging.Filter):
         return True
 
 
+class RoutineTaskFilter(logging.Filter):
+    """Drops Celery's own "received", "succeeded" and "Sending due task" lines below WARNING for
+    the tasks beat runs every few seconds (CELERY_BEAT_SCHEDULE: follower sync, heartbeats,
+    watchdog, expiry, reconciliation), which would otherwise be most of a production log. Their
+    failures (ERROR) and their own log lines are kept, and so are the lines of every other task
+    (order placement). LOG_ROUTINE_TASKS=true keeps them all."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno >= logging.WARNING:
+            return True
+        from django.conf import settings
+
+        if getattr(settings, "LOG_ROUTINE_TASKS", True):
+            return True
+        return _task_name(record) not in _routine_tasks(settings)
+
+
+def _routine_tasks(settings) -> set[str]:
+    names = {entry["task"] for entry in getattr(settings, "CELERY_BEAT_SCHEDULE", {}).values()}
+    return names | {"ops.tasks.browser_heartbeat"}  # relayed by the worker with every heartbeat
+
+
+def _task_name(record: logging.LogRecord) -> str | None:
+    data = getattr(record, "data", None)
+    if isinstance(data, Mapping) and data.get("name"):
+        return str(data["name"])
+    args = record.args
+    if record.name == "celery.beat" and isinstance(args, tuple) and len(args) == 2:
+        return str(args[1])  # "Scheduler: Sending due task %s (%s)", entry name, task name
+    return None
+
+
 class JsonFormatter(logging.Formatter):
     """One JSON object per line: time (UTC, ISO 8601), level, logger, message, ids, extras, exc."""
 

@@ -384,6 +384,7 @@ LOGGING = {
     "filters": {
         "context": {"()": "tradedesk.logging.ContextFilter"},
         "redact": {"()": "tradedesk.logging.RedactFilter"},
+        "routine_tasks": {"()": "tradedesk.logging.RoutineTaskFilter"},
     },
     "formatters": {
         "json": {"()": "tradedesk.logging.JsonFormatter"},
@@ -401,12 +402,19 @@ LOGGING = {
         "uvicorn.error": {"level": LOG_LEVEL},
         "uvicorn.access": {"handlers": ["console"], "level": "WARNING", "propagate": False},
         # A line per task received and finished, and per beat schedule: useful in production logs
-        # (they carry the task id), noise in the embedded desk's console.
+        # (they carry the task id), noise in the embedded desk's console. Those of the routine
+        # tasks beat runs every few seconds are left out unless LOG_ROUTINE_TASKS is on.
         **dict.fromkeys(
             ["celery.beat", "celery.worker.strategy", "celery.app.trace"],
-            {"level": env.str("TASK_LOG_LEVEL", default="WARNING" if DEBUG else LOG_LEVEL)},
+            {
+                "level": env.str("TASK_LOG_LEVEL", default="WARNING" if DEBUG else LOG_LEVEL),
+                "filters": ["routine_tasks"],
+            },
         ),
     },
 }
+# Celery's received/succeeded/sending lines for the tasks in CELERY_BEAT_SCHEDULE (every few
+# seconds; tens of thousands of lines a day): off by default, their failures are always logged.
+LOG_ROUTINE_TASKS = env.bool("LOG_ROUTINE_TASKS", default=False)
 # Celery workers keep the handler above instead of installing their own text format.
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False

@@ -140,3 +140,33 @@ def test_a_task_logs_with_its_task_id_and_the_order_it_works_on(json_logs, make_
     (line,) = [line for line in json_logs.lines() if line["message"] == message]
     assert (line["task_id"], line["task"], line["order_id"]) == ("task-123", "orders.tasks.place_order", order.pk)
     assert line["signal_id"] == order.signal_id
+
+
+def test_celerys_lines_for_the_routine_beat_tasks_are_left_out_but_not_their_failures(settings, json_logs):
+    from celery import beat
+    from celery.app import trace
+    from celery.worker import strategy
+
+    loggers = [logging.getLogger(name) for name in ("celery.app.trace", "celery.worker.strategy", "celery.beat")]
+    levels = [logger.level for logger in loggers]
+    for logger in loggers:
+        logger.setLevel(logging.INFO)  # as in production (TASK_LOG_LEVEL = LOG_LEVEL)
+    try:
+        for name in ("following.tasks.sync_followers", "ops.tasks.heartbeat", "orders.tasks.place_order"):
+            context = {"id": f"id-{name}", "name": name, "args": "()", "kwargs": "{}", "eta": None}
+            strategy.logger.info(trace.LOG_RECEIVED, context, extra={"data": context})
+            trace.info(trace.LOG_SUCCESS, {**context, "return_value": "None", "runtime": 0.01})
+            beat.info("Scheduler: Sending due task %s (%s)", "entry", name)
+        trace.logger.error(
+            trace.LOG_FAILURE, {"id": "x", "name": "ops.tasks.heartbeat", "exc": "boom", "description": ""}
+        )
+        lines = [json.loads(line) for line in json_logs.getvalue().splitlines()]
+        routine = [line for line in lines if "sync_followers" in line["message"] or "heartbeat" in line["message"]]
+        assert [line["level"] for line in routine] == ["ERROR"]  # only the failure
+        assert len([line for line in lines if "place_order" in line["message"]]) == 3
+        settings.LOG_ROUTINE_TASKS = True
+        beat.info("Scheduler: Sending due task %s (%s)", "entry", "ops.tasks.heartbeat")
+        assert "Sending due task entry (ops.tasks.heartbeat)" in json_logs.getvalue()
+    finally:
+        for logger, level in zip(loggers, levels, strict=True):
+            logger.setLevel(level)
