@@ -12,6 +12,7 @@
   var RECONNECT_MAX_MS = 5000;
   var PING_EVERY_MS = 20000;
   var PONG_TIMEOUT_MS = 10000;
+  var SESSION_ENDED = 4401; /* the server's close code when the login has ended */
 
   function onReady(fn) {
     if (document.readyState !== "loading") fn();
@@ -216,9 +217,14 @@
         if (event.type === "pong") { clearTimeout(pongTimer); return; }
         onEvent(event);
       };
-      ws.onclose = function () {
+      ws.onclose = function (event) {
         clearInterval(pingTimer);
         clearTimeout(pongTimer);
+        if (event.code === SESSION_ENDED) {
+          // The login ended since the socket opened (logged out elsewhere, expired, role taken away).
+          location.href = "/login/?next=" + encodeURIComponent(location.pathname + location.search);
+          return;
+        }
         renderLiveStatus();
         setTimeout(connect, delay);
         delay = Math.min(delay * 2, RECONNECT_MAX_MS);
@@ -233,6 +239,7 @@
 
     self.isOpen = function () { return !!ws && ws.readyState === WebSocket.OPEN; };
     self.drop = function () { if (ws) ws.close(); }; // used by tests to simulate a dropped link
+    self.ping = ping; // used by tests: the check a page makes every PING_EVERY_MS
     connect();
   }
 

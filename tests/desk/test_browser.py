@@ -232,6 +232,22 @@ def test_a_page_whose_sockets_could_not_connect_at_first_catches_up_when_they_do
     expect(page.locator(f"#signal-{missed['id']}")).to_be_visible()
 
 
+def test_logging_out_in_one_tab_sends_the_other_tab_to_login_at_its_next_ping(browser, desk):
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    try:
+        first = context.new_page()
+        open_live(first, desk, "trader")
+        second = context.new_page()
+        second.goto(desk.base + "/orders/")
+        expect(second.locator("#live-status")).to_have_text("live")
+        first.click("text=Log out")
+        first.wait_for_url("**/login/")
+        second.evaluate("window.deskLive.sockets.forEach((socket) => socket.ping())")
+        second.wait_for_url(re.compile(r"/login/\?next=%2Forders%2F$"), timeout=5000)
+    finally:
+        context.close()
+
+
 def test_the_pages_fit_a_phone_screen(browser, desk):
     context = browser.new_context(viewport={"width": 390, "height": 844})
     page = context.new_page()
