@@ -68,6 +68,15 @@ def home(request: HttpRequest) -> HttpResponse:
     return redirect("desk:signals")
 
 
+def _with_current(choices: dict[str, list[str]], **current: str | None) -> dict[str, list[str]]:
+    """The filter menus with the value in use, even when no row has it now (a bookmarked filter,
+    or the last such signal just left the queue): the menu must show the filter the table obeys."""
+    for name, value in current.items():
+        if value and value not in choices[name]:
+            choices[name] = sorted([*choices[name], value])
+    return choices
+
+
 def _signal_filters(request: HttpRequest) -> tuple[SignalFilterForm, dict]:
     form = SignalFilterForm(request.GET)
     return form, (form.cleaned_data if form.is_valid() else {})
@@ -82,7 +91,9 @@ def signals_page(request: HttpRequest) -> HttpResponse:
         request,
         form=form,
         signals=signals,
-        choices=selectors.signal_queue_choices(),
+        choices=_with_current(
+            selectors.signal_queue_choices(), symbols=filters.get("symbol"), strategies=filters.get("strategy")
+        ),
         query=request.GET.urlencode(),
         limit=selectors.QUEUE_LIMIT,
     )
@@ -286,7 +297,7 @@ def orders_page(request: HttpRequest) -> HttpResponse:
         request,
         form=form,
         orders=selectors.order_board(**filters)[: selectors.BOARD_LIMIT],
-        symbols=selectors.order_symbols(),
+        symbols=_with_current({"symbols": selectors.order_symbols()}, symbols=filters.get("symbol"))["symbols"],
         query=request.GET.urlencode(),
         limit=selectors.BOARD_LIMIT,
     )

@@ -121,3 +121,14 @@ def test_an_unknown_signal_is_a_404(page_for, trader):
     assert client.get("/signals/999999/order/").status_code == 404
     assert client.post("/signals/999999/reject/", {"reason": "x"}).status_code == 404
     assert client.post("/signals/999999/accept/").status_code == 404
+
+
+def test_the_filter_menus_show_the_filter_in_use_even_with_no_row_for_it(page_for, viewer, make_signal):
+    make_signal(symbol="BTC/USDT", strategy_name="a")
+    client = page_for(viewer)
+    html = client.get("/signals/?symbol=xrp-usdt&strategy=gone_v1").content.decode()
+    assert "<option selected>XRP/USDT</option>" in html
+    assert "<option selected>gone_v1</option>" in html
+    assert "<option >BTC/USDT</option>" in html
+    orders = client.get("/orders/?symbol=xrp-usdt").content.decode()
+    assert "<option selected>XRP/USDT</option>" in orders
