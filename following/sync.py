@@ -252,6 +252,15 @@ def sync_follower(
         return FollowerOutcome(row.pk, row.last_sync_outcome or SyncOutcome.OK)
 
     account = row.follower_credential
+    if not account.is_active:
+        # Deactivated by an admin (a leaked key, a closed account): never trade on it.
+        trade_error_record(
+            settings_id=row.pk,
+            error_type=ErrorType.CONNECTOR,
+            message=f"your exchange account {account.label} is deactivated; nothing was ordered",
+            details={"exchange_account_id": account.pk},
+        )
+        return FollowerOutcome(row.pk, SyncOutcome.FAILED, evaluated=True, error=True)
     try:
         instruments = instruments_for(account, strict=True)
     except InstrumentsUnavailable as exc:
@@ -429,6 +438,9 @@ def _master_snapshot_or_error(account: ExchangeAccount) -> MasterSnapshot | Exce
 
 
 def _master_snapshot(account: ExchangeAccount) -> MasterSnapshot:
+    if not account.is_active:
+        # Deactivated by an admin: its followers wait (unpaused) until it is active again.
+        raise RuntimeError(f"exchange account {account.pk} is deactivated")
     positions = {p.symbol: p for p in read_positions(account) if p.qty}
     text = ";".join(f"{symbol}={positions[symbol].qty.normalize()}" for symbol in sorted(positions))
     return MasterSnapshot(positions=positions, fingerprint=hashlib.sha256(text.encode()).hexdigest())

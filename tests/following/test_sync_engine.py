@@ -461,3 +461,32 @@ def test_a_venue_whose_lot_sizes_cannot_be_read_gets_no_guessed_order_and_pauses
     trade(master_account, "BUY", "0.55")  # target 0.155: 0.15 at the venue's lot
     sync.follow_sync_cycle()
     assert positions(follower_account) == {"BTC/USDT": Decimal("0.15")}
+
+
+def test_a_deactivated_follower_account_is_never_traded_on(follower, follower_account, master_account, follow, trade):
+    row = follow(follower, follower_account, "0.1")
+    trade(master_account, "BUY", "1.0")
+    follower_account.is_active = False
+    follower_account.save()
+    run = sync.follow_sync_cycle()
+    row.refresh_from_db()
+    assert not Order.objects.filter(follow_settings=row).exists() and positions(follower_account) == {}
+    error = TradeError.objects.get()
+    assert "deactivated" in error.error_message and not row.is_active and run.errors == 1
+
+
+def test_a_deactivated_master_account_is_not_followed_and_pauses_no_one(
+    follower, follower_account, master_account, follow, trade
+):
+    row = follow(follower, follower_account, "0.1")
+    trade(master_account, "BUY", "1.0")
+    master_account.is_active = False
+    master_account.save()
+    run = sync.follow_sync_cycle()
+    row.refresh_from_db()
+    assert not Order.objects.filter(follow_settings=row).exists() and not TradeError.objects.exists()
+    assert row.is_active and row.last_sync_outcome == SyncOutcome.MASTER_UNAVAILABLE and "deactivated" in run.detail
+    master_account.is_active = True
+    master_account.save()
+    sync.follow_sync_cycle()
+    assert positions(follower_account) == {"BTC/USDT": Decimal("0.1")}
