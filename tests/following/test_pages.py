@@ -32,6 +32,7 @@ def test_a_new_follower_starts_following_from_the_dashboard(logged_in, follower,
     form = page.get("/follow/")
     assert form.status_code == 200 and b"You follow no one yet" in form.content
     assert f'value="{master_account.pk}"'.encode() in form.content  # the open master is offered
+    assert b'data-testid="no-account"' not in form.content and b'data-testid="no-master"' not in form.content
     response = page.post(
         "/follow/",
         {"master_credential_id": master_account.pk, "follower_credential_id": follower_account.pk,
@@ -197,3 +198,8 @@ def test_home_sends_a_follower_without_a_desk_role_to_the_dashboard_and_staff_to
     client.force_login(trader)
     assert client.get("/").url == "/signals/"
     assert 'href="/follow/"' in client.get("/signals/").content.decode()
+
+
+def test_a_user_with_no_account_and_no_master_is_told_what_is_missing(logged_in, other_follower):
+    html = logged_in(other_follower).get("/follow/").content.decode()
+    assert 'data-testid="no-account"' in html and "follow_account" in html and 'data-testid="no-master"' in html
