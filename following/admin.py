@@ -23,8 +23,8 @@ class ReadOnlyAdmin(SimpleHistoryAdmin):
 @admin.register(FollowSettings)
 class FollowSettingsAdmin(ReadOnlyAdmin):
     list_display = ["user", "master_user", "master_credential", "follower_credential", "follow_ratio", "is_active",
-                    "last_synced_at", "last_sync_outcome"]  # fmt: skip
-    list_filter = ["is_active", "last_sync_outcome"]
+                    "paused_by_error", "last_synced_at", "last_sync_outcome"]  # fmt: skip
+    list_filter = ["is_active", "paused_by_error", "last_sync_outcome"]
     list_select_related = ["user", "master_user", "master_credential", "follower_credential"]
     search_fields = ["user__username", "master_user__username"]
 
