@@ -38,16 +38,27 @@ def healthz(request: HttpRequest) -> JsonResponse:
     return JsonResponse({"status": "ok"})
 
 
+_alerting = threading.Lock()
+
+
+def _alert(checks: dict) -> None:
+    try:
+        alerts.alert_readiness(checks=checks)
+    except Exception:
+        logger.exception("readiness alerts could not be sent")
+    finally:
+        _alerting.release()
+
+
 def readyz(request: HttpRequest) -> JsonResponse:
     """200 when every check passes, else 503. Anyone (a load balancer) gets the verdict per
     check; the details (hosts, errors, queue depths) only go to an operator."""
     report = health.readiness()
-    if settings.ALERT_URLS:
+    if settings.ALERT_URLS and _alerting.acquire(blocking=False):
         # Whoever probes first reports an outage the watchdog cannot see (its own worker or beat
-        # dead, Redis down); in the background, so the probe is answered at once.
-        threading.Thread(
-            target=alerts.alert_readiness, kwargs={"checks": report["checks"]}, name="readyz-alerts", daemon=True
-        ).start()
+        # dead, Redis down); in the background, so the probe is answered at once. One at a time
+        # per process: a burst of probes (anyone may call /readyz) starts no burst of threads.
+        threading.Thread(target=_alert, args=(report["checks"],), name="readyz-alerts", daemon=True).start()
     checks = report["checks"]
     if not _is_operator(request):
         checks = {name: {"ok": check["ok"]} for name, check in checks.items()}

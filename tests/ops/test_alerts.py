@@ -171,3 +171,33 @@ def test_the_test_alert_command_reaches_every_destination(receiver, settings):
     settings.ALERT_URLS = []
     with pytest.raises(CommandError, match="ALERT_URLS is empty"):
         call_command("send_test_alert")
+
+
+def test_a_burst_of_readiness_probes_runs_one_alert_round_at_a_time(receiver, settings, monkeypatch):
+    import threading
+
+    from ops import views
+
+    calls, release = [], threading.Event()
+
+    def slow_round(*, checks):
+        calls.append(checks)
+        release.wait(5)
+
+    monkeypatch.setattr(alerts, "alert_readiness", slow_round)
+
+    def wait(condition) -> None:
+        deadline = time.monotonic() + 5
+        while not condition() and time.monotonic() < deadline:
+            time.sleep(0.01)
+
+    for _ in range(20):
+        assert Client().get("/readyz").status_code == 503  # every probe is answered at once
+    wait(lambda: calls)
+    time.sleep(0.2)
+    assert len(calls) == 1  # the other 19 found a round running and started none
+    release.set()
+    wait(lambda: not views._alerting.locked())
+    Client().get("/readyz")
+    wait(lambda: len(calls) == 2)
+    assert len(calls) == 2  # the next probe after it ended runs its own
