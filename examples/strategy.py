@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import math
 import os
 import signal
 import sys
@@ -222,24 +223,57 @@ def _env(name: str, default: str) -> str:
     return os.environ.get(f"STRATEGY_{name}") or default
 
 
+def _number(kind: type, env: str, *, zero: bool = False):
+    """An argparse type: a number of `kind`, above 0 (or at least 0), naming its option and
+    variable when wrong."""
+    names = f"--{env.lower().replace('_', '-')} or STRATEGY_{env}"
+
+    def convert(text: str):
+        try:
+            value = kind(text)
+            finite = math.isfinite(value)
+        except (ValueError, ArithmeticError):
+            raise argparse.ArgumentTypeError(f"{text!r} is not a number ({names})") from None
+        if not finite or value < 0 or (value == 0 and not zero):
+            raise argparse.ArgumentTypeError(
+                f"{text!r} must be a number {'of 0 or more' if zero else 'above 0'} ({names})"
+            )
+        return value
+
+    return convert
+
+
 def parse(argv: list[str] | None = None) -> Options:
     parser = argparse.ArgumentParser(prog="python -m examples.strategy", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--symbols", default=_env("SYMBOLS", "BTC-USDT,ETH-USDT"), help="comma separated")
-    parser.add_argument("--interval", type=float, default=float(_env("INTERVAL", "1")), help="seconds between polls")
-    parser.add_argument("--fast", type=int, default=int(_env("FAST", "5")), help="fast average, in samples")
-    parser.add_argument("--slow", type=int, default=int(_env("SLOW", "20")), help="slow average, in samples")
-    parser.add_argument("--qty", type=Decimal, default=Decimal(_env("QTY", "0.01")), help="suggested quantity")
-    parser.add_argument(
-        "--threshold", type=Decimal, default=Decimal(_env("THRESHOLD", "0.00005")), help="relative band (0.0001=1bp)"
+    add = parser.add_argument
+    # String defaults from the environment go through the same checks as the options.
+    add("--symbols", default=_env("SYMBOLS", "BTC-USDT,ETH-USDT"), help="comma separated")
+    add("--interval", type=_number(float, "INTERVAL"), default=_env("INTERVAL", "1"), help="seconds between polls")
+    add("--fast", type=_number(int, "FAST"), default=_env("FAST", "5"), help="fast average, in samples")
+    add("--slow", type=_number(int, "SLOW"), default=_env("SLOW", "20"), help="slow average, in samples")
+    add("--qty", type=_number(Decimal, "QTY"), default=_env("QTY", "0.01"), help="suggested quantity")
+    add(
+        "--threshold",
+        type=_number(Decimal, "THRESHOLD", zero=True),
+        default=_env("THRESHOLD", "0.00005"),
+        help="relative band (0.0001=1bp)",
     )
-    parser.add_argument(
-        "--cooldown", type=float, default=float(_env("COOLDOWN", "30")), help="seconds between signals per symbol"
+    add(
+        "--cooldown",
+        type=_number(float, "COOLDOWN", zero=True),
+        default=_env("COOLDOWN", "30"),
+        help="seconds between signals per symbol",
     )
-    parser.add_argument("--max-age", type=float, default=300.0, help="outbox signals older than this are dropped")
-    parser.add_argument("--max-signals", type=int, help="stop after sending this many")
+    add("--max-age", type=_number(float, "MAX_AGE"), default="300", help="outbox signals older than this are dropped")
+    add("--max-signals", type=_number(int, "MAX_SIGNALS"), help="stop after sending this many")
     args = parser.parse_args(argv)
+    symbols = [s.strip().upper() for s in args.symbols.split(",") if s.strip()]
+    if not symbols:
+        parser.error("no symbol to watch: --symbols or STRATEGY_SYMBOLS, e.g. BTC-USDT,ETH-USDT")
+    if args.fast >= args.slow:
+        parser.error(f"the fast average ({args.fast}) must be shorter than the slow one ({args.slow})")
     return Options(
-        symbols=[s.strip().upper() for s in args.symbols.split(",") if s.strip()],
+        symbols=symbols,
         interval=args.interval,
         fast=args.fast,
         slow=args.slow,

@@ -12,7 +12,7 @@ from decimal import Decimal
 import psutil
 import pytest
 
-from examples.strategy import MovingAverageCross, Options, PriceFeed, Strategy
+from examples.strategy import MovingAverageCross, Options, PriceFeed, Strategy, parse
 from executor.paper.services.prices import paper_price_set
 from signals.models import Signal
 from tests.test_embedded import free_port, manage
@@ -59,6 +59,39 @@ def wait_for(condition, what: str, timeout: float = 20):
 
 
 @pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize(
+    ("argv", "env", "error"),
+    [
+        (["--fast", "10", "--slow", "3"], {}, "the fast average (10) must be shorter than the slow one (3)"),
+        (["--qty", "abc"], {}, "argument --qty: 'abc' is not a number (--qty or STRATEGY_QTY)"),
+        (["--interval", "-1"], {}, "'-1' must be a number above 0 (--interval or STRATEGY_INTERVAL)"),
+        (["--qty", "nan"], {}, "'nan' must be a number above 0"),
+        ([], {"STRATEGY_FAST": "five"}, "argument --fast: 'five' is not a number (--fast or STRATEGY_FAST)"),
+        ([], {"STRATEGY_SYMBOLS": " , "}, "no symbol to watch: --symbols or STRATEGY_SYMBOLS"),
+    ],
+)
+def test_bad_options_or_variables_are_named_not_a_traceback(monkeypatch, capsys, argv, env, error):
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    with pytest.raises(SystemExit) as exited:
+        parse(argv)
+    assert exited.value.code == 2
+    assert error in capsys.readouterr().err
+
+
+def test_options_come_from_the_environment_and_the_command_line(monkeypatch):
+    monkeypatch.setenv("STRATEGY_SYMBOLS", "eth-usdt")
+    monkeypatch.setenv("STRATEGY_QTY", "0.5")
+    options = parse(["--fast", "3", "--slow", "10", "--cooldown", "0"])
+    assert (options.symbols, options.qty, options.fast, options.slow, options.cooldown) == (
+        ["ETH-USDT"],
+        Decimal("0.5"),
+        3,
+        10,
+        0.0,
+    )
+
+
 def test_the_strategy_reads_the_paper_price_feed_and_sends_one_signal_per_cross(
     live_server, strategy, paper_instruments, tmp_path
 ):
