@@ -63,3 +63,15 @@ def test_redis_url_switches_broker_and_channel_layer():
     assert shell(REDIS_URL="redis://127.0.0.1:6379/3") == (
         "redis://127.0.0.1:6379/3 channels_redis.core.RedisChannelLayer False"
     )
+
+
+def test_env_example_lists_every_variable_the_settings_read():
+    import re
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    names = set(re.findall(r'env(?:\.\w+)?\(\s*"([A-Z_0-9]+)"', (root / "tradedesk/settings.py").read_text()))
+    example = (root / ".env.example").read_text()
+    assert len(names) > 40
+    missing = sorted(name for name in names if not re.search(rf"^#?\s*{name}=", example, re.M))
+    assert not missing, f".env.example does not list {missing}"
