@@ -335,9 +335,6 @@ def follower_order_create(
     (409 `follower_paused`): the cycle's read can be seconds old when it has many followers.
     """
     from django.db import IntegrityError
-    from django.db.models import Exists, OuterRef
-
-    from following.models import FollowSettings, TradeError
 
     order = Order(
         follow_settings_id=follow_settings_id,
@@ -354,11 +351,9 @@ def follower_order_create(
         placement_started_at=timezone.now() if placing_now else None,
     )
     order._change_reason = f"copy trading for {user.get_username()}"
-    open_error = TradeError.objects.filter(user_id=OuterRef("user_id"), is_resolved=False)
-    following = FollowSettings.objects.filter(pk=follow_settings_id, is_active=True).filter(~Exists(open_error))
     try:
         with transaction.atomic():
-            if not following.exists():
+            if not _follower_still_on(follow_settings_id):
                 raise Conflict(
                     f"follower settings {follow_settings_id} are off or paused by an error; nothing ordered",
                     code="follower_paused",
@@ -372,6 +367,25 @@ def follower_order_create(
             code="follower_order_in_flight",
         ) from None
     return order
+
+
+def _follower_still_on(follow_settings_id: int) -> bool:
+    """Whether the follower is on and has no unresolved trade error, right now. One statement per
+    follower order, in plain SQL: building it with the ORM costs about 0.4 ms of CPU, paid a
+    thousand times per master change with a thousand followers."""
+    from django.db import connection
+
+    from following.models import FollowSettings, TradeError
+
+    settings_table = connection.ops.quote_name(FollowSettings._meta.db_table)
+    errors_table = connection.ops.quote_name(TradeError._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT 1 AS still_on FROM {settings_table} s WHERE s.id = %s AND s.is_active = %s AND NOT EXISTS "  # noqa: S608
+            f"(SELECT 1 FROM {errors_table} e WHERE e.user_id = s.user_id AND e.is_resolved = %s)",
+            [follow_settings_id, True, False],
+        )
+        return cursor.fetchone() is not None
 
 
 def follower_order_submit(**fields) -> Order:
