@@ -101,6 +101,7 @@ bench-live: install
 # The README's screenshots of the desk pages (docs/screenshots/), from a real run in Chromium.
 screenshots: install
 	$(PY) scripts/screenshots.py
+	$(PY) scripts/screenshots_follow.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .ruff_cache

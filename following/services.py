@@ -258,17 +258,45 @@ def master_account_close(*, user: User, credential_id: int) -> MasterAccount:
     return listing
 
 
+# Causes outside any one follower (the venue or its session down, positions unreadable): an
+# outage pauses every follower on that venue at once, and should page someone once, not per
+# follower. Balance and refusals are each follower's own and are sent per follower.
+_VENUE_WIDE_ERRORS = {
+    ErrorType.CONNECTOR,
+    ErrorType.SESSION,
+    ErrorType.POSITIONS_UNAVAILABLE,
+    ErrorType.INSTRUMENT_UNKNOWN,
+    ErrorType.NOT_FOUND_AT_VENUE,
+    ErrorType.INTERNAL,
+}
+
+
 def _alert_paused(row: FollowSettings, error: TradeError, was_active: bool) -> None:
+    from django.conf import settings as django_settings
+
     from ops.alerts import send_alert
 
     if not was_active:
         return
+    message = error.error_message
+    if not message.startswith(error.error_type):
+        message = f"{error.error_type}: {message}"
+    if error.error_type in _VENUE_WIDE_ERRORS:
+        account = row.follower_credential
+        key = f"venue:{account.venue}:{account.base_url}:{error.error_type}"
+        more = (
+            f"Other followers paused by {error.error_type} on this venue in the next "
+            f"{django_settings.ALERT_DEDUP_SECONDS}s are not sent again: see /follow/admin/."
+        )
+    else:
+        key = f"{row.pk}:{error.pk}"
+        more = "Resolve the error to resume following."
     try:
         send_alert(
             event="follow_paused",
-            key=f"{row.pk}:{error.pk}",
+            key=key,
             title=f"Copy trading paused for {row.user.get_username()}",
-            body=f"{error.error_type}: {error.error_message}\nResolve the error to resume following.",
+            body=f"{message}\n{more}",
         )
     except Exception:
         logger.exception("alert for paused follower %s failed", row.pk)

@@ -12,7 +12,10 @@ def sync_followers() -> None:
     """One follower sync cycle (Celery beat, every FOLLOW_SYNC_EVERY seconds). Cycles never
     overlap: a cycle that finds another holding the lock records itself skipped and returns."""
     run = sync.follow_sync_cycle()
-    logger.info(
+    # A quiet cycle every FOLLOW_SYNC_EVERY seconds would be most of the log: DEBUG unless it did something.
+    busy = run.orders_placed or run.errors or run.followers_synced
+    logger.log(
+        logging.INFO if busy else logging.DEBUG,
         "follower sync %s: %s, %s evaluated, %s unchanged, %s orders, %s errors",
         run.pk, run.outcome, run.followers_synced, run.followers_skipped, run.orders_placed, run.errors,
     )  # fmt: skip

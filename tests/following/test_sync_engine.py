@@ -490,3 +490,37 @@ def test_a_deactivated_master_account_is_not_followed_and_pauses_no_one(
     master_account.save()
     sync.follow_sync_cycle()
     assert positions(follower_account) == {"BTC/USDT": Decimal("0.1")}
+
+
+def test_a_venue_outage_pausing_many_followers_alerts_once_but_each_balance_problem_alerts(
+    settings, django_capture_on_commit_callbacks, follower, other_follower, make_account, follow
+):
+    """Issue 6: one outage must not send a message per follower; a follower's own problem does."""
+    from following import services
+    from ops import alerts
+    from tests.ops.conftest import AlertReceiver
+
+    receiver = AlertReceiver()
+    settings.ALERT_URLS = [receiver.url]
+    alerts._local_claims.clear()
+    try:
+        rows = [follow(user, make_account(user)) for user in (follower, other_follower)]
+        with django_capture_on_commit_callbacks(execute=True):
+            for row in rows:
+                services.trade_error_record(settings_id=row.pk, error_type="CONNECTOR", message="venue unreachable")
+        assert len(receiver.wait_for(1)) == 1
+        for row in rows:  # resolved, then each runs out of money: two messages, one per follower
+            for error in TradeError.objects.filter(user=row.user, is_resolved=False):
+                services.trade_error_resolve(user=row.user, error_id=error.pk)
+        with django_capture_on_commit_callbacks(execute=True):
+            for row in rows:
+                services.trade_error_record(
+                    settings_id=row.pk, error_type="INSUFFICIENT_BALANCE", message="INSUFFICIENT_BALANCE: needs 6500"
+                )
+        paused = [t for t in receiver.wait_for(3) if "paused" in t]
+    finally:
+        receiver.close()
+    assert len(paused) == 3, receiver.titles()
+    outage, balance = receiver.messages[0]["message"], receiver.messages[-1]["message"]
+    assert "CONNECTOR: venue unreachable" in outage and "not sent again" in outage
+    assert "INSUFFICIENT_BALANCE: INSUFFICIENT_BALANCE" not in balance
