@@ -194,6 +194,12 @@ def order_place(*, order_id: int) -> Order | None:
     if resuming:
         logger.warning("order %s: placement had started before; looking it up at the venue", order.pk)
         return order_record_result(order_id=order.pk, result=_look_up(connector, order.client_order_id))
+    return _send_and_record(order, connector)
+
+
+def _send_and_record(order: Order, connector) -> Order:
+    """Send the order (its placement already recorded, no transaction open) and record the
+    answer; an unknown outcome is recorded first, then settled by a lookup at the venue."""
     try:
         result = connector.place_order(_ticket(order))
     except Exception as exc:
@@ -396,13 +402,4 @@ def follower_order_submit(**fields) -> Order:
         _enqueue_placement(order.pk, order.venue)
         return order
     order = follower_order_create(**fields, placing_now=True)
-    connector = _connector(order)
-    try:
-        result = connector.place_order(_ticket(order))
-    except Exception as exc:
-        logger.exception("order %s: the connector failed after it may have sent the order", order.pk)
-        result = OrderResult.unknown(order.client_order_id, f"the connector failed: {exc}")
-    if result.status == ResultStatus.UNKNOWN:
-        order_record_result(order_id=order.pk, result=result)
-        result = _look_up(connector, order.client_order_id)
-    return order_record_result(order_id=order.pk, result=result)
+    return _send_and_record(order, _connector(order))
