@@ -60,3 +60,48 @@ def test_an_overlong_idempotency_key_gets_a_400(strategy):
 def test_a_bad_page_size_falls_back_to_the_default(client_for, viewer):
     response = client_for(viewer).get("/api/signals?limit=abc&offset=-5")
     assert response.status_code == 200
+
+
+NOT_READY_IS_503 = {"/readyz", "/api/executor/health"}
+
+
+def _every_route() -> list[str]:
+    """Every URL the project serves outside Django admin, its ids filled in (1 and past 64 bits)."""
+    from django.urls import URLPattern, URLResolver, get_resolver
+
+    def walk(patterns, prefix: str = ""):
+        for entry in patterns:
+            route = prefix + str(entry.pattern)
+            if isinstance(entry, URLResolver):
+                if not route.startswith("admin/"):
+                    yield from walk(entry.url_patterns, route)
+            elif isinstance(entry, URLPattern) and "(?P" not in route and not route.startswith("^"):
+                yield route
+
+    paths = set()
+    for route in walk(get_resolver().url_patterns):
+        for value in ("1", HUGE):
+            path = route
+            while "<" in path:
+                start, end = path.index("<"), path.index(">")
+                path = path[:start] + (value if path[start:end].startswith("<int:") else "x") + path[end + 1 :]
+            paths.add("/" + path)
+    return sorted(paths)
+
+
+@pytest.mark.parametrize("who", ["anonymous", "outsider", "viewer"])
+def test_no_route_answers_a_500_to_the_wrong_user_or_a_junk_body(
+    who, client, outsider, viewer, make_signal, make_order
+):
+    make_order(make_signal())
+    if who != "anonymous":
+        client.force_login({"outsider": outsider, "viewer": viewer}[who])
+    paths = _every_route()
+    assert len(paths) > 60
+    for path in paths:
+        for method in ("get", "post"):
+            kwargs = {"data": "{not json", "content_type": "application/json"} if method == "post" else {}
+            response = getattr(client, method)(path, **kwargs)
+            if path in NOT_READY_IS_503 and response.status_code == 503:
+                continue  # a desk with no worker or browser session is not ready: that is the answer
+            assert response.status_code < 500, (who, method, path, response.status_code)
