@@ -119,7 +119,7 @@ def venue_price(symbol: str) -> tuple[str, Decimal | None]:
     account = desk_account_get() if settings.EXECUTOR == "exchange" else None
     label = account.label if account else "dry run"
     try:
-        price = connector_for(kind=account.connector if account else "dry_run", account=account).last_price(symbol)
+        price = connector_for(account).last_price(symbol)
         if price is None and account is not None and account.venue == "paper":
             price = _paper_price(account, symbol)
     except Exception as exc:  # a venue that is down must not break the form

@@ -5,13 +5,21 @@ from simple_history.models import HistoricalRecords
 from executor import crypto
 from executor.connectors.base import AccountConfig
 
-SECRET_FIELDS = ("api_key", "api_secret", "web_username", "web_password", "totp_secret")
+SECRET_FIELDS = ("api_key", "api_secret", "passphrase", "web_username", "web_password", "totp_secret")
 
 
 class ConnectorKind(models.TextChoices):
     BROWSER = "browser", "Browser (exchange website)"
-    API = "api", "Exchange API"
+    API = "api", "Exchange API (paper exchange's own)"
+    CCXT = "ccxt", "Exchange API through ccxt (binance, bybit, okx, kraken...)"
     DRY_RUN = "dry_run", "Dry run (no venue)"
+
+
+class AccountHealth(models.TextChoices):
+    UNKNOWN = "unknown", "Not checked yet"
+    OK = "ok", "OK"
+    # The venue refused the keys (or their permissions), or the clocks disagree: a person must act.
+    NEEDS_PERSON = "needs_person", "Needs a person"
 
 
 class ExchangeAccount(models.Model):
@@ -22,6 +30,19 @@ class ExchangeAccount(models.Model):
     venue = models.CharField(max_length=50, help_text="Exchange profile name, e.g. paper.")
     connector = models.CharField(max_length=10, choices=ConnectorKind.choices, default=ConnectorKind.API)
     base_url = models.URLField(blank=True, help_text="Where the venue is; empty = the profile's default.")
+    exchange_id = models.CharField(
+        max_length=40, blank=True, help_text="ccxt accounts: the ccxt exchange id (binance, bybit, okx, kraken...)."
+    )
+    sandbox = models.BooleanField(default=False, help_text="ccxt accounts: trade on the exchange's testnet.")
+    browser_queue = models.CharField(
+        max_length=60,
+        blank=True,
+        help_text="Browser accounts: the queue of the one browser worker that owns this account; "
+        "empty = the default browser queue.",
+    )
+    health = models.CharField(max_length=12, choices=AccountHealth.choices, default=AccountHealth.UNKNOWN)
+    health_detail = models.CharField(max_length=300, blank=True)
+    health_checked_at = models.DateTimeField(null=True, blank=True)
     secrets_encrypted = models.TextField(blank=True, editable=False)
     is_active = models.BooleanField(default=True)
     is_desk_default = models.BooleanField(
@@ -60,7 +81,13 @@ class ExchangeAccount(models.Model):
     def config(self) -> AccountConfig:
         """What a connector gets: plain values, no ORM object."""
         return AccountConfig(
-            label=self.label, venue=self.venue, base_url=self.base_url, secrets=self.get_secrets(), key=str(self.pk)
+            label=self.label,
+            venue=self.venue,
+            base_url=self.base_url,
+            secrets=self.get_secrets(),
+            key=str(self.pk),
+            exchange_id=self.exchange_id,
+            sandbox=self.sandbox,
         )
 
     def masked_secrets(self) -> dict[str, str]:

@@ -1,3 +1,5 @@
+from django.conf import settings
+
 from executor.connectors import get_connector
 from executor.connectors.base import Connector
 from executor.models import ExchangeAccount
@@ -8,11 +10,20 @@ def desk_account_get() -> ExchangeAccount | None:
     return ExchangeAccount.objects.filter(is_desk_default=True, is_active=True).first()
 
 
-def connector_for(*, kind: str, account: ExchangeAccount | None) -> Connector:
-    """The connector for an order: the account's own, or the dry run when there is no account."""
+def connector_for(account: ExchangeAccount | None) -> Connector:
+    """The one place that picks a connector: the account's own, or the dry run for no account."""
     if account is None:
         return get_connector("dry_run")
     return get_connector(account.connector, account.config())
+
+
+def task_queue_for(account: ExchangeAccount | None) -> str:
+    """The Celery queue for any task that touches this account's venue (place, look up, refresh,
+    cancel). A browser account is served only by the one browser worker that owns it, so its
+    tasks go to that worker's queue; everything else goes to the regular workers."""
+    if account is not None and account.connector == "browser":
+        return account.browser_queue or settings.BROWSER_QUEUE
+    return "celery"
 
 
 def executor_health() -> dict:

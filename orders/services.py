@@ -54,9 +54,7 @@ def _reference_price(
         return price
     # Read before the transaction opens: for a real venue this is a network call.
     try:
-        last = connector_for(kind=account.connector if account else "dry_run", account=account).last_price(
-            signal.symbol
-        )
+        last = connector_for(account).last_price(signal.symbol)
     except Exception as exc:
         logger.warning("no last price for %s: %s", signal.symbol, exc)
         last = None
@@ -240,7 +238,7 @@ def order_reconcile(*, order_id: int, now=None) -> Order:
 
 
 def _connector(order: Order):
-    return connector_for(kind=order.venue, account=order.exchange_account)
+    return connector_for(order.exchange_account)
 
 
 def _look_up(connector, client_order_id: str) -> OrderResult:

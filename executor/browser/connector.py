@@ -55,7 +55,7 @@ class BrowserConnector(Connector):
     def place_order(self, ticket: OrderTicket) -> OrderResult:
         return self._call(lambda session: session.place(ticket), self._bound)
 
-    def get_order(self, client_order_id: str) -> OrderResult | None:
+    def get_order(self, client_order_id: str, *, ticket=None, exchange_order_id: str = "") -> OrderResult | None:
         return self._call(lambda session: session.find(client_order_id), self._bound)
 
     def login(self) -> str:

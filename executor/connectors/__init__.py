@@ -1,4 +1,7 @@
-"""Connector registry: (connector kind, venue) → the class that reaches it."""
+"""Connector registry: (connector kind, venue) → the class that reaches it.
+
+Use executor.selectors.connector_for(account) to get the connector of an exchange account;
+this module only maps kinds to classes."""
 
 from django.utils.module_loading import import_string
 
@@ -6,8 +9,10 @@ from executor.connectors.base import AccountConfig, Connector
 
 DRY_RUN = "executor.connectors.dry_run.DryRunConnector"
 BROWSER = "executor.browser.connector.BrowserConnector"
+# Every exchange ccxt knows, by the account's exchange_id (binance, bybit, okx, kraken...).
+CCXT = "executor.connectors.ccxt_connector.CcxtConnector"
 API_CONNECTORS = {"paper": "executor.connectors.paper_api.PaperApiConnector"}
-KINDS = ("dry_run", "api", "browser")
+KINDS = ("dry_run", "api", "browser", "ccxt")
 
 
 def connector_path(kind: str, venue: str = "") -> str:
@@ -19,6 +24,8 @@ def connector_path(kind: str, venue: str = "") -> str:
         return API_CONNECTORS[venue]
     if kind == "browser":
         return BROWSER
+    if kind == "ccxt":
+        return CCXT
     raise ValueError(f"unknown connector kind {kind!r}; use one of: {', '.join(KINDS)}")
 
 

@@ -1,8 +1,14 @@
 """The venue connector interface: dataclasses in, dataclasses out, no desk models.
 
 A connector places an order described by an OrderTicket and says what happened in an
-OrderResult; it can look an order up by the client order id the desk wrote before the call,
-and read positions and balances. Browser, API and dry-run venues all implement this.
+OrderResult; it looks an order up by the client order id the desk wrote before the call (or,
+on venues that do not keep our id, by the order's own fields), follows it to its end (venue
+state, fills, fees), cancels it, and reads open orders, positions, balances, prices and the
+venue's trading rules. Browser, API (paper, ccxt) and dry-run venues all implement this.
+
+Placement outcome vs venue state: ResultStatus says what happened to the *placement* (the
+venue accepted it, refused it, or nobody knows yet); VenueState says where an accepted order
+is now in its life at the venue (resting, partly filled, filled, canceled...).
 """
 
 from __future__ import annotations
@@ -10,6 +16,7 @@ from __future__ import annotations
 import abc
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
 
@@ -33,6 +40,31 @@ class ErrorCode(StrEnum):
     NO_PRICE = "NO_PRICE"
     NOT_FOUND_AT_VENUE = "NOT_FOUND_AT_VENUE"
     CONNECTOR_ERROR = "CONNECTOR_ERROR"
+    INSUFFICIENT_BALANCE = "INSUFFICIENT_BALANCE"
+    # The venue refused the credentials or their permissions: the account needs a person.
+    AUTH_FAILED = "AUTH_FAILED"
+    # The venue does not list the symbol (a fast, typed refusal, never a layout error).
+    SYMBOL_NOT_FOUND = "SYMBOL_NOT_FOUND"
+    RATE_LIMITED = "RATE_LIMITED"
+    # Our clock and the venue's disagree by more than the venue accepts (signed APIs).
+    CLOCK_SKEW = "CLOCK_SKEW"
+    # A cancel the venue refused because the order is already final (filled, canceled).
+    ORDER_FINAL = "ORDER_FINAL"
+    NOT_SUPPORTED = "NOT_SUPPORTED"
+
+
+class VenueState(StrEnum):
+    """Where an accepted order is at the venue. Final: FILLED, CANCELED, EXPIRED, REJECTED."""
+
+    OPEN = "OPEN"
+    PARTIALLY_FILLED = "PARTIALLY_FILLED"
+    FILLED = "FILLED"
+    CANCELED = "CANCELED"
+    EXPIRED = "EXPIRED"
+    REJECTED = "REJECTED"
+
+
+FINAL_VENUE_STATES = frozenset({VenueState.FILLED, VenueState.CANCELED, VenueState.EXPIRED, VenueState.REJECTED})
 
 
 @dataclass(frozen=True)
@@ -44,6 +76,9 @@ class AccountConfig:
     base_url: str = ""
     secrets: Mapping[str, str] = field(default_factory=dict, repr=False)
     key: str = ""  # a stable id for per-account state (browser profile directory, ledgers)
+    # ccxt: the exchange id (binance, bybit, okx, kraken...) and whether to use its testnet.
+    exchange_id: str = ""
+    sandbox: bool = False
 
 
 @dataclass(frozen=True)
@@ -55,6 +90,21 @@ class OrderTicket:
     qty: Decimal
     price: Decimal | None = None
     reference_price: Decimal | None = None
+    # When the desk recorded the attempt (before the submit): venues searched by an order's own
+    # fields look for rows from this time on.
+    submitted_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Fill:
+    """One trade at the venue for one order; trade_id is unique per order at the venue."""
+
+    trade_id: str
+    qty: Decimal
+    price: Decimal
+    fee: Decimal = Decimal("0")
+    fee_asset: str = ""
+    time: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -68,14 +118,33 @@ class OrderResult:
     error_message: str = ""
     screenshot: str = ""  # evidence of a failure (file paths), kept on the order
     trace: str = ""
+    # The order's life at the venue, when the venue said (empty: not known from this answer).
+    venue_state: str = ""
+    fee: Decimal | None = None  # total fees so far, in fee_asset
+    fee_asset: str = ""
+    fills: tuple[Fill, ...] = ()
+    # UNKNOWN and no lookup can settle it (a venue searched by fields found none or several
+    # matching rows): a person must say whether the order was placed. Never guessed.
+    needs_review: bool = False
+    symbol: str = ""  # filled in by open_orders(), where one answer covers many symbols
 
     @classmethod
     def failed(cls, client_order_id: str, code: ErrorCode, message: str) -> OrderResult:
         return cls(ResultStatus.FAILED, client_order_id, error_code=code, error_message=message)
 
     @classmethod
-    def unknown(cls, client_order_id: str, message: str) -> OrderResult:
-        return cls(ResultStatus.UNKNOWN, client_order_id, error_code=ErrorCode.UNKNOWN_OUTCOME, error_message=message)
+    def unknown(cls, client_order_id: str, message: str, *, needs_review: bool = False) -> OrderResult:
+        return cls(
+            ResultStatus.UNKNOWN,
+            client_order_id,
+            error_code=ErrorCode.UNKNOWN_OUTCOME,
+            error_message=message,
+            needs_review=needs_review,
+        )
+
+    @property
+    def is_final(self) -> bool:
+        return self.venue_state in FINAL_VENUE_STATES
 
 
 @dataclass(frozen=True)
@@ -100,10 +169,27 @@ class Instrument:
     lot_size: Decimal
     min_qty: Decimal
     tick_size: Decimal | None = None
+    min_notional: Decimal | None = None  # qty x price must reach this (quote currency)
+    base: str = ""  # BTC of BTC/USDT; empty for venues without a quote currency (stock tickers)
+    quote: str = ""
+
+
+@dataclass(frozen=True)
+class AccountCheck:
+    """Whether the account works: keys valid, session logged in, clocks in step."""
+
+    ok: bool
+    code: str = ""  # an ErrorCode when not ok
+    detail: str = ""
+    clock_skew_ms: int | None = None
 
 
 class Connector(abc.ABC):
     name: str = ""
+    # True when get_order searches by our client order id, so "not found" after a grace period
+    # means the venue never took the order. False for venues searched by an order's own fields:
+    # there "not found" stays UNKNOWN and goes to a person (needs review).
+    lookup_is_certain: bool = True
 
     def __init__(self, account: AccountConfig | None = None) -> None:
         self.account = account or AccountConfig(label="default", venue=self.name)
@@ -114,8 +200,32 @@ class Connector(abc.ABC):
         after that, an unknown outcome is returned as ResultStatus.UNKNOWN."""
 
     @abc.abstractmethod
-    def get_order(self, client_order_id: str) -> OrderResult | None:
-        """The venue's record of the order, or None if the venue never received it."""
+    def get_order(
+        self, client_order_id: str, *, ticket: OrderTicket | None = None, exchange_order_id: str = ""
+    ) -> OrderResult | None:
+        """The venue's record of the order now (venue_state, filled qty, average price, fees,
+        fills), or None if the venue does not have it. `ticket` carries the order's own fields
+        for venues that need them (a symbol for ccxt, side/qty/price for a site searched by
+        fields); an ambiguous search returns OrderResult.unknown(..., needs_review=True)."""
+
+    def cancel_order(
+        self, client_order_id: str, *, ticket: OrderTicket | None = None, exchange_order_id: str = ""
+    ) -> OrderResult:
+        """Ask the venue to cancel; answer with the order as the venue now has it (CANCELED, or
+        FILLED when it filled first). A lost answer is ResultStatus.UNKNOWN: look it up."""
+        return OrderResult.failed(client_order_id, ErrorCode.NOT_SUPPORTED, f"{self.name} cannot cancel orders")
+
+    def open_orders(self, symbol: str | None = None) -> list[OrderResult]:
+        """The account's resting orders at the venue (each with .symbol set)."""
+        raise NotImplementedError(f"{self.name} cannot list open orders")
+
+    def check_account(self) -> AccountCheck:
+        """Keys valid, session alive, clock in step; the default reads the balances."""
+        try:
+            self.get_balances()
+        except Exception as exc:
+            return AccountCheck(ok=False, code=ErrorCode.CONNECTOR_ERROR, detail=str(exc)[:300])
+        return AccountCheck(ok=True)
 
     @abc.abstractmethod
     def get_positions(self) -> list[Position]: ...

@@ -59,7 +59,7 @@ class DryRunConnector(Connector):
             _positions[key] = _positions.get(key, Decimal("0")) + signed
             return result
 
-    def get_order(self, client_order_id: str) -> OrderResult | None:
+    def get_order(self, client_order_id: str, *, ticket=None, exchange_order_id: str = "") -> OrderResult | None:
         with _lock:
             return _ledger.get(client_order_id)
 

@@ -131,7 +131,7 @@ class PaperApiConnector(Connector):
             avg_price=_decimal(order.get("avg_price")),
         )
 
-    def get_order(self, client_order_id: str) -> OrderResult | None:
+    def get_order(self, client_order_id: str, *, ticket=None, exchange_order_id: str = "") -> OrderResult | None:
         response = self.client.get(f"/orders/by-client-id/{client_order_id}")
         if response.status_code == 404:
             return None

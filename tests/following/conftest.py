@@ -99,7 +99,7 @@ def trade() -> Callable[..., None]:
     counter = iter(range(1, 10**6))
 
     def place(account: ExchangeAccount, side: str, qty: str, symbol: str = "BTC/USDT") -> None:
-        connector = connector_for(kind=account.connector, account=account)
+        connector = connector_for(account)
         ticket = OrderTicket(
             client_order_id=f"own-{account.pk}-{next(counter)}",
             symbol=symbol,
