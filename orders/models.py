@@ -28,6 +28,25 @@ IN_FLIGHT_STATUSES = (OrderStatus.SUBMITTING, OrderStatus.UNKNOWN)
 LIVE_STATUSES = (OrderStatus.SUBMITTING, OrderStatus.UNKNOWN, OrderStatus.SUCCESS)
 
 
+class VenueState(models.TextChoices):
+    """Where an accepted (SUCCESS) order is in its life at the venue (executor.connectors.base.VenueState).
+
+    Empty until the venue has said. A cancel the desk asked for and the venue has not answered yet
+    is not a venue state: it is `cancel_requested_at` on the order (shown as CANCEL_REQUESTED)."""
+
+    OPEN = "OPEN"
+    PARTIALLY_FILLED = "PARTIALLY_FILLED"
+    FILLED = "FILLED"
+    CANCELED = "CANCELED"
+    EXPIRED = "EXPIRED"
+    REJECTED = "REJECTED"
+
+
+FINAL_VENUE_STATES = (VenueState.FILLED, VenueState.CANCELED, VenueState.EXPIRED, VenueState.REJECTED)
+# Accepted orders still resting at the venue: tracked until final, and cancelable.
+OPEN_VENUE_STATES = ("", VenueState.OPEN, VenueState.PARTIALLY_FILLED)
+
+
 def new_client_order_id() -> str:
     return f"td-{uuid.uuid4().hex}"
 
@@ -57,6 +76,23 @@ class Order(models.Model):
     trace = models.CharField(max_length=300, blank=True, help_text="Playwright trace of a failed placement.")
     filled_qty = models.DecimalField(**PRICE, null=True, blank=True)
     avg_fill_price = models.DecimalField(**PRICE, null=True, blank=True)
+    venue_state = models.CharField(max_length=20, choices=VenueState.choices, blank=True, db_index=True)
+    fee = models.DecimalField(**PRICE, null=True, blank=True, help_text="Total fees so far, in fee_asset.")
+    fee_asset = models.CharField(max_length=16, blank=True)
+    # The desk asked the venue to cancel and has not recorded its answer yet (CANCEL_REQUESTED).
+    cancel_requested_at = models.DateTimeField(null=True, blank=True)
+    cancel_requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    last_checked_at = models.DateTimeField(null=True, blank=True, help_text="Last time the venue was asked.")
+
+    # UNKNOWN and no lookup can settle it: a person says whether the order was placed.
+    needs_review = models.BooleanField(default=False, db_index=True)
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    reviewed_at = models.DateTimeField(null=True, blank=True)
+    review_note = models.TextField(blank=True)
 
     venue = models.CharField(max_length=40, help_text="How the order is placed: dry_run, api or browser.")
     exchange_account = models.ForeignKey(
@@ -104,6 +140,55 @@ class Order(models.Model):
     @property
     def notional(self) -> Decimal | None:
         return None if self.reference_price is None else self.reference_price * self.qty
+
+    @property
+    def is_open_at_venue(self) -> bool:
+        """Accepted and not final at the venue: tracked by refreshes, and cancelable there."""
+        return self.status == OrderStatus.SUCCESS and self.venue_state in OPEN_VENUE_STATES
+
+    @property
+    def cancel_requested(self) -> bool:
+        return self.cancel_requested_at is not None and self.is_open_at_venue
+
+    @property
+    def stage(self) -> str:
+        """One word for the order's place in its life: the placement status until the venue
+        accepted it, then the venue state (CANCEL_REQUESTED while a cancel is under way)."""
+        if self.status != OrderStatus.SUCCESS:
+            return self.status
+        if self.cancel_requested:
+            return "CANCEL_REQUESTED"
+        return self.venue_state or "ACCEPTED"
+
+
+class Fill(models.Model):
+    """One trade at the venue for one order. The venue's trade id is unique per order, so a fill
+    seen by two refreshes (or by placement and a refresh) is recorded once."""
+
+    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="fills")
+    trade_id = models.CharField(max_length=128)
+    qty = models.DecimalField(**PRICE)
+    price = models.DecimalField(**PRICE)
+    fee = models.DecimalField(**PRICE, default=Decimal("0"))
+    fee_asset = models.CharField(max_length=16, blank=True)
+    time = models.DateTimeField(help_text="When the venue executed it (else when the desk saw it).")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["time", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["order", "trade_id"], name="fill_unique_trade_per_order"),
+            models.CheckConstraint(condition=models.Q(qty__gt=0), name="fill_qty_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"fill {self.trade_id} of order #{self.order_id}: {self.qty} @ {self.price}"
+
+    @property
+    def notional(self) -> Decimal:
+        return self.qty * self.price
 
 
 class RiskLimit(models.Model):
