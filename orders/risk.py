@@ -85,6 +85,7 @@ def check(*, qty: Decimal, reference_price: Decimal | None, limits: Limits, usag
             f"{_n(qty)} is over the per-order limit of {_n(limits.max_order_qty)}",
             field="qty",
             code="risk_max_order_qty",
+            figures={"qty": qty, "max_order_qty": limits.max_order_qty},
         )
     if limits.max_daily_qty is not None and usage.daily_qty + qty > limits.max_daily_qty:
         left = max(limits.max_daily_qty - usage.daily_qty, ZERO)
@@ -93,6 +94,7 @@ def check(*, qty: Decimal, reference_price: Decimal | None, limits: Limits, usag
             f"{_n(limits.max_daily_qty)} ({_n(left)} left today)",
             field="qty",
             code="risk_max_daily_qty",
+            figures={"qty": qty, "used_today": usage.daily_qty, "max_daily_qty": limits.max_daily_qty, "left": left},
         )
     if limits.max_daily_notional is not None and reference_price is not None:
         notional = reference_price * qty
@@ -103,6 +105,14 @@ def check(*, qty: Decimal, reference_price: Decimal | None, limits: Limits, usag
                 f"over the daily notional limit of {_n(limits.max_daily_notional)} ({_n(left)} left today)",
                 field="qty",
                 code="risk_max_daily_notional",
+                figures={
+                    "qty": qty,
+                    "reference_price": reference_price,
+                    "notional": notional,
+                    "used_today": usage.daily_notional,
+                    "max_daily_notional": limits.max_daily_notional,
+                    "left": left,
+                },
             )
 
 

@@ -10,9 +10,19 @@ from django.utils import timezone
 
 from executor.connectors.base import ErrorCode, OrderResult, OrderTicket, ResultStatus
 from executor.models import ExchangeAccount
-from executor.selectors import connector_for, desk_account_get
+from executor.selectors import connector_for, desk_account_get, task_queue_for
 from orders import risk
-from orders.models import IN_FLIGHT_STATUSES, LIVE_STATUSES, Order, OrderStatus, OrderType
+from orders.models import (
+    FINAL_VENUE_STATES,
+    IN_FLIGHT_STATUSES,
+    LIVE_STATUSES,
+    Fill,
+    Order,
+    OrderStatus,
+    OrderType,
+    VenueState,
+)
+from portfolio.services import refusals_recorded
 from signals.models import ORDERABLE_STATUSES, Signal
 from signals.services import signal_expire, signal_mark_executed
 from tradedesk import events
@@ -70,6 +80,7 @@ def _validate(*, signal: Signal, side: str | None, order_type: str, price: Decim
         raise InvalidInput("must be empty for a MARKET order (it fills at the venue's price)", field="price")
 
 
+@refusals_recorded  # every refused confirm is kept, after its transaction rolled back
 def order_create(
     *,
     user: User,
@@ -102,6 +113,7 @@ def order_create(
                 f"signal {signal.pk} is {signal.status}; only PENDING or ACCEPTED signals can be ordered",
                 field="signal_id",
                 code="signal_not_orderable",
+                figures={"signal_status": signal.status},
             )
         existing = signal.orders.filter(status__in=LIVE_STATUSES).order_by("id").first()
         if existing is not None and not allow_additional:
@@ -110,6 +122,7 @@ def order_create(
                 "set allow_additional to place another one on purpose",
                 field="signal_id",
                 code="signal_already_ordered",
+                figures={"existing_order_id": existing.pk, "existing_order_status": existing.status},
             )
         risk_row = risk.lock_symbol(signal.symbol)
         risk.check(
@@ -135,37 +148,65 @@ def order_create(
         order.save()
         bind_log_context(order_id=order.pk)
         _publish(order)
-        transaction.on_commit(lambda: _enqueue_placement(order.pk, order.venue))
+        transaction.on_commit(lambda: _enqueue_placement(order))
     logger.info("order %s created for signal %s by user %s", order.pk, signal.pk, user.pk)
     return order
 
 
-def _enqueue_placement(order_id: int, venue: str) -> None:
+def _enqueue_placement(order: Order) -> None:
     from orders.tasks import place_order
 
-    # Browser orders go to the one process that owns the browser (the `browser` queue).
-    if venue == "browser":
-        place_order.apply_async((order_id,), queue=settings.BROWSER_QUEUE)
+    # Browser orders go to the one process that owns the account's browser (its queue).
+    queue = task_queue_for(order.exchange_account)
+    if queue == "celery":
+        place_order.delay(order.pk)
     else:
-        place_order.delay(order_id)
+        place_order.apply_async((order.pk,), queue=queue)
 
 
 def order_cancel(*, order_id: int, user: User) -> Order:
-    """Cancel an order the executor has not started placing; after that only its result counts."""
+    """Cancel an order: locally while nothing has reached the venue, else at the venue.
+
+    A SUBMITTING order whose placement has not started is CANCELED here and never sent. An
+    accepted order still resting at the venue (OPEN, PARTIALLY_FILLED, or not reported yet) is
+    marked CANCEL_REQUESTED (`cancel_requested_at`) and the cancel goes to the venue from a task
+    on the account's own queue; the venue's answer decides the end (CANCELED with the filled part
+    kept, or FILLED if it filled first). Asking again while a cancel is under way sends it again
+    (a cancel is safe to repeat). An order being placed, unknown, or final cannot be canceled.
+    """
     with transaction.atomic():
         order = _locked(order_id)
-        if order.status != OrderStatus.SUBMITTING:
-            raise IllegalTransition(f"order {order.pk} is {order.status}; only SUBMITTING orders can be canceled")
-        if order.placement_started_at is not None:
+        if order.status == OrderStatus.SUBMITTING and order.placement_started_at is None:
+            order.status = OrderStatus.CANCELED
+            order.completed_at = timezone.now()
+            order._change_reason = f"canceled by {user.get_username()}"
+            order.save()
+            _publish(order)
+            return order
+        if order.status in IN_FLIGHT_STATUSES:
             raise IllegalTransition(
-                f"order {order.pk} is already being placed at the venue; wait for its result", field="status"
+                f"order {order.pk} is being placed at the venue ({order.status}); wait for its result",
+                field="status",
             )
-        order.status = OrderStatus.CANCELED
-        order.completed_at = timezone.now()
-        order._change_reason = f"canceled by {user.get_username()}"
+        if not order.is_open_at_venue:
+            state = order.venue_state or order.status
+            raise IllegalTransition(f"order {order.pk} is {state}; only open orders can be canceled", field="status")
+        order.cancel_requested_at = timezone.now()
+        order.cancel_requested_by = user
+        order._change_reason = f"cancel requested by {user.get_username()}"
         order.save()
         _publish(order)
+        transaction.on_commit(lambda: _enqueue_for_venue("cancel_at_venue", order))
+    logger.info("order %s: cancel requested by user %s", order.pk, user.pk)
     return order
+
+
+def _enqueue_for_venue(task_name: str, order: Order) -> None:
+    """Queue a task that talks to the order's venue, on the queue of the process that owns the
+    account (a browser account's own browser worker; the regular workers for the rest)."""
+    from orders import tasks
+
+    getattr(tasks, task_name).apply_async((order.pk,), queue=task_queue_for(order.exchange_account))
 
 
 def order_place(*, order_id: int) -> Order | None:
@@ -191,7 +232,7 @@ def order_place(*, order_id: int) -> Order | None:
     connector = _connector(order)
     if resuming:
         logger.warning("order %s: placement had started before; looking it up at the venue", order.pk)
-        return order_record_result(order_id=order.pk, result=_look_up(connector, order.client_order_id))
+        return order_record_result(order_id=order.pk, result=look_up(connector, order))
     return _send_and_record(order, connector)
 
 
@@ -205,7 +246,9 @@ def _send_and_record(order: Order, connector) -> Order:
         result = OrderResult.unknown(order.client_order_id, f"the connector failed: {exc}")
     if result.status == ResultStatus.UNKNOWN:
         order_record_result(order_id=order.pk, result=result)
-        result = _look_up(connector, order.client_order_id)
+        if result.needs_review:
+            return Order.objects.get(pk=order.pk)  # a person settles it; a lookup cannot
+        result = look_up(connector, order)
     return order_record_result(order_id=order.pk, result=result)
 
 
@@ -213,9 +256,11 @@ def order_reconcile(*, order_id: int, now=None) -> Order:
     """Settle an order left behind by a crash or a lost reply, by asking the venue.
 
     A SUBMITTING order whose placement never started is queued again (nothing reached the
-    venue). One whose placement started, or an UNKNOWN one, is looked up by client order id;
-    if the venue still does not know it after RECONCILE_GRACE_SECONDS it is FAILED, and it is
-    never submitted a second time.
+    venue). One whose placement started, or an UNKNOWN one, is looked up at the venue. If the
+    venue still does not show it after RECONCILE_GRACE_SECONDS: on a venue searched by our
+    client order id (`lookup_is_certain`) it is FAILED NOT_FOUND_AT_VENUE; on a venue searched by
+    the order's own fields "not found" proves nothing, so it stays UNKNOWN and goes to a person
+    (needs review). It is never submitted a second time.
     """
     order = Order.objects.select_related("exchange_account").get(pk=order_id)
     bind_log_context(order_id=order.pk, signal_id=order.signal_id)
@@ -224,16 +269,25 @@ def order_reconcile(*, order_id: int, now=None) -> Order:
         return order
     if order.status == OrderStatus.SUBMITTING and order.placement_started_at is None:
         logger.warning("order %s: placement never started; queuing it again", order.pk)
-        _enqueue_placement(order.pk, order.venue)
+        _enqueue_placement(order)
         return order
-    result = _look_up(_connector(order), order.client_order_id)
+    connector = _connector(order)
+    result = look_up(connector, order)
     waited = (now - (order.placement_started_at or order.created_at)).total_seconds()
-    if result.status == ResultStatus.UNKNOWN and waited >= settings.RECONCILE_GRACE_SECONDS:
-        result = OrderResult.failed(
-            order.client_order_id,
-            ErrorCode.NOT_FOUND_AT_VENUE,
-            f"the venue has no order {order.client_order_id} after {int(waited)}s; it was not re-submitted",
-        )
+    if result.status == ResultStatus.UNKNOWN and not result.needs_review and waited >= settings.RECONCILE_GRACE_SECONDS:
+        if connector.lookup_is_certain:
+            result = OrderResult.failed(
+                order.client_order_id,
+                ErrorCode.NOT_FOUND_AT_VENUE,
+                f"the venue has no order {order.client_order_id} after {int(waited)}s; it was not re-submitted",
+            )
+        else:
+            result = OrderResult.unknown(
+                order.client_order_id,
+                f"the venue, searched by the order's fields, shows no matching order after {int(waited)}s; "
+                "a person must say whether it was placed",
+                needs_review=True,
+            )
     return order_record_result(order_id=order.pk, result=result)
 
 
@@ -241,9 +295,11 @@ def _connector(order: Order):
     return connector_for(order.exchange_account)
 
 
-def _look_up(connector, client_order_id: str) -> OrderResult:
+def look_up(connector, order: Order) -> OrderResult:
+    """The venue's record of the order; UNKNOWN when the venue cannot be asked or does not show it."""
+    client_order_id = order.client_order_id
     try:
-        found = connector.get_order(client_order_id)
+        found = connector.get_order(client_order_id, ticket=_ticket(order), exchange_order_id=order.exchange_order_id)
     except Exception as exc:
         logger.warning("lookup of %s failed: %s", client_order_id, exc)
         return OrderResult.unknown(client_order_id, f"the venue lookup failed: {exc}")
@@ -261,39 +317,34 @@ def _ticket(order: Order) -> OrderTicket:
         qty=order.qty,
         price=order.price,
         reference_price=order.reference_price,
+        submitted_at=order.placement_started_at,
     )
 
 
 def order_record_result(*, order_id: int, result: OrderResult) -> Order:
-    """Store the venue's answer. SUCCESS executes the signal; FAILED leaves the signal as it
-    was (PENDING or ACCEPTED) so a trader can fix the cause and order again; UNKNOWN waits for
-    a lookup at the venue."""
+    """Store the venue's answer. SUCCESS (accepted by the venue) executes the signal and records
+    whatever the answer says of the order's life there (venue state, fills, fees: a MARKET order
+    is often filled in the same answer); FAILED leaves the signal as it was (PENDING or ACCEPTED)
+    so a trader can fix the cause and order again; UNKNOWN waits for a lookup at the venue, or,
+    when the answer says no lookup can settle it (`needs_review`), for a person."""
     with transaction.atomic():
         order = _locked(order_id)
         if order.status not in IN_FLIGHT_STATUSES:
             logger.warning("order %s is already %s; result %s ignored", order.pk, order.status, result.status)
             return order
         if result.status == ResultStatus.UNKNOWN:
-            if order.status != OrderStatus.UNKNOWN:
-                order.status = OrderStatus.UNKNOWN
-                order.error_code = result.error_code
-                order.error_message = result.error_message
-                order.screenshot = result.screenshot or order.screenshot
-                order.trace = result.trace or order.trace
-                order._change_reason = "venue answer lost"
-                order.save()
-                _publish(order)
-            return order
+            return _record_unknown(order, result)
         order.status = OrderStatus.SUCCESS if result.status == ResultStatus.SUCCESS else OrderStatus.FAILED
         order.exchange_order_id = result.exchange_order_id
         order.error_code = result.error_code
         order.error_message = result.error_message
-        order.filled_qty = result.filled_qty
-        order.avg_fill_price = result.avg_price
         order.screenshot = result.screenshot or order.screenshot
         order.trace = result.trace or order.trace
         order.completed_at = timezone.now()
-        order._change_reason = f"venue result {result.status}"
+        order.needs_review = False  # settled by the venue itself
+        if order.status == OrderStatus.SUCCESS:
+            apply_venue_view(order, result)
+        order._change_reason = f"venue result {result.status}" + (f", {order.venue_state}" if order.venue_state else "")
         order.save()
         if order.status == OrderStatus.SUCCESS and order.signal_id is not None:
             signal_mark_executed(signal=Signal.objects.select_for_update().get(pk=order.signal_id))
@@ -310,6 +361,99 @@ def order_record_result(*, order_id: int, result: OrderResult) -> Order:
 
         transaction.on_commit(lambda: alert_order_failed(order_id=order.pk))
     return order
+
+
+def _record_unknown(order: Order, result: OrderResult) -> Order:
+    """The outcome is not known: UNKNOWN (once), and into the needs-review list (once, with an
+    alert) when the answer says a person must settle it. The order keeps counting toward the
+    limits and keeps its signal blocked meanwhile (UNKNOWN is in flight)."""
+    reasons = []
+    if order.status != OrderStatus.UNKNOWN:
+        order.status = OrderStatus.UNKNOWN
+        order.error_code = result.error_code
+        order.error_message = result.error_message
+        reasons.append("venue answer lost")
+    entering_review = result.needs_review and not order.needs_review
+    if entering_review:
+        order.needs_review = True
+        order.error_message = result.error_message or order.error_message
+        reasons.append("needs review: the venue lookup cannot settle it")
+    if not reasons:
+        return order
+    order.screenshot = result.screenshot or order.screenshot
+    order.trace = result.trace or order.trace
+    order._change_reason = "; ".join(reasons)
+    order.save()
+    _publish(order)
+    if entering_review:
+        from ops.alerts import alert_order_needs_review
+
+        transaction.on_commit(lambda: alert_order_needs_review(order_id=order.pk))
+        logger.warning("order %s needs review: %s", order.pk, order.error_message)
+    return order
+
+
+def apply_venue_view(order: Order, result: OrderResult) -> list[str]:
+    """Copy the venue's view of an accepted order onto the locked row (not saved) and record its
+    new fills. Returns what changed, for the audit reason; empty when nothing did.
+
+    Called with the order row locked (select_for_update), so two refreshes of one order take
+    turns and the second finds the first one's fills; the unique (order, trade_id) constraint
+    holds even if a caller forgot the lock. A final venue state is never changed again: a late
+    answer saying OPEN cannot reopen a FILLED or CANCELED order."""
+    changes: list[str] = []
+    order.last_checked_at = timezone.now()
+    # Fills are facts and are always recorded; a final state only moves to the same final state.
+    settled = order.venue_state in FINAL_VENUE_STATES and result.venue_state != order.venue_state
+    known = set(order.fills.values_list("trade_id", flat=True)) if order.pk else set()
+    for fill in result.fills:
+        if fill.trade_id in known:
+            continue
+        known.add(fill.trade_id)
+        row = Fill(
+            order=order,
+            trade_id=fill.trade_id,
+            qty=fill.qty,
+            price=fill.price,
+            fee=fill.fee,
+            fee_asset=fill.fee_asset,
+            time=fill.time or timezone.now(),
+        )
+        row._change_reason = "seen at the venue"
+        row.save()
+        changes.append(f"fill {fill.trade_id} {_n(fill.qty)} @ {_n(fill.price)}")
+    if settled:
+        return changes
+    filled, avg = result.filled_qty, result.avg_price
+    if filled is None and result.fills:
+        # The venue listed its trades but no totals: the totals of every fill recorded so far.
+        filled, avg = _fill_totals(order)
+    for name, value in (
+        ("filled_qty", filled),
+        ("avg_fill_price", avg),
+        ("fee", result.fee),
+        ("fee_asset", result.fee_asset or None),
+        ("venue_state", result.venue_state or None),
+    ):
+        if value is not None and getattr(order, name) != value:
+            setattr(order, name, value)
+            if name == "venue_state":
+                changes.append(f"venue {value}")
+    if order.venue_state == VenueState.FILLED and order.filled_qty is None:
+        order.filled_qty = order.qty  # FILLED means all of it, even from a venue that gave no totals
+    return changes
+
+
+def _fill_totals(order: Order) -> tuple[Decimal | None, Decimal | None]:
+    fills = list(order.fills.values_list("qty", "price"))
+    qty = sum((q for q, _ in fills), Decimal("0"))
+    if not qty:
+        return None, None
+    return qty, sum((q * p for q, p in fills), Decimal("0")) / qty
+
+
+def _n(value: Decimal) -> str:
+    return format(value.normalize(), "f")
 
 
 def _locked(order_id: int) -> Order:
@@ -397,7 +541,7 @@ def follower_order_submit(**fields) -> Order:
     at once in this thread (no transaction open), browser orders through the browser queue."""
     if fields["account"].connector == "browser":
         order = follower_order_create(**fields)
-        _enqueue_placement(order.pk, order.venue)
+        _enqueue_placement(order)
         return order
     order = follower_order_create(**fields, placing_now=True)
     return _send_and_record(order, _connector(order))

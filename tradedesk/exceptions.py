@@ -23,10 +23,14 @@ class ApplicationError(Exception):
     code = "application_error"
     http_status = status.HTTP_400_BAD_REQUEST
 
-    def __init__(self, message: str, *, field: str | None = None, code: str | None = None) -> None:
+    def __init__(
+        self, message: str, *, field: str | None = None, code: str | None = None, figures: dict | None = None
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.field = field
+        # The numbers a rule compared (limit, used, asked...), kept with a refused confirm's record.
+        self.figures = figures or {}
         if code:
             self.code = code
 
@@ -92,7 +96,8 @@ def _flatten(detail: Any, prefix: str = "") -> dict[str, list[str]]:
 
 def _body(code: str, fields: dict[str, list[str]], message: str | None = None) -> dict[str, Any]:
     if message is None:
-        message = "; ".join(f"{name}: {' '.join(reasons)}" for name, reasons in fields.items())
+        # DRF's reasons end in a full stop: joined as they are they read "required.; side: ..."
+        message = "; ".join(f"{name}: {' '.join(r.rstrip('.') for r in reasons)}" for name, reasons in fields.items())
     return {"code": code, "message": message, "fields": fields}
 
 

@@ -73,6 +73,7 @@ INSTALLED_APPS = [
     "executor.paper",
     "desk",
     "ops",
+    "portfolio",
 ]
 
 MIDDLEWARE = [
@@ -267,6 +268,10 @@ EXCHANGE_PROFILE_DIRS = env.list("EXCHANGE_PROFILE_DIRS", default=[])
 PAPER_BASE_URL = env.str("PAPER_BASE_URL", default="http://127.0.0.1:8000/paper")
 # Seconds the API connector waits for the venue's answer before the outcome counts as unknown.
 PAPER_API_TIMEOUT = env.float("PAPER_API_TIMEOUT", default=10.0)
+# The bundled paper exchange's trading fees, a fraction of each fill's quote amount, charged in the
+# quote asset (0.001 = 0.1%): maker = a resting order filled later, taker = filled on arrival.
+PAPER_MAKER_FEE_RATE = Decimal(env.str("PAPER_MAKER_FEE_RATE", default="0.001"))
+PAPER_TAKER_FEE_RATE = Decimal(env.str("PAPER_TAKER_FEE_RATE", default="0.001"))
 # An order whose outcome stays unknown this long without the venue knowing it is FAILED.
 RECONCILE_GRACE_SECONDS = env.int("RECONCILE_GRACE_SECONDS", default=120)
 # Fernet keys for exchange credentials at rest, newest first (comma separated); see executor/crypto.py.
