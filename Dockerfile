@@ -15,4 +15,4 @@ RUN useradd --create-home desk && mkdir -p /app/var && chown desk /app/var
 USER desk
 
 EXPOSE 8000
-CMD ["uvicorn", "tradedesk.asgi:application", "--host", "0.0.0.0", "--port", "8000", "--workers", "2", "--no-access-log"]
+CMD ["uvicorn", "tradedesk.asgi:application", "--host", "0.0.0.0", "--port", "8000", "--workers", "2", "--no-access-log", "--no-proxy-headers"]

@@ -63,11 +63,13 @@ services-test: install
 	  $(PY) -m pytest -m services
 
 # The uvicorn workers share their request and socket counters for /metrics in this folder,
-# emptied at every start.
+# emptied at every start. --no-proxy-headers: uvicorn would otherwise take the client's address
+# from X-Forwarded-For on any request from 127.0.0.1; the desk reads that header itself, only
+# with TRUSTED_PROXY_COUNT set (desk/client_ip.py), so a forged one cannot dodge the login lockout.
 web: migrate
 	rm -rf "$(PROMETHEUS_MULTIPROC_DIR)" && mkdir -p "$(PROMETHEUS_MULTIPROC_DIR)"
 	PROMETHEUS_MULTIPROC_DIR=$(PROMETHEUS_MULTIPROC_DIR) $(VENV)/bin/uvicorn tradedesk.asgi:application \
-	  --host $(HOST) --port $(PORT) --workers $(WEB_WORKERS) --no-access-log
+	  --host $(HOST) --port $(PORT) --workers $(WEB_WORKERS) --no-access-log --no-proxy-headers
 
 worker: install
 	$(VENV)/bin/celery -A tradedesk worker --loglevel INFO --concurrency 2 --queues celery

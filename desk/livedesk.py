@@ -86,7 +86,8 @@ class LiveDesk:
         if self.web_workers:
             command = [
                 *(sys.executable, "-m", "uvicorn", "tradedesk.asgi:application", "--host", "127.0.0.1"),
-                *("--port", str(self.port), "--workers", str(self.web_workers), "--no-access-log"),
+                *("--port", str(self.port), "--workers", str(self.web_workers)),
+                *("--no-access-log", "--no-proxy-headers"),
             ]
         self.process = subprocess.Popen(  # noqa: S603
             command,

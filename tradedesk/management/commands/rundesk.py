@@ -42,7 +42,12 @@ class Command(BaseCommand):
         # connector at it unless told otherwise.
         os.environ.setdefault("PAPER_BASE_URL", f"http://{host}:{port}/paper")
         settings.PAPER_BASE_URL = os.environ["PAPER_BASE_URL"]
-        config = uvicorn.Config("tradedesk.asgi:application", host=host, port=port, log_level="info", lifespan="off")
+        # proxy_headers off: uvicorn would take the client's address from X-Forwarded-For on any
+        # request from 127.0.0.1, and a forged one would dodge the login lockout (the desk reads that
+        # header itself, only with TRUSTED_PROXY_COUNT set: desk/client_ip.py).
+        config = uvicorn.Config(
+            "tradedesk.asgi:application", host=host, port=port, log_level="info", lifespan="off", proxy_headers=False
+        )
         server = uvicorn.Server(config)
         # Uvicorn skips signal handlers off the main thread; the worker below owns Ctrl-C.
         web = threading.Thread(target=server.run, name="web", daemon=True)
