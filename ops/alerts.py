@@ -191,3 +191,30 @@ def alert_readiness(*, checks: dict[str, dict]) -> None:
                     f"See the README, 'Operating the desk', for what it means and what to do."
                 ),
             )
+
+
+ORDER_NEEDS_REVIEW = "order_needs_review"
+
+
+def alert_order_needs_review(*, order_id: int) -> bool:
+    """An order's outcome cannot be settled by looking it up (a venue searched by the order's own
+    fields found no or several matching rows): a person must say whether it was placed. One
+    incident per order, sent when it enters the review list."""
+    from orders.models import Order
+
+    order = Order.objects.select_related("exchange_account").filter(pk=order_id).first()
+    if order is None:
+        return False
+    where = order.exchange_account.label if order.exchange_account else order.venue
+    return send_alert(
+        event=ORDER_NEEDS_REVIEW,
+        key=str(order.pk),
+        title=f"Order #{order.pk} needs review: was it placed on {where}?",
+        body=(
+            f"{order.side} {order.qty.normalize():f} {order.symbol} ({order.order_type}) at {where}: "
+            f"the answer was lost and the venue lookup cannot tell whether it was placed.\n"
+            f"{order.error_message}\n"
+            f"Its quantity keeps counting toward the limits and its signal stays blocked until a trader "
+            f"resolves it: orders page, filter 'Needs review' (or POST /api/orders/{order.pk}/resolve)."
+        ),
+    )

@@ -1,6 +1,6 @@
-from django.db.models import Q, QuerySet
+from django.db.models import F, Q, QuerySet
 
-from orders.models import Order, OrderStatus
+from orders.models import OPEN_VENUE_STATES, Order, OrderStatus
 
 
 def order_list() -> QuerySet[Order]:
@@ -9,6 +9,20 @@ def order_list() -> QuerySet[Order]:
 
 
 def order_ids_to_reconcile(*, stuck_before) -> list[int]:
-    """UNKNOWN orders, and SUBMITTING ones older than a placement can take."""
+    """UNKNOWN orders, and SUBMITTING ones older than a placement can take. Orders waiting for a
+    person (needs review) are left to that person: no lookup can settle them."""
     stuck = Q(status=OrderStatus.SUBMITTING, created_at__lt=stuck_before)
-    return list(Order.objects.filter(stuck | Q(status=OrderStatus.UNKNOWN)).order_by("id").values_list("id", flat=True))
+    unknown = Q(status=OrderStatus.UNKNOWN, needs_review=False)
+    return list(Order.objects.filter(stuck | unknown).order_by("id").values_list("id", flat=True))
+
+
+def order_ids_to_refresh(*, checked_before, limit: int) -> list[int]:
+    """Accepted orders still open at the venue and not asked since `checked_before`, never-asked
+    and longest-unasked first."""
+    due = Q(last_checked_at__isnull=True) | Q(last_checked_at__lt=checked_before)
+    rows = Order.objects.filter(due, status=OrderStatus.SUCCESS, venue_state__in=OPEN_VENUE_STATES)
+    return list(rows.order_by(F("last_checked_at").asc(nulls_first=True), "id").values_list("id", flat=True)[:limit])
+
+
+def orders_in_review() -> QuerySet[Order]:
+    return order_list().filter(status=OrderStatus.UNKNOWN, needs_review=True)

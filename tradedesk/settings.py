@@ -204,6 +204,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "orders.tasks.reconcile_orders",
         "schedule": env.float("RECONCILE_EVERY", default=30.0),
     },
+    # Accepted orders still open at their venue: state, fills and fees (orders/tasks.py).
+    "refresh-open-orders": {
+        "task": "orders.tasks.refresh_open_orders",
+        "schedule": env.float("ORDER_REFRESH_EVERY", default=5.0),
+        "options": {"expires": env.float("ORDER_REFRESH_EVERY", default=5.0)},
+    },
     # Copy trading (issue 5): a cycle that is not picked up within its interval is dropped.
     "follow-sync": {
         "task": "following.tasks.sync_followers",
@@ -274,6 +280,11 @@ PAPER_MAKER_FEE_RATE = Decimal(env.str("PAPER_MAKER_FEE_RATE", default="0.001"))
 PAPER_TAKER_FEE_RATE = Decimal(env.str("PAPER_TAKER_FEE_RATE", default="0.001"))
 # An order whose outcome stays unknown this long without the venue knowing it is FAILED.
 RECONCILE_GRACE_SECONDS = env.int("RECONCILE_GRACE_SECONDS", default=120)
+RECONCILE_EVERY = env.float("RECONCILE_EVERY", default=30.0)
+# An accepted order open at its venue is asked for its state (fills, fees) at most this often
+# (seconds), by beat's refresh-open-orders, which queues at most ORDER_REFRESH_BATCH per run.
+ORDER_REFRESH_EVERY = env.float("ORDER_REFRESH_EVERY", default=5.0)
+ORDER_REFRESH_BATCH = env.int("ORDER_REFRESH_BATCH", default=100)
 # Fernet keys for exchange credentials at rest, newest first (comma separated); see executor/crypto.py.
 CREDENTIALS_KEYS = env.list("CREDENTIALS_KEYS", default=[])
 # Dry run's "last known price" per symbol, e.g. "BTC/USDT=65000,ETH/USDT=3200".
