@@ -3,6 +3,7 @@
 import logging
 
 from django.db import transaction
+from django.utils import timezone
 
 from executor.models import ExchangeAccount
 
@@ -49,3 +50,71 @@ def venue_session_record(*, account_id: int, state: str, detail: str = "") -> No
         transaction.on_commit(
             lambda: alert_session_state(account_id=account_id, label=str(label), state=state, detail=detail)
         )
+
+
+ACCOUNT_NEEDS_PERSON = "account_needs_person"
+
+
+def exchange_account_health_record(*, account_id: int, ok: bool, detail: str = "") -> None:
+    """Store whether the account works (keys valid, clocks in step). A change is audited and
+    alerts after commit: needing a person opens one incident per account, OK again resolves it.
+    An unchanged state only moves health_checked_at (no audit row per scheduled check)."""
+    from executor.models import AccountHealth
+
+    health = AccountHealth.OK if ok else AccountHealth.NEEDS_PERSON
+    detail = detail[:300]
+    now = timezone.now()
+    with transaction.atomic():
+        account = ExchangeAccount.objects.select_for_update().filter(pk=account_id).first()
+        if account is None:
+            return
+        if (account.health, account.health_detail) == (health, detail):
+            ExchangeAccount.objects.filter(pk=account_id).update(health_checked_at=now)
+            return
+        was = account.health
+        account.health, account.health_detail, account.health_checked_at = health, detail, now
+        account._change_reason = f"health {health}: {detail}" if detail else f"health {health}"
+        account.save(update_fields=["health", "health_detail", "health_checked_at", "updated_at"])
+        if was != health:
+            label = account.label
+            transaction.on_commit(lambda: _alert_account_health(account_id, label, ok, detail))
+    log = logger.info if ok else logger.error
+    log("exchange account %s health %s: %s", account_id, health, detail)
+
+
+def _alert_account_health(account_id: int, label: str, ok: bool, detail: str) -> None:
+    from ops.alerts import resolve_alert, send_alert
+
+    title = f"Exchange account {label} needs a person"
+    if ok:
+        resolve_alert(
+            event=ACCOUNT_NEEDS_PERSON, key=str(account_id), title=title, body=f"Account {label} works again."
+        )
+        return
+    send_alert(
+        event=ACCOUNT_NEEDS_PERSON,
+        key=str(account_id),
+        title=title,
+        body=(
+            f"{detail}\nOrders to {label} fail until this is fixed: check the API key, its permissions "
+            f"(trade, no withdrawal) and the server's clock, then save the account's keys again in admin "
+            f"(or wait for the next account check)."
+        ),
+    )
+
+
+def exchange_account_check(*, account_id: int) -> None:
+    """Ask the venue whether the account works (keys, clock) and record the answer."""
+    from executor.selectors import connector_for
+
+    account = ExchangeAccount.objects.get(pk=account_id)
+    try:
+        check = connector_for(account).check_account()
+    except Exception as exc:
+        logger.warning("account check of %s failed: %s", account_id, exc)
+        check = None
+    if check is None or (not check.ok and check.code not in ("AUTH_FAILED", "CLOCK_SKEW")):
+        # The venue could not be asked: that says nothing about the keys; keep the last state.
+        ExchangeAccount.objects.filter(pk=account_id).update(health_checked_at=timezone.now())
+        return
+    exchange_account_health_record(account_id=account_id, ok=check.ok, detail=check.detail)

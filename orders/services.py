@@ -22,6 +22,7 @@ from orders.models import (
     OrderType,
     VenueState,
 )
+from orders.venue_rules import venue_rules_check
 from portfolio.services import refusals_recorded
 from signals.models import ORDERABLE_STATUSES, Signal
 from signals.services import signal_expire, signal_mark_executed
@@ -105,6 +106,16 @@ def order_create(
     _validate(signal=signal, side=side, order_type=order_type, price=price)
     account = _route()
     reference_price = _reference_price(signal=signal, order_type=order_type, price=price, account=account)
+    # The venue's lot step, minimums and tick, read before the transaction (a network call).
+    venue_rules_check(
+        account=account,
+        symbol=signal.symbol,
+        side=signal.side,
+        order_type=order_type,
+        qty=qty,
+        price=price,
+        reference_price=reference_price,
+    )
 
     with transaction.atomic():
         signal = Signal.objects.select_for_update().get(pk=signal_id)

@@ -291,6 +291,33 @@ CREDENTIALS_KEYS = env.list("CREDENTIALS_KEYS", default=[])
 DRY_RUN_PRICES = {
     symbol.strip().upper(): Decimal(price) for symbol, price in env.dict("DRY_RUN_PRICES", default={}).items()
 }
+# ccxt accounts (executor/connectors/ccxt_connector.py): seconds to wait for an answer (after that
+# a sent order is UNKNOWN and looked up); how often a call the venue refused before acting (rate
+# limit) or that never left (connection refused) is tried again, the first wait (doubling); how
+# long loaded markets are trusted in a process; the quote assets a spot holding is a position in
+# (BTC held -> BTC/USDT); the clock difference the account check accepts.
+CCXT_TIMEOUT = env.float("CCXT_TIMEOUT", default=10.0)
+CCXT_RETRIES = env.int("CCXT_RETRIES", default=2)
+CCXT_RETRY_DELAY = env.float("CCXT_RETRY_DELAY", default=0.5)
+CCXT_MARKETS_TTL = env.float("CCXT_MARKETS_TTL", default=3600.0)
+CCXT_QUOTE_ASSETS = env.list("CCXT_QUOTE_ASSETS", default=["USDT", "USDC", "FDUSD", "BUSD", "USD", "EUR"])
+CCXT_MAX_CLOCK_SKEW_MS = env.int("CCXT_MAX_CLOCK_SKEW_MS", default=5000)
+# Venue rules at confirm (orders/venue_rules.py): how long an account's instruments are trusted
+# before the venue is asked again; beat refreshes every API account's every VENUE_RULES_REFRESH_EVERY
+# seconds and checks each account's health (keys valid, clock) every ACCOUNT_HEALTH_EVERY seconds.
+VENUE_RULES_TTL = env.float("VENUE_RULES_TTL", default=900.0)
+VENUE_RULES_REFRESH_EVERY = env.float("VENUE_RULES_REFRESH_EVERY", default=600.0)
+ACCOUNT_HEALTH_EVERY = env.float("ACCOUNT_HEALTH_EVERY", default=300.0)
+CELERY_BEAT_SCHEDULE["refresh-venue-instruments"] = {
+    "task": "executor.tasks.refresh_instruments",
+    "schedule": VENUE_RULES_REFRESH_EVERY,
+    "options": {"expires": VENUE_RULES_REFRESH_EVERY},
+}
+CELERY_BEAT_SCHEDULE["check-account-health"] = {
+    "task": "executor.tasks.check_accounts",
+    "schedule": ACCOUNT_HEALTH_EVERY,
+    "options": {"expires": ACCOUNT_HEALTH_EVERY},
+}
 
 # Staff desk pages (issue 4).
 LOGIN_URL = "/login/"
