@@ -254,6 +254,9 @@ SPECTACULAR_SETTINGS = {
 RISK_MAX_ORDER_QTY = env.str("RISK_MAX_ORDER_QTY", default="10")
 RISK_MAX_DAILY_QTY = env.str("RISK_MAX_DAILY_QTY", default="100")
 RISK_MAX_DAILY_NOTIONAL = env.str("RISK_MAX_DAILY_NOTIONAL", default="")
+# Positions and balances pages: a venue's answer (positions, balances, last price) is reused for
+# this many seconds, so a live page re-rendered on every order event does not ask the venue each time.
+PORTFOLIO_VENUE_CACHE_SECONDS = env.int("PORTFOLIO_VENUE_CACHE_SECONDS", default=5)
 
 # Where desk orders go: dry_run (filled without a venue) or exchange (the exchange account
 # marked "desk default" in admin, through its connector).

@@ -30,5 +30,6 @@ urlpatterns = [
     path("paper/", include("executor.paper.urls")),
     path("", include("ops.urls")),
     path("", include("following.urls")),
+    path("", include("portfolio.urls")),
     path("", include("desk.urls")),
 ]
