@@ -11,10 +11,11 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import DecimalField, ExpressionWrapper, F, Sum
+from django.db.models import Case, DecimalField, ExpressionWrapper, F, Sum, Value, When
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from orders.models import LIVE_STATUSES, Order, RiskLimit
+from orders.models import LIVE_STATUSES, Order, OrderStatus, RiskLimit, VenueState
 from tradedesk.exceptions import RiskRejected
 
 ZERO = Decimal("0")
@@ -56,15 +57,36 @@ def day_start(now: datetime | None = None) -> datetime:
     return local.replace(hour=0, minute=0, second=0, microsecond=0)
 
 
+def counted_qty() -> Case:
+    """The part of an order that uses today's limits: all of it while it is, or may be, live at the
+    venue (SUBMITTING, UNKNOWN incl. in review, accepted and OPEN/PARTIALLY_FILLED, or a cancel
+    under way); for an accepted order that ended, what filled (all of it for FILLED; the filled
+    part of a CANCELED, EXPIRED or REJECTED one, so its unfilled remainder is given back); nothing
+    for FAILED or CANCELED-before-sending orders (filtered out by status)."""
+    decimal = DecimalField(max_digits=28, decimal_places=10)
+    return Case(
+        When(status=OrderStatus.SUCCESS, venue_state=VenueState.FILLED, then=Coalesce("filled_qty", "qty")),
+        When(
+            status=OrderStatus.SUCCESS,
+            venue_state__in=[VenueState.CANCELED, VenueState.EXPIRED, VenueState.REJECTED],
+            then=Coalesce("filled_qty", Value(ZERO, output_field=decimal)),
+        ),
+        default=F("qty"),
+        output_field=decimal,
+    )
+
+
 def daily_usage(symbol: str, now: datetime | None = None) -> Usage:
+    """Today's quantity and notional (reference price x counted quantity, see counted_qty) of the
+    desk's own orders for the symbol."""
     notional = ExpressionWrapper(
-        F("reference_price") * F("qty"), output_field=DecimalField(max_digits=38, decimal_places=20)
+        F("reference_price") * counted_qty(), output_field=DecimalField(max_digits=38, decimal_places=20)
     )
     # The desk's limits are for the desk's own orders: copy-trading orders go to followers' own
     # accounts, so a thousand followers mirroring a master never use up the desk's daily limit.
     totals = Order.objects.filter(
         symbol=symbol, status__in=LIVE_STATUSES, created_at__gte=day_start(now), follow_settings__isnull=True
-    ).aggregate(total_qty=Sum("qty"), total_notional=Sum(notional))
+    ).aggregate(total_qty=Sum(counted_qty()), total_notional=Sum(notional))
     return Usage(daily_qty=totals["total_qty"] or ZERO, daily_notional=totals["total_notional"] or ZERO)
 
 

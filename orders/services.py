@@ -355,7 +355,7 @@ def order_record_result(*, order_id: int, result: OrderResult) -> Order:
         order.needs_review = False  # settled by the venue itself
         if order.status == OrderStatus.SUCCESS:
             apply_venue_view(order, result)
-        order._change_reason = f"venue result {result.status}" + (f", {order.venue_state}" if order.venue_state else "")
+        order._change_reason = f"venue result {result.status}"
         order.save()
         if order.status == OrderStatus.SUCCESS and order.signal_id is not None:
             signal_mark_executed(signal=Signal.objects.select_for_update().get(pk=order.signal_id))

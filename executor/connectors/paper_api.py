@@ -1,7 +1,9 @@
 """The paper exchange's JSON API (executor/paper), as a venue connector.
 
 Symbols: the desk writes BTC/USDT, the paper exchange BTC-USDT. An order the venue accepted
-(resting or filled) is a SUCCESS for the desk; a venue rejection is FAILED with REJECTED.
+(resting or filled) is a SUCCESS for the desk; a venue rejection is FAILED with REJECTED. The
+venue's order statuses map to venue states (NEW -> OPEN, the others by name); each order answer
+carries its fills (trades) with fees, which become OrderResult.fills.
 """
 
 import logging
@@ -11,17 +13,20 @@ from decimal import Decimal
 
 import httpx
 from django.conf import settings
+from django.utils.dateparse import parse_datetime
 
 from executor.connectors.base import (
     AccountConfig,
     Balance,
     Connector,
     ErrorCode,
+    Fill,
     Instrument,
     OrderResult,
     OrderTicket,
     Position,
     ResultStatus,
+    VenueState,
 )
 
 logger = logging.getLogger(__name__)
@@ -37,6 +42,28 @@ def to_desk(symbol: str) -> str:
 
 def _decimal(value) -> Decimal | None:
     return None if value in (None, "") else Decimal(str(value))
+
+
+# The paper exchange's order statuses as venue states; REJECTED never reaches here as a state
+# (a rejected placement is a FAILED result).
+_VENUE_STATES = {
+    "NEW": VenueState.OPEN,
+    "PARTIALLY_FILLED": VenueState.PARTIALLY_FILLED,
+    "FILLED": VenueState.FILLED,
+    "CANCELED": VenueState.CANCELED,
+    "EXPIRED": VenueState.EXPIRED,
+}
+
+
+def _fill(row: dict) -> Fill:
+    return Fill(
+        trade_id=str(row["trade_id"]),
+        qty=Decimal(str(row["qty"])),
+        price=Decimal(str(row["price"])),
+        fee=_decimal(row.get("fee")) or Decimal("0"),
+        fee_asset=row.get("fee_asset") or "",
+        time=parse_datetime(row["time"]) if row.get("time") else None,
+    )
 
 
 _transports: dict[int, httpx.HTTPTransport] = {}
@@ -129,6 +156,11 @@ class PaperApiConnector(Connector):
             exchange_order_id=str(order["order_id"]),
             filled_qty=_decimal(order.get("filled_qty")),
             avg_price=_decimal(order.get("avg_price")),
+            venue_state=_VENUE_STATES.get(order.get("status", ""), ""),
+            fee=_decimal(order.get("fee")),
+            fee_asset=order.get("fee_asset") or "",
+            fills=tuple(_fill(row) for row in order.get("fills") or ()),
+            symbol=to_desk(order.get("symbol", "")),
         )
 
     def get_order(self, client_order_id: str, *, ticket=None, exchange_order_id: str = "") -> OrderResult | None:
@@ -137,6 +169,41 @@ class PaperApiConnector(Connector):
             return None
         response.raise_for_status()
         return self._order_result(response.json())
+
+    def cancel_order(self, client_order_id: str, *, ticket=None, exchange_order_id: str = "") -> OrderResult:
+        """The venue's order after the cancel: CANCELED with its fills, or, when it was no longer
+        open (filled first), ORDER_FINAL, which the desk settles by looking the order up."""
+        try:
+            response = self.client.post(f"/orders/by-client-id/{client_order_id}/cancel")
+        except httpx.ConnectError as exc:
+            return OrderResult.failed(client_order_id, ErrorCode.NETWORK, f"cannot reach the venue: {exc}")
+        except httpx.TransportError as exc:
+            # Sent, maybe acted on: only a lookup can tell.
+            return OrderResult.unknown(client_order_id, f"no answer to the cancel: {exc!r}")
+        if response.status_code == 200:
+            return self._order_result(response.json())
+        error = self._error(response)
+        if response.status_code == 409:
+            return OrderResult.failed(client_order_id, ErrorCode.ORDER_FINAL, error)
+        if response.status_code == 404:
+            return OrderResult.failed(client_order_id, ErrorCode.NOT_FOUND_AT_VENUE, error)
+        if response.status_code >= 500:
+            return OrderResult.unknown(client_order_id, f"the venue answered the cancel with {response.status_code}")
+        return OrderResult.failed(client_order_id, ErrorCode.CONNECTOR_ERROR, f"{response.status_code}: {error}")
+
+    @staticmethod
+    def _error(response: httpx.Response) -> str:
+        try:
+            error = response.json().get("error") or {}
+        except ValueError:
+            return response.text[:300]
+        return f"{error.get('code', '')}: {error.get('message', '')}"
+
+    def open_orders(self, symbol: str | None = None) -> list[OrderResult]:
+        params = {"symbol": to_venue(symbol)} if symbol else {}
+        response = self.client.get("/orders/open", params=params)
+        response.raise_for_status()
+        return [self._order_result(row) for row in response.json()["orders"]]
 
     def get_positions(self) -> list[Position]:
         response = self.client.get("/positions")
@@ -169,6 +236,9 @@ class PaperApiConnector(Connector):
                 Decimal(row["lot_size"]),
                 Decimal(row["min_qty"]),
                 _decimal(row.get("tick_size")),
+                _decimal(row.get("min_notional")),
+                base=row.get("base_asset", ""),
+                quote=row.get("quote_asset", ""),
             )
             for row in response.json()["instruments"]
         }
