@@ -36,6 +36,7 @@ from django.utils import timezone
 from executor.connectors import API_CONNECTORS, get_connector
 from executor.connectors.base import AccountConfig, Instrument, Position
 from executor.models import ExchangeAccount
+from executor.selectors import connector_for
 from following import selectors
 from following.models import ErrorType, FollowSettings, SyncOutcome, SyncRun
 from following.services import trade_error_record
@@ -459,6 +460,8 @@ def read_positions(account: ExchangeAccount) -> list[Position]:
     kind, config = _reader_config(account)
     if kind == "api" and account.connector == "browser" and not config.secrets.get("api_key"):
         return selectors.ledger_positions(account_id=account.pk)
+    if kind == account.connector:
+        return connector_for(account).get_positions()
     return get_connector(kind, config).get_positions()
 
 
@@ -473,13 +476,18 @@ def instruments_for(account: ExchangeAccount, *, strict: bool = False) -> dict[s
     `strict` raises InstrumentsUnavailable (the sync then orders nothing rather than guess a lot
     the venue would refuse), else {} (the status page's estimate)."""
     kind, config = _reader_config(account)
-    key = (kind, f"{config.venue}|{config.base_url or settings.PAPER_BASE_URL}")
+    key = (kind, f"{config.venue}|{config.exchange_id}|{config.sandbox}|{config.base_url or settings.PAPER_BASE_URL}")
     with _instruments_lock:
         cached = _instruments_cache.get(key)
         if cached and time.monotonic() - cached[0] < _INSTRUMENTS_TTL:
             return cached[1]
     try:
-        found = get_connector(kind, AccountConfig(label="instruments", venue=config.venue, base_url=config.base_url))
+        if kind == "ccxt":
+            # ccxt: the account's own (pooled) exchange instance, which knows its exchange id and testnet.
+            found = connector_for(account)
+        else:
+            public = AccountConfig(label="instruments", venue=config.venue, base_url=config.base_url)
+            found = get_connector(kind, public)
         instruments = found.instruments()
     except Exception as exc:
         logger.warning("instruments of %s unavailable: %s", key, exc)
