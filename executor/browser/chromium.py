@@ -1,5 +1,6 @@
 """Finding a Chromium to drive, and the flags it needs on a closed network."""
 
+import logging
 import os
 import shutil
 from pathlib import Path
@@ -56,3 +57,44 @@ def chromium_rss(pid: int | None = None) -> int:
         except psutil.Error:
             continue
     return total
+
+
+class BrowserProcess:
+    """One Playwright and one Chromium, started on first use by the thread that uses them.
+
+    Playwright's sync API belongs to the thread that started it: a second `sync_playwright()`
+    on the same thread fails ("Sync API inside the asyncio loop"), so every account a thread
+    serves shares this one, each in a browser context of its own."""
+
+    def __init__(self) -> None:
+        self._playwright = None
+        self._browser = None
+
+    def browser(self):
+        from django.conf import settings as dj_settings
+        from playwright.sync_api import sync_playwright
+
+        if self._browser is not None and self._browser.is_connected():
+            return self._browser
+        self.stop()
+        self._playwright = sync_playwright().start()
+        self._browser = self._playwright.chromium.launch(
+            executable_path=chromium_executable(self._playwright),
+            headless=dj_settings.BROWSER_HEADLESS,
+            args=LAUNCH_ARGS,
+        )
+        return self._browser
+
+    @property
+    def running(self) -> bool:
+        return self._browser is not None and self._browser.is_connected()
+
+    def stop(self) -> None:
+        for closer in (self._browser, self._playwright):
+            if closer is None:
+                continue
+            try:
+                closer.close() if closer is self._browser else closer.stop()
+            except Exception:  # the browser may already be gone; stopping is best effort
+                logging.getLogger(__name__).debug("stopping the browser failed", exc_info=True)
+        self._playwright = self._browser = None

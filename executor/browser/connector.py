@@ -5,10 +5,18 @@ from __future__ import annotations
 import logging
 from decimal import Decimal
 
-from executor.browser.host import host
+from executor.browser.host import BrowserNotAllowed, host
 from executor.browser.profile import load_profile
 from executor.browser.session import BrowserSession
-from executor.connectors.base import AccountConfig, Balance, Connector, OrderResult, OrderTicket, Position
+from executor.connectors.base import (
+    AccountConfig,
+    Balance,
+    Connector,
+    ErrorCode,
+    OrderResult,
+    OrderTicket,
+    Position,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -21,8 +29,8 @@ class BrowserConnector(Connector):
         self.profile = load_profile(self.account.venue)
         self.key = f"{self.profile.name}:{self.account.key or self.account.label}"
 
-    def _make(self) -> BrowserSession:
-        return BrowserSession(self.account, self.profile)
+    def _make(self, browsers) -> BrowserSession:
+        return BrowserSession(self.account, self.profile, browsers)
 
     def _call(self, work, timeout: float):
         try:
@@ -33,6 +41,8 @@ class BrowserConnector(Connector):
     def _record_state(self) -> None:
         if not self.account.key.isdigit():
             return  # not an ExchangeAccount row (ad-hoc configs in scripts and benches)
+        if host.refused:
+            return  # not the owner: the browser worker's state stays as it wrote it
         from executor.services import venue_session_record
 
         session = host.sessions().get(self.key)
@@ -53,7 +63,10 @@ class BrowserConnector(Connector):
         return (self.profile.retries + 2) * (t.navigation + 10 * t.step) + t.result + 30
 
     def place_order(self, ticket: OrderTicket) -> OrderResult:
-        return self._call(lambda session: session.place(ticket), self._bound)
+        try:
+            return self._call(lambda session: session.place(ticket), self._bound)
+        except BrowserNotAllowed as exc:  # refused before any browser opened: nothing was sent
+            return OrderResult.failed(ticket.client_order_id, ErrorCode.CONNECTOR_ERROR, str(exc))
 
     def get_order(self, client_order_id: str, *, ticket=None, exchange_order_id: str = "") -> OrderResult | None:
         return self._call(lambda session: session.find(client_order_id), self._bound)

@@ -2,7 +2,12 @@
 
 Playwright's sync API belongs to the thread that started it, while Celery may run tasks on
 any thread (the embedded desk uses a thread pool). So every browser call is handed to this
-thread and waited for; the sessions, one per exchange account, live here and stay warm.
+thread and waited for. The thread runs one Playwright and one Chromium; each exchange account
+gets a browser context of its own in it (its own cookies and storage state), kept warm.
+
+Only a browser worker may start a Chromium: a Celery worker that consumes no browser queue
+marks this process refused at start (executor/browser/worker.py), and every call then fails
+at once with BrowserNotAllowed instead of opening a second browser on someone else's account.
 """
 
 from __future__ import annotations
@@ -15,9 +20,14 @@ from collections.abc import Callable
 from concurrent.futures import Future
 from typing import Any
 
+from executor.browser.chromium import BrowserProcess
 from executor.browser.session import BrowserSession
 
 logger = logging.getLogger(__name__)
+
+
+class BrowserNotAllowed(RuntimeError):
+    """This process is not a browser worker: it must not open a browser (routing error)."""
 
 
 class BrowserHost:
@@ -26,11 +36,27 @@ class BrowserHost:
         self._sessions: dict[str, BrowserSession] = {}
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
+        self._browsers = BrowserProcess()  # used only on the browser thread
+        self._refused = ""
+
+    def refuse(self, reason: str) -> None:
+        """From now on no browser in this process (a regular Celery worker)."""
+        self._refused = reason
+
+    @property
+    def refused(self) -> str:
+        return self._refused
 
     def call(
-        self, key: str | None, make: Callable[[], BrowserSession], work: Callable[[BrowserSession], Any], timeout: float
+        self,
+        key: str | None,
+        make: Callable[[BrowserProcess], BrowserSession],
+        work: Callable[[BrowserSession], Any],
+        timeout: float,
     ):
         """Run `work(session)` on the browser thread and return its result (or raise its error)."""
+        if self._refused and key is not None:
+            raise BrowserNotAllowed(self._refused)
         self._start()
         future: Future = Future()
         # The caller's context goes along, so the browser thread's log lines carry its order id.
@@ -57,7 +83,7 @@ class BrowserHost:
                     continue
                 session = self._sessions.get(key)
                 if session is None:
-                    session = self._sessions[key] = context.run(make)
+                    session = self._sessions[key] = context.run(make, self._browsers)
                 future.set_result(context.run(work, session))
             except BaseException as exc:
                 future.set_exception(exc)
@@ -80,8 +106,9 @@ class BrowserHost:
             for session in self._sessions.values():
                 session.close()
             self._sessions.clear()
+            self._browsers.stop()
 
-        self.call(None, lambda: None, close_all, timeout)  # type: ignore[arg-type]
+        self.call(None, lambda _: None, close_all, timeout)  # type: ignore[arg-type]
 
 
 host = BrowserHost()

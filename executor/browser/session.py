@@ -23,10 +23,11 @@ import pyotp
 from django.conf import settings
 from django.utils import timezone
 from playwright.sync_api import Error as PlaywrightError
-from playwright.sync_api import Page, sync_playwright
+from playwright.sync_api import Page
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
-from executor.browser.chromium import LAUNCH_ARGS, chromium_executable, chromium_rss
+from executor.browser.chromium import BrowserProcess, chromium_rss
+from executor.browser.lock import AccountInUse, AccountLock
 from executor.browser.profile import FieldSpec, Profile, Step, render
 from executor.connectors.base import AccountConfig, ErrorCode, OrderResult, OrderTicket, ResultStatus
 
@@ -57,13 +58,17 @@ def private_dir(path: Path) -> Path:
 
 
 class BrowserSession:
-    def __init__(self, account: AccountConfig, profile: Profile) -> None:
+    def __init__(self, account: AccountConfig, profile: Profile, browsers: BrowserProcess | None = None) -> None:
         self.account = account
         self.profile = profile
         self.state = DOWN
         self.detail = ""
         self.page: Page | None = None
-        self._playwright = None
+        # The host's shared Chromium (one per browser thread), or one of its own when used alone
+        # (executor_login): either way this session only ever opens a context in it.
+        self._browsers = browsers or BrowserProcess()
+        self._own_browsers = browsers is None
+        self._lock = AccountLock(self.name, account.key or account.label)
         self._browser = None
         self._context = None
         self.orders_placed = 0
@@ -77,23 +82,27 @@ class BrowserSession:
         return (self.account.base_url or self.profile.base_url).rstrip("/")
 
     @property
+    def name(self) -> str:
+        return f"{self.profile.name}-{self.account.key or self.account.label}"
+
+    @property
     def storage_path(self) -> Path:
-        directory = private_dir(Path(settings.BROWSER_STATE_DIR))
-        return directory / f"{self.profile.name}-{self.account.key or self.account.label}.json"
+        return private_dir(Path(settings.BROWSER_STATE_DIR)) / f"{self.name}.json"
 
     def ensure(self) -> Page:
-        """Start the browser once; reuse the same page for every order after that."""
+        """Open the account's context once; reuse the same page for every order after that."""
         if self.page is not None and not self.page.is_closed() and self._browser and self._browser.is_connected():
             return self.page
         self.close()
-        self._playwright = sync_playwright().start()
         try:
-            self._browser = self._playwright.chromium.launch(
-                executable_path=chromium_executable(self._playwright),
-                headless=settings.BROWSER_HEADLESS,
-                args=LAUNCH_ARGS,
-            )
+            self._lock.acquire()
+        except AccountInUse as exc:
+            self._set_state(DOWN, str(exc))
+            raise FlowError(ErrorCode.ACCOUNT_IN_USE, str(exc)) from None
+        try:
+            self._browser = self._browsers.browser()
         except Exception as exc:
+            self._lock.release()
             self._set_state(DOWN, f"the browser did not start: {exc}")
             raise FlowError(ErrorCode.NETWORK, f"the browser did not start: {exc}") from exc
         storage = self.storage_path
@@ -106,19 +115,16 @@ class BrowserSession:
         return self.page
 
     def close(self) -> None:
-        for closer in (self._context, self._browser):
-            try:
-                if closer is not None:
-                    closer.close()
-            except Exception:  # the browser may already be gone; closing is best effort
-                logger.debug("closing the browser failed", exc_info=True)
-        if self._playwright is not None:
-            try:
-                self._playwright.stop()
-            except Exception:
-                logger.debug("stopping playwright failed", exc_info=True)
-        self._playwright = self._browser = self._context = self.page = None
+        try:
+            if self._context is not None:
+                self._context.close()
+        except Exception:  # the browser may already be gone; closing is best effort
+            logger.debug("closing the browser context failed", exc_info=True)
+        if self._own_browsers:
+            self._browsers.stop()
+        self._browser = self._context = self.page = None
         self._page_trusted = False
+        self._lock.release()
         self._set_state(DOWN, "browser closed")
 
     def _set_state(self, state: str, detail: str = "") -> None:

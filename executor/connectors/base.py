@@ -51,6 +51,8 @@ class ErrorCode(StrEnum):
     # A cancel the venue refused because the order is already final (filled, canceled).
     ORDER_FINAL = "ORDER_FINAL"
     NOT_SUPPORTED = "NOT_SUPPORTED"
+    # Another process has this browser account open (one owner per account); nothing was sent.
+    ACCOUNT_IN_USE = "ACCOUNT_IN_USE"
 
 
 class VenueState(StrEnum):

@@ -110,7 +110,7 @@ def test_the_login_is_kept_on_disk_privately_and_reused(venue, browser_dirs):
     connector = BrowserConnector(account.config())
     connector.place_order(ticket("td-login-1"))
     state_dir = browser_dirs / "state"
-    files = list(state_dir.iterdir())
+    files = list(state_dir.glob("*.json"))
     assert len(files) == 1
     assert stat.S_IMODE(state_dir.stat().st_mode) == 0o700
     assert stat.S_IMODE(files[0].stat().st_mode) == 0o600
@@ -217,7 +217,7 @@ def test_executor_login_logs_in_with_the_stored_secrets(venue, browser_dirs):
     out = StringIO()
     call_command("executor_login", account.label, "--auto", stdout=out)
     assert "logged in" in out.getvalue()
-    assert len(list((browser_dirs / "state").iterdir())) == 1
+    assert len(list((browser_dirs / "state").glob("*.json"))) == 1
     assert account.venue_session.state == "logged_in"
 
 
