@@ -175,8 +175,11 @@ def paper_instruments(db) -> None:
     from executor.paper.models import PaperInstrument
 
     seed = importlib.import_module("executor.paper.migrations.0002_seed_instruments").INSTRUMENTS
+    min_notional = importlib.import_module("executor.paper.migrations.0003_fills_fees_partial_fills").MIN_NOTIONAL
     for fields in seed:
-        PaperInstrument.objects.get_or_create(symbol=fields["symbol"], defaults=fields)
+        PaperInstrument.objects.get_or_create(
+            symbol=fields["symbol"], defaults={**fields, "min_notional": min_notional[fields["symbol"]]}
+        )
 
 
 @pytest.fixture

@@ -281,6 +281,10 @@ PAPER_API_TIMEOUT = env.float("PAPER_API_TIMEOUT", default=10.0)
 # quote asset (0.001 = 0.1%): maker = a resting order filled later, taker = filled on arrival.
 PAPER_MAKER_FEE_RATE = Decimal(env.str("PAPER_MAKER_FEE_RATE", default="0.001"))
 PAPER_TAKER_FEE_RATE = Decimal(env.str("PAPER_TAKER_FEE_RATE", default="0.001"))
+# The bundled paper exchange's trading fees, a fraction of each fill's quote amount, charged in the
+# quote asset (0.001 = 0.1%): maker = a resting order filled later, taker = filled on arrival.
+PAPER_MAKER_FEE_RATE = Decimal(env.str("PAPER_MAKER_FEE_RATE", default="0.001"))
+PAPER_TAKER_FEE_RATE = Decimal(env.str("PAPER_TAKER_FEE_RATE", default="0.001"))
 # An order whose outcome stays unknown this long without the venue knowing it is FAILED.
 RECONCILE_GRACE_SECONDS = env.int("RECONCILE_GRACE_SECONDS", default=120)
 RECONCILE_EVERY = env.float("RECONCILE_EVERY", default=30.0)

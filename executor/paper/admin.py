@@ -19,6 +19,7 @@ from executor.paper.models import (
     PaperOrder,
     PaperPosition,
     PaperSession,
+    PaperTrade,
 )
 from executor.paper.services.faults import fault_value_check
 
@@ -96,7 +97,7 @@ class PaperFaultAdmin(admin.ModelAdmin):
 class PaperInstrumentForm(forms.ModelForm):
     class Meta:
         model = PaperInstrument
-        fields = ["override_price"]
+        fields = ["override_price", "liquidity"]
 
     def clean_override_price(self):
         price = self.cleaned_data["override_price"]
@@ -104,26 +105,71 @@ class PaperInstrumentForm(forms.ModelForm):
             raise forms.ValidationError(f"Must be a positive multiple of the tick size {self.instance.tick_size}.")
         return price
 
+    def clean_liquidity(self):
+        liquidity = self.cleaned_data["liquidity"]
+        if liquidity is not None and (liquidity <= 0 or liquidity % self.instance.lot_size):
+            raise forms.ValidationError(f"Must be a positive multiple of the lot size {self.instance.lot_size}.")
+        return liquidity
+
 
 @admin.register(PaperInstrument)
 class PaperInstrumentAdmin(admin.ModelAdmin):
     form = PaperInstrumentForm
-    list_display = ["symbol", "tick_size", "lot_size", "min_qty", "start_price", "override_price", "is_active"]
-    fields = ["symbol", "tick_size", "lot_size", "min_qty", "start_price", "volatility", "seed", "override_price"]
-    readonly_fields = ["symbol", "tick_size", "lot_size", "min_qty", "start_price", "volatility", "seed"]
+    list_display = ["symbol", "tick_size", "lot_size", "min_qty", "min_notional", "override_price", "liquidity"]
+    fields = [
+        "symbol",
+        "tick_size",
+        "lot_size",
+        "min_qty",
+        "min_notional",
+        "start_price",
+        "volatility",
+        "seed",
+        "override_price",
+        "liquidity",
+    ]
+    readonly_fields = [name for name in fields if name not in ("override_price", "liquidity")]
 
     def has_add_permission(self, request) -> bool:
         return False
 
     def save_model(self, request, obj, form, change) -> None:
+        if "liquidity" in form.changed_data:
+            services.paper_liquidity_set(symbol=obj.symbol, liquidity=obj.liquidity)
         services.paper_price_set(symbol=obj.symbol, price=obj.override_price)
 
 
 @admin.register(PaperOrder)
 class PaperOrderAdmin(admin.ModelAdmin):
-    list_display = ["__str__", "account", "client_order_id", "symbol", "side", "order_type", "qty", "price", "status"]
-    list_filter = ["status", "symbol", "side", "order_type"]
+    list_display = [
+        "__str__",
+        "account",
+        "client_order_id",
+        "symbol",
+        "side",
+        "order_type",
+        "qty",
+        "price",
+        "status",
+        "filled_qty",
+        "avg_price",
+        "fee",
+    ]
+    list_filter = ["status", "symbol", "side", "order_type", "time_in_force"]
     search_fields = ["client_order_id", "account__username"]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(PaperTrade)
+class PaperTradeAdmin(admin.ModelAdmin):
+    list_display = ["__str__", "order", "account", "symbol", "side", "qty", "price", "fee", "fee_asset", "is_maker"]
+    list_filter = ["symbol", "side", "is_maker"]
+    search_fields = ["order__client_order_id", "account__username"]
 
     def has_add_permission(self, request) -> bool:
         return False

@@ -11,7 +11,6 @@ from typing import Any
 from django.contrib.auth.models import AnonymousUser
 from django.http import Http404
 from rest_framework import authentication, exceptions, permissions, serializers, status
-from rest_framework.parsers import JSONParser
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -19,9 +18,10 @@ from rest_framework.views import APIView
 from executor.paper import guards, selectors, services
 from executor.paper.errors import DuplicateClientOrderId
 from executor.paper.forms import CLIENT_ORDER_ID
-from executor.paper.models import OrderSide, OrderStatus, OrderType, PaperApiKey
+from executor.paper.models import OrderSide, OrderStatus, OrderType, PaperApiKey, TimeInForce
 from executor.paper.services.orders import text
 from tradedesk.exceptions import ApplicationError
+from tradedesk.parsers import DepthLimitedJSONParser
 
 logger = logging.getLogger(__name__)
 
@@ -101,6 +101,33 @@ class BlankAsNull(serializers.CharField):
         return value or None
 
 
+class TradeOutput(serializers.Serializer):
+    trade_id = serializers.CharField()
+    order_id = serializers.CharField(source="order.order_id")
+    client_order_id = serializers.CharField(source="order.client_order_id")
+    symbol = serializers.CharField()
+    side = serializers.CharField()
+    qty = PlainDecimal()
+    price = PlainDecimal()
+    quote_qty = PlainDecimal()
+    fee = PlainDecimal()
+    fee_asset = serializers.CharField()
+    liquidity = serializers.SerializerMethodField()
+    time = serializers.DateTimeField(source="created_at")
+
+    def get_liquidity(self, trade) -> str:
+        return "MAKER" if trade.is_maker else "TAKER"
+
+
+class FillOutput(TradeOutput):
+    """A fill inside its order's payload: the order's own ids are left out."""
+
+    order_id = None
+    client_order_id = None
+    symbol = None
+    side = None
+
+
 class OrderOutput(serializers.Serializer):
     order_id = serializers.CharField()
     client_order_id = serializers.CharField()
@@ -109,9 +136,14 @@ class OrderOutput(serializers.Serializer):
     type = serializers.CharField(source="order_type")
     qty = PlainDecimal()
     price = PlainDecimal()
+    time_in_force = BlankAsNull()
     status = serializers.CharField()
     filled_qty = PlainDecimal()
+    filled_quote = PlainDecimal()
     avg_price = PlainDecimal()
+    fee = PlainDecimal()
+    fee_asset = BlankAsNull()
+    fills = FillOutput(source="trades.all", many=True)
     reject_code = BlankAsNull()
     reject_reason = BlankAsNull()
     created_at = serializers.DateTimeField()
@@ -123,7 +155,8 @@ class PaperApiView(APIView):
 
     authentication_classes = [PaperKeyAuthentication]
     permission_classes = [HasPaperKey]
-    parser_classes = [JSONParser]
+    # JSON with the desk's nesting limit (a body nested hundreds deep is a 400, not a 500).
+    parser_classes = [DepthLimitedJSONParser]
     renderer_classes = [JSONRenderer]
     schema = None
 
@@ -155,6 +188,7 @@ class OrderListCreateApi(PaperApiView):
         type = serializers.ChoiceField(choices=OrderType.choices)
         qty = serializers.DecimalField(max_digits=28, decimal_places=10)
         price = serializers.DecimalField(max_digits=28, decimal_places=10, required=False, allow_null=True)
+        time_in_force = serializers.ChoiceField(choices=TimeInForce.choices, required=False, allow_null=True)
 
         def validate_qty(self, value):
             if value <= 0:
@@ -169,14 +203,16 @@ class OrderListCreateApi(PaperApiView):
         def validate(self, data):
             if data["type"] == OrderType.LIMIT and data.get("price") is None:
                 raise serializers.ValidationError({"price": ["required for a LIMIT order"]})
+            if data["type"] == OrderType.MARKET and data.get("time_in_force"):
+                raise serializers.ValidationError({"time_in_force": ["only for a LIMIT order"]})
             return data
 
     def get(self, request):
         wanted = request.query_params.get("status", "").upper()
         if wanted and wanted not in OrderStatus.values:
             raise exceptions.ValidationError({"status": [f"one of {', '.join(OrderStatus.values)}"]})
-        orders = selectors.order_list(account=self.account, status=wanted or None)[:MAX_ORDERS]
-        return Response({"orders": OrderOutput(orders, many=True).data})
+        orders = selectors.order_list(account=self.account, status=wanted or None).prefetch_related("trades")
+        return Response({"orders": OrderOutput(orders[:MAX_ORDERS], many=True).data})
 
     def post(self, request):
         data = request.data if isinstance(request.data, dict) else None
@@ -193,6 +229,7 @@ class OrderListCreateApi(PaperApiView):
             order_type=values["type"],
             qty=values["qty"],
             price=values.get("price"),
+            time_in_force=values.get("time_in_force") or TimeInForce.GTC,
         )
         if guards.lost_reply(self.faults) is not None:
             return Response(_error("GATEWAY_TIMEOUT", "The exchange did not answer in time."), status=504)
@@ -213,6 +250,37 @@ class OrderCancelApi(PaperApiView):
         order = selectors.order_get_by_client_id(account=self.account, client_order_id=client_order_id)
         order = services.paper_order_cancel(account=self.account, order=order)
         return Response(OrderOutput(order).data)
+
+
+class OrderByIdApi(PaperApiView):
+    def get(self, request, order_id: str):
+        return Response(OrderOutput(selectors.order_get(account=self.account, order_id=order_id)).data)
+
+
+class OrderCancelByIdApi(PaperApiView):
+    def post(self, request, order_id: str):
+        order = selectors.order_get(account=self.account, order_id=order_id)
+        order = services.paper_order_cancel(account=self.account, order=order)
+        return Response(OrderOutput(order).data)
+
+
+class OpenOrderListApi(PaperApiView):
+    def get(self, request):
+        symbol = request.query_params.get("symbol", "")[:20] or None
+        orders = selectors.order_list_open(account=self.account, symbol=symbol).prefetch_related("trades")
+        return Response({"orders": OrderOutput(orders[:MAX_ORDERS], many=True).data})
+
+
+class TradeListApi(PaperApiView):
+    def get(self, request):
+        params = request.query_params
+        order = None
+        if params.get("order_id"):
+            order = selectors.order_get(account=self.account, order_id=params["order_id"][:30])
+        elif params.get("client_order_id"):
+            order = selectors.order_get_by_client_id(account=self.account, client_order_id=params["client_order_id"])
+        trades = selectors.trade_list(account=self.account, symbol=params.get("symbol", "")[:20] or None, order=order)
+        return Response({"trades": TradeOutput(trades[:MAX_ORDERS], many=True).data})
 
 
 class PositionListApi(PaperApiView):
@@ -252,6 +320,7 @@ class InstrumentListApi(PublicPaperApiView):
         tick_size = PlainDecimal()
         lot_size = PlainDecimal()
         min_qty = PlainDecimal()
+        min_notional = PlainDecimal()
 
     def get(self, request):
         return Response({"instruments": self.Output(selectors.instrument_list(), many=True).data})

@@ -70,6 +70,20 @@ class PaperInstrument(models.Model):
     override_price = models.DecimalField(
         **MONEY, null=True, blank=True, help_text="A fixed mark price for tests and demos; empty = the walk."
     )
+    # Bumped by every paper_price_set, so setting the same price again is a new round of liquidity.
+    override_round = models.PositiveIntegerField(default=0)
+    min_notional = models.DecimalField(
+        **MONEY, default=Decimal("0"), help_text="Smallest qty x price of an order, in the quote asset; 0 = none."
+    )
+    liquidity = models.DecimalField(
+        **MONEY,
+        null=True,
+        blank=True,
+        help_text="Most base qty that trades at one mark (a walk step or an override); empty = unlimited.",
+    )
+    # What has traded in the current round: the round's key ("o<override_round>" or "w<step>") and the qty.
+    liquidity_round = models.CharField(max_length=30, blank=True)
+    liquidity_used = models.DecimalField(**MONEY, default=Decimal("0"))
     is_active = models.BooleanField(default=True)
 
     class Meta:
@@ -124,9 +138,20 @@ class OrderType(models.TextChoices):
 
 class OrderStatus(models.TextChoices):
     NEW = "NEW"
+    PARTIALLY_FILLED = "PARTIALLY_FILLED"
     FILLED = "FILLED"
-    REJECTED = "REJECTED"
     CANCELED = "CANCELED"
+    REJECTED = "REJECTED"
+    EXPIRED = "EXPIRED"
+
+
+OPEN_STATUSES = (OrderStatus.NEW, OrderStatus.PARTIALLY_FILLED)
+
+
+class TimeInForce(models.TextChoices):
+    GTC = "GTC", "Good till canceled"
+    IOC = "IOC", "Immediate or cancel: what cannot fill at once expires"
+    FOK = "FOK", "Fill or kill: fills whole at once or expires"
 
 
 class RejectCode(models.TextChoices):
@@ -134,6 +159,7 @@ class RejectCode(models.TextChoices):
     BELOW_MIN_QTY = "BELOW_MIN_QTY"
     INVALID_QTY_STEP = "INVALID_QTY_STEP"
     INVALID_TICK = "INVALID_TICK"
+    BELOW_MIN_NOTIONAL = "BELOW_MIN_NOTIONAL"
     UNKNOWN_SYMBOL = "UNKNOWN_SYMBOL"
 
 
@@ -146,9 +172,15 @@ class PaperOrder(models.Model):
     order_type = models.CharField(max_length=6, choices=OrderType.choices)
     qty = models.DecimalField(**MONEY)
     price = models.DecimalField(**MONEY, null=True, blank=True)
-    status = models.CharField(max_length=8, choices=OrderStatus.choices, db_index=True)
+    time_in_force = models.CharField(max_length=3, choices=TimeInForce.choices, blank=True, help_text="LIMIT only.")
+    # A MARKET order sized by what it spends (Binance's quoteOrderQty); qty is then what that bought.
+    quote_order_qty = models.DecimalField(**MONEY, null=True, blank=True)
+    status = models.CharField(max_length=16, choices=OrderStatus.choices, db_index=True)
     filled_qty = models.DecimalField(**MONEY, default=Decimal("0"))
+    filled_quote = models.DecimalField(**MONEY, default=Decimal("0"), help_text="Sum of qty x price of its fills.")
     avg_price = models.DecimalField(**MONEY, null=True, blank=True)
+    fee = models.DecimalField(**MONEY, default=Decimal("0"), help_text="Sum of its fills' fees, in fee_asset.")
+    fee_asset = models.CharField(max_length=10, blank=True)
     reject_code = models.CharField(max_length=40, blank=True)
     reject_reason = models.CharField(max_length=200, blank=True)
     # What a resting order holds back: quote for a BUY, base for a SELL.
@@ -172,7 +204,38 @@ class PaperOrder(models.Model):
 
     @property
     def is_open(self) -> bool:
-        return self.status == OrderStatus.NEW
+        return self.status in OPEN_STATUSES
+
+    @property
+    def remaining_qty(self) -> Decimal:
+        return self.qty - self.filled_qty
+
+
+class PaperTrade(models.Model):
+    """One execution (fill) of an order; an order has as many as the liquidity split it into."""
+
+    account = models.ForeignKey(PaperAccount, on_delete=models.CASCADE, related_name="trades")
+    order = models.ForeignKey(PaperOrder, on_delete=models.CASCADE, related_name="trades")
+    symbol = models.CharField(max_length=20)
+    side = models.CharField(max_length=4, choices=OrderSide.choices)
+    qty = models.DecimalField(**MONEY)
+    price = models.DecimalField(**MONEY)
+    quote_qty = models.DecimalField(**MONEY, help_text="qty x price, in the quote asset.")
+    fee = models.DecimalField(**MONEY)
+    fee_asset = models.CharField(max_length=10)
+    is_maker = models.BooleanField(help_text="Filled while resting on the book (maker) or on arrival (taker).")
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["account", "symbol", "id"], name="paper_trade_account_symbol")]
+
+    def __str__(self) -> str:
+        return self.trade_id
+
+    @property
+    def trade_id(self) -> str:
+        return f"T-{self.pk:06d}"
 
 
 class FaultKind(models.TextChoices):

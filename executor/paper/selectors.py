@@ -11,8 +11,8 @@ from django.utils import timezone
 from executor.paper import pricing
 from executor.paper.errors import PaperNotFound
 from executor.paper.models import (
+    OPEN_STATUSES,
     FaultKind,
-    OrderStatus,
     PaperAccount,
     PaperBalance,
     PaperFault,
@@ -20,6 +20,7 @@ from executor.paper.models import (
     PaperOrder,
     PaperPosition,
     PaperSession,
+    PaperTrade,
 )
 
 
@@ -29,6 +30,8 @@ class MarkPrice:
     price: Decimal
     time: datetime
     source: str  # "walk" or "override"
+    # Names the liquidity round this price belongs to: one per walk step, one per override set.
+    round: str = ""
 
 
 def normalize_symbol(raw: str) -> str:
@@ -48,7 +51,9 @@ def mark_price(*, instrument: PaperInstrument, at: datetime | None = None) -> Ma
     step = pricing.step_at(at or timezone.now())
     moment = pricing.step_time(step)
     if instrument.override_price is not None:
-        return MarkPrice(instrument.symbol, instrument.override_price, moment, "override")
+        return MarkPrice(
+            instrument.symbol, instrument.override_price, moment, "override", f"o{instrument.override_round}"
+        )
     price = pricing.walk_price(
         seed=instrument.seed,
         symbol=instrument.symbol,
@@ -57,7 +62,7 @@ def mark_price(*, instrument: PaperInstrument, at: datetime | None = None) -> Ma
         tick=instrument.tick_size,
         step=step,
     )
-    return MarkPrice(instrument.symbol, price, moment, "walk")
+    return MarkPrice(instrument.symbol, price, moment, "walk", f"w{step}")
 
 
 def price_get(*, symbol: str) -> MarkPrice:
@@ -102,6 +107,24 @@ def order_list(*, account: PaperAccount, status: str | None = None) -> QuerySet[
     return orders.filter(status=status) if status else orders
 
 
+def order_list_open(*, account: PaperAccount, symbol: str | None = None) -> QuerySet[PaperOrder]:
+    """NEW and PARTIALLY_FILLED orders: the ones that can still fill or be canceled."""
+    orders = order_list(account=account).filter(status__in=OPEN_STATUSES)
+    return orders.filter(symbol=normalize_symbol(symbol)) if symbol else orders
+
+
+def trade_list(
+    *, account: PaperAccount, symbol: str | None = None, order: PaperOrder | None = None
+) -> QuerySet[PaperTrade]:
+    """The account's fills, newest first."""
+    trades = PaperTrade.objects.filter(account=account).select_related("order")
+    if symbol:
+        trades = trades.filter(symbol=normalize_symbol(symbol))
+    if order is not None:
+        trades = trades.filter(order=order)
+    return trades
+
+
 def order_get(*, account: PaperAccount, order_id: str) -> PaperOrder:
     """By exchange order id, 'P-000123' (or the bare number)."""
     number = order_id.upper().removeprefix("P-")
@@ -129,4 +152,4 @@ def position_list(*, account: PaperAccount) -> QuerySet[PaperPosition]:
 
 
 def open_order_count() -> int:
-    return PaperOrder.objects.filter(status=OrderStatus.NEW).count()
+    return PaperOrder.objects.filter(status__in=OPEN_STATUSES).count()

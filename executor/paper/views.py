@@ -22,7 +22,15 @@ from django.views.static import serve
 from executor.paper import guards, selectors, services
 from executor.paper.errors import DuplicateClientOrderId, LoginFailed, OrderNotOpen, PaperNotFound
 from executor.paper.forms import LoginForm, OrderForm, TotpForm
-from executor.paper.models import FaultKind, OrderStatus, OrderType, PaperAccount, PaperInstrument, PaperOrder
+from executor.paper.models import (
+    OPEN_STATUSES,
+    FaultKind,
+    OrderStatus,
+    OrderType,
+    PaperAccount,
+    PaperInstrument,
+    PaperOrder,
+)
 from executor.paper.services.orders import WIDE_PRECISION, text
 
 logger = logging.getLogger(__name__)
@@ -143,6 +151,15 @@ def _order_notice(request: HttpRequest, account: PaperAccount) -> Notice | None:
         return Notice(
             True, order.status, f"Placed: {what} at {text(order.price)}, open until the market reaches it.", order
         )
+    if order.status == OrderStatus.PARTIALLY_FILLED:
+        message = (
+            f"Partly filled: {text(order.filled_qty)} of {what} at {text(order.avg_price)}; "
+            f"the rest is open at {text(order.price)}."
+        )
+        return Notice(True, order.status, message, order)
+    if order.status == OrderStatus.EXPIRED:
+        filled = f"{text(order.filled_qty)} filled at {text(order.avg_price)}" if order.filled_qty else "nothing filled"
+        return Notice(True, order.status, f"Expired: {what}, {filled}; the rest could not fill at once.", order)
     return Notice(True, order.status, f"{order.status.capitalize()}: {what}.", order)
 
 
@@ -189,7 +206,7 @@ def _trade_context(request, instrument, mark, form, notice, confirm) -> dict:
         "layout_changed": layout is not None and services.paper_fault_fire(fault=layout),
         "base_balance": balances.get(instrument.base_asset),
         "quote_balance": balances.get(instrument.quote_asset),
-        "open_orders": selectors.order_list(account=account, status=OrderStatus.NEW).filter(symbol=instrument.symbol),
+        "open_orders": selectors.order_list_open(account=account, symbol=instrument.symbol),
     }
 
 
@@ -220,8 +237,8 @@ def orders_view(request: HttpRequest) -> HttpResponse:
     if search:
         orders = orders.filter(client_order_id=search)
     context = {
-        "open_orders": orders.filter(status=OrderStatus.NEW),
-        "history": orders.exclude(status=OrderStatus.NEW)[:HISTORY_ROWS],
+        "open_orders": orders.filter(status__in=OPEN_STATUSES),
+        "history": orders.exclude(status__in=OPEN_STATUSES)[:HISTORY_ROWS],
         "search": search,
         "notice": _cancel_notice(request),
     }
@@ -246,6 +263,16 @@ def order_cancel_view(request: HttpRequest, order_id: str) -> HttpResponse:
     except (PaperNotFound, OrderNotOpen) as exc:
         return HttpResponseRedirect(reverse("paper:orders") + "?" + urlencode({"error": exc.message}))
     return HttpResponseRedirect(reverse("paper:orders") + "?" + urlencode({"canceled": order.order_id}))
+
+
+@require_GET
+@guards.paper_page
+def trades_view(request: HttpRequest) -> HttpResponse:
+    account = request.paper_account
+    symbol = request.GET.get("symbol", "").strip()[:20]
+    trades = selectors.trade_list(account=account, symbol=symbol or None)[:HISTORY_ROWS]
+    context = {"trades": trades, "symbol": symbol, "instruments": selectors.instrument_list()}
+    return render(request, "paper/trades.html", context)
 
 
 @require_GET

@@ -10,7 +10,7 @@ from executor.paper.services.accounts import (
 )
 from executor.paper.services.faults import paper_fault_clear, paper_fault_fire, paper_fault_set
 from executor.paper.services.orders import paper_match_open_orders, paper_order_cancel, paper_order_place
-from executor.paper.services.prices import paper_price_set
+from executor.paper.services.prices import paper_liquidity_set, paper_price_set
 
 __all__ = [
     "paper_account_create",
@@ -19,6 +19,7 @@ __all__ = [
     "paper_fault_fire",
     "paper_fault_set",
     "paper_login_check_password",
+    "paper_liquidity_set",
     "paper_login_complete",
     "paper_logout",
     "paper_match_open_orders",

@@ -6,14 +6,14 @@ transactions never wait on each other in a cycle); the order row is locked after
 """
 
 import logging
-from decimal import ROUND_DOWN, ROUND_UP, Decimal, localcontext
+from decimal import ROUND_DOWN, Decimal, localcontext
 
 from django.db import IntegrityError, transaction
-from django.db.models import Q
 
 from executor.paper import selectors
 from executor.paper.errors import DuplicateClientOrderId, OrderNotOpen
 from executor.paper.models import (
+    OPEN_STATUSES,
     FaultKind,
     OrderSide,
     OrderStatus,
@@ -22,14 +22,15 @@ from executor.paper.models import (
     PaperBalance,
     PaperInstrument,
     PaperOrder,
-    PaperPosition,
     RejectCode,
+    TimeInForce,
 )
+from executor.paper.selectors import MarkPrice
 from executor.paper.services.faults import paper_fault_fire
+from executor.paper.services.fills import PLACES, buy_reserve, execute, liquidity_take
 
 logger = logging.getLogger(__name__)
 
-PLACES = Decimal("1e-10")  # the precision of every stored amount
 # Products of two stored amounts (up to 28 digits each) are exact in 60 digits, so a huge
 # order is refused for its size instead of tripping Decimal's default 28-digit context.
 WIDE_PRECISION = 60
@@ -38,6 +39,7 @@ INJECTED_REASONS = {
     RejectCode.BELOW_MIN_QTY: "Quantity is below the minimum for this symbol.",
     RejectCode.INVALID_QTY_STEP: "Quantity is not a multiple of the lot size.",
     RejectCode.INVALID_TICK: "Price is not a multiple of the tick size.",
+    RejectCode.BELOW_MIN_NOTIONAL: "The order value is below the minimum for this symbol.",
     RejectCode.UNKNOWN_SYMBOL: "Unknown symbol.",
 }
 
@@ -45,15 +47,6 @@ INJECTED_REASONS = {
 def text(value: Decimal) -> str:
     """A decimal as plain digits with no trailing zeros: 65000, 0.1."""
     return format(value.normalize(), "f")
-
-
-def _cost(qty: Decimal, price: Decimal) -> Decimal:
-    # Rounded against the trader, so the exchange never hands out a fraction it does not hold.
-    return (qty * price).quantize(PLACES, rounding=ROUND_UP)
-
-
-def _proceeds(qty: Decimal, price: Decimal) -> Decimal:
-    return (qty * price).quantize(PLACES, rounding=ROUND_DOWN)
 
 
 def _lock_balances(account_id: int, instrument: PaperInstrument) -> dict[str, PaperBalance]:
@@ -78,16 +71,24 @@ def paper_order_place(
     symbol: str,
     side: str,
     order_type: str,
-    qty: Decimal,
+    qty: Decimal | None = None,
     price: Decimal | None = None,
+    time_in_force: str = TimeInForce.GTC,
+    quote_order_qty: Decimal | None = None,
 ) -> PaperOrder:
-    """Place an order: it fills, rests, or is recorded as REJECTED with a code and reason.
+    """Place an order: it fills (whole or in part), rests, expires, or is recorded REJECTED.
 
+    A MARKET order may give `quote_order_qty` (what to spend or receive in the quote asset)
+    instead of `qty`: its qty is that over the mark, rounded down to the lot size. A MARKET
+    order, or a LIMIT IOC/FOK, that cannot fill whole at once ends EXPIRED with what filled.
     Raises DuplicateClientOrderId (and writes nothing) when the account already used the id.
     """
     symbol = selectors.normalize_symbol(symbol)
     instrument = selectors.instrument_get(symbol=symbol)
-    mark = selectors.mark_price(instrument=instrument).price if instrument else None
+    mark = selectors.mark_price(instrument=instrument) if instrument else None
+    is_limit = order_type == OrderType.LIMIT
+    if qty is None:
+        qty = _qty_for_quote(quote_order_qty, instrument, mark)
     order = PaperOrder(
         account=account,
         client_order_id=client_order_id,
@@ -95,7 +96,9 @@ def paper_order_place(
         side=side,
         order_type=order_type,
         qty=qty,
-        price=price if order_type == OrderType.LIMIT else None,
+        price=price if is_limit else None,
+        time_in_force=(time_in_force or TimeInForce.GTC) if is_limit else "",
+        quote_order_qty=None if is_limit else quote_order_qty,
         status=OrderStatus.NEW,
     )
     try:
@@ -118,7 +121,17 @@ def paper_order_place(
     return order
 
 
-def _place(order: PaperOrder, instrument: PaperInstrument | None, mark: Decimal | None) -> None:
+def _qty_for_quote(quote_qty: Decimal | None, instrument: PaperInstrument | None, mark: MarkPrice | None) -> Decimal:
+    if quote_qty is None:
+        raise ValueError("paper_order_place needs qty or quote_order_qty")
+    if instrument is None or mark is None:
+        return Decimal(0)
+    with localcontext(prec=WIDE_PRECISION):
+        qty = (quote_qty / mark.price).quantize(PLACES, rounding=ROUND_DOWN)
+        return qty - qty % instrument.lot_size
+
+
+def _place(order: PaperOrder, instrument: PaperInstrument | None, mark: MarkPrice | None) -> None:
     existing = PaperOrder.objects.filter(account=order.account, client_order_id=order.client_order_id).first()
     if existing is not None:
         raise DuplicateClientOrderId(existing)
@@ -130,11 +143,19 @@ def _place(order: PaperOrder, instrument: PaperInstrument | None, mark: Decimal 
         order.save()
         return
     order.save()
-    if order.order_type == OrderType.MARKET or _crosses(order, mark):
+    if order.order_type == OrderType.MARKET or _crosses(order, mark.price):
         # Marketable on arrival: it takes the mark, which is the limit price or better.
-        _fill(order, instrument, balances, fill_price=mark, from_locked=False)
+        whole = order.time_in_force == TimeInForce.FOK
+        qty = liquidity_take(instrument=instrument, round_key=mark.round, wanted=order.qty, whole=whole)
+        if qty > 0:
+            execute(order, instrument, balances, qty=qty, price=mark.price, is_maker=False)
+    if order.filled_qty == order.qty:
+        order.status = OrderStatus.FILLED
+    elif order.order_type == OrderType.MARKET or order.time_in_force in (TimeInForce.IOC, TimeInForce.FOK):
+        order.status = OrderStatus.EXPIRED
     else:
         _rest(order, instrument, balances)
+    order.save()
 
 
 def _injected_rejection(account: PaperAccount) -> tuple[str, str] | None:
@@ -146,7 +167,7 @@ def _injected_rejection(account: PaperAccount) -> tuple[str, str] | None:
 
 
 def _rejection(
-    order: PaperOrder, instrument: PaperInstrument | None, balances: dict[str, PaperBalance], mark: Decimal | None
+    order: PaperOrder, instrument: PaperInstrument | None, balances: dict[str, PaperBalance], mark: MarkPrice | None
 ) -> tuple[str, str] | None:
     if instrument is None:
         tradable = ", ".join(selectors.instrument_list().values_list("symbol", flat=True))
@@ -167,8 +188,16 @@ def _rejection(
             RejectCode.INVALID_TICK,
             f"Price {text(price)} is not a multiple of the tick size {text(instrument.tick_size)} for {symbol}.",
         )
+    at = price if price is not None else mark.price
+    if qty * at < instrument.min_notional:
+        return (
+            RejectCode.BELOW_MIN_NOTIONAL,
+            f"Order value {text(qty * at)} {instrument.quote_asset} is below the minimum "
+            f"{text(instrument.min_notional)} for {symbol}.",
+        )
     if order.side == OrderSide.BUY:
-        asset, needed = instrument.quote_asset, _cost(qty, price if price is not None else mark)
+        # Its cost and the fee on it.
+        asset, needed = instrument.quote_asset, buy_reserve(qty, at)
     else:
         asset, needed = instrument.base_asset, qty
     free = balances[asset].free
@@ -187,76 +216,34 @@ def _crosses(order: PaperOrder, mark: Decimal) -> bool:
 
 
 def _rest(order: PaperOrder, instrument: PaperInstrument, balances: dict[str, PaperBalance]) -> None:
+    """What is left rests on the book, its funds locked: quote (cost and fee) for a BUY, base for a SELL."""
+    left = order.remaining_qty
     if order.side == OrderSide.BUY:
-        order.locked_asset, order.locked_amount = instrument.quote_asset, _cost(order.qty, order.price)
+        balance = balances[instrument.quote_asset]
+        # A part that filled on arrival at a better mark may leave a rounding hair less free.
+        amount = min(buy_reserve(left, order.price), balance.free)
     else:
-        order.locked_asset, order.locked_amount = instrument.base_asset, order.qty
-    balance = balances[order.locked_asset]
-    balance.free -= order.locked_amount
-    balance.locked += order.locked_amount
+        balance = balances[instrument.base_asset]
+        amount = left
+    order.locked_asset, order.locked_amount = balance.asset, amount
+    balance.free -= amount
+    balance.locked += amount
     balance.save(update_fields=["free", "locked"])
-    order.save(update_fields=["locked_asset", "locked_amount", "updated_at"])
-
-
-def _fill(
-    order: PaperOrder,
-    instrument: PaperInstrument,
-    balances: dict[str, PaperBalance],
-    *,
-    fill_price: Decimal,
-    from_locked: bool,
-) -> None:
-    base, quote = balances[instrument.base_asset], balances[instrument.quote_asset]
-    if order.side == OrderSide.BUY:
-        cost = _cost(order.qty, fill_price)
-        if from_locked:
-            # The lock was at the limit price; any better fill gives the difference back.
-            quote.locked -= order.locked_amount
-            quote.free += order.locked_amount - cost
-        else:
-            quote.free -= cost
-        base.free += order.qty
-    else:
-        if from_locked:
-            base.locked -= order.locked_amount
-        else:
-            base.free -= order.qty
-        quote.free += _proceeds(order.qty, fill_price)
-    for balance in (base, quote):
-        balance.save(update_fields=["free", "locked"])
-    _position_apply(order, fill_price)
-    order.status = OrderStatus.FILLED
-    order.filled_qty = order.qty
-    order.avg_price = fill_price
-    order.locked_amount = Decimal(0)
-    order.save()
-
-
-def _position_apply(order: PaperOrder, fill_price: Decimal) -> None:
-    position, _ = PaperPosition.objects.select_for_update().get_or_create(
-        account_id=order.account_id, symbol=order.symbol
-    )
-    if order.side == OrderSide.BUY:
-        held = position.qty * (position.avg_price or Decimal(0))
-        position.qty += order.qty
-        position.avg_price = ((held + order.qty * fill_price) / position.qty).quantize(PLACES)
-    else:
-        # Selling reduces the holding at its average price; a sale of assets deposited
-        # outside any position cannot take it below zero.
-        position.qty = max(Decimal(0), position.qty - order.qty)
-        if position.qty == 0:
-            position.avg_price = None
-    position.save()
+    order.status = OrderStatus.PARTIALLY_FILLED if order.filled_qty else OrderStatus.NEW
 
 
 def paper_order_cancel(*, account: PaperAccount, order: PaperOrder) -> PaperOrder:
-    """Cancel a resting order and give back what it locked."""
+    """Cancel an open order (NEW or PARTIALLY_FILLED): what filled stays, the rest's lock is given back.
+
+    Under the same locks as a fill, so a cancel racing a fill ends either FILLED (the cancel is
+    refused with OrderNotOpen) or CANCELED with the filled part kept, never both.
+    """
     instrument = PaperInstrument.objects.get(symbol=order.symbol)
     with localcontext(prec=WIDE_PRECISION), transaction.atomic():
         balances = _lock_balances(account.pk, instrument)
         order = PaperOrder.objects.select_for_update().get(pk=order.pk, account=account)
-        if order.status != OrderStatus.NEW:
-            raise OrderNotOpen(f"order {order.order_id} is {order.status}; only NEW orders can be canceled")
+        if not order.is_open:
+            raise OrderNotOpen(f"order {order.order_id} is {order.status}; only open orders can be canceled")
         balance = balances[order.locked_asset]
         balance.locked -= order.locked_amount
         balance.free += order.locked_amount
@@ -269,26 +256,35 @@ def paper_order_cancel(*, account: PaperAccount, order: PaperOrder) -> PaperOrde
 
 
 def paper_match_open_orders() -> int:
-    """Fill every resting limit order the mark has crossed, at its limit price; returns how many."""
-    symbols = set(PaperOrder.objects.filter(status=OrderStatus.NEW).values_list("symbol", flat=True))
-    filled = 0
+    """Fill resting limit orders the mark has crossed, at their limit price; returns how many fills.
+
+    Best price first, then oldest; each takes what the instrument's liquidity has left this round.
+    """
+    symbols = set(PaperOrder.objects.filter(status__in=OPEN_STATUSES).values_list("symbol", flat=True))
+    fills = 0
     for instrument in PaperInstrument.objects.filter(symbol__in=symbols):
-        mark = selectors.mark_price(instrument=instrument).price
-        crossed = PaperOrder.objects.filter(status=OrderStatus.NEW, symbol=instrument.symbol).filter(
-            Q(side=OrderSide.BUY, price__gte=mark) | Q(side=OrderSide.SELL, price__lte=mark)
-        )
-        for order_id, account_id in crossed.values_list("pk", "account_id"):
-            filled += _fill_resting(order_id, account_id, instrument, mark)
-    return filled
+        mark = selectors.mark_price(instrument=instrument)
+        open_orders = PaperOrder.objects.filter(status__in=OPEN_STATUSES, symbol=instrument.symbol)
+        buys = open_orders.filter(side=OrderSide.BUY, price__gte=mark.price).order_by("-price", "id")
+        sells = open_orders.filter(side=OrderSide.SELL, price__lte=mark.price).order_by("price", "id")
+        crossed = [*buys.values_list("pk", "account_id"), *sells.values_list("pk", "account_id")]
+        for order_id, account_id in crossed:
+            fills += _fill_resting(order_id, account_id, instrument, mark)
+    return fills
 
 
-def _fill_resting(order_id: int, account_id: int, instrument: PaperInstrument, mark: Decimal) -> bool:
+def _fill_resting(order_id: int, account_id: int, instrument: PaperInstrument, mark: MarkPrice) -> bool:
     with localcontext(prec=WIDE_PRECISION), transaction.atomic():
         balances = _lock_balances(account_id, instrument)
-        order = PaperOrder.objects.select_for_update().filter(pk=order_id, status=OrderStatus.NEW).first()
+        order = PaperOrder.objects.select_for_update().filter(pk=order_id, status__in=OPEN_STATUSES).first()
         # Re-checked under the lock: another matcher may have filled it, or a cancel won.
-        if order is None or not _crosses(order, mark):
+        if order is None or not _crosses(order, mark.price):
             return False
-        _fill(order, instrument, balances, fill_price=order.price, from_locked=True)
-    logger.info("paper order %s filled at %s (mark %s)", order.order_id, order.price, mark)
+        qty = liquidity_take(instrument=instrument, round_key=mark.round, wanted=order.remaining_qty)
+        if qty == 0:
+            return False
+        execute(order, instrument, balances, qty=qty, price=order.price, is_maker=True)
+        order.status = OrderStatus.FILLED if order.filled_qty == order.qty else OrderStatus.PARTIALLY_FILLED
+        order.save()
+    logger.info("paper order %s: %s %s at %s (mark %s)", order.order_id, order.status, qty, order.price, mark.price)
     return True

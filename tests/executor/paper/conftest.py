@@ -1,7 +1,8 @@
 """Paper exchange personas and helpers.
 
 Personas: `alice` (USDT 100000 and BTC 1, logged in through `alice_web` or `alice_api`) and
-`bob` (another account, USDT 1000). Nothing here ever sleeps: `slept` records the delays the
+`bob` (another account, USDT 1000). Trading is free unless a test asks for `fees` (maker 0.1%,
+taker 0.2%), so the older tests' amounts stay round. Nothing here ever sleeps: `slept` records the delays the
 slow and lost_reply faults ask for instead.
 """
 
@@ -93,6 +94,20 @@ def mark(db):
     fix("BTC-USDT", "65000")
     fix("ETH-USDT", "3000")
     return fix
+
+
+@pytest.fixture(autouse=True)
+def free_trading(settings) -> None:
+    settings.PAPER_MAKER_FEE_RATE = Decimal("0")
+    settings.PAPER_TAKER_FEE_RATE = Decimal("0")
+
+
+@pytest.fixture
+def fees(settings) -> tuple[Decimal, Decimal]:
+    """Maker 0.1%, taker 0.2%: different, so a test sees which one a fill paid."""
+    settings.PAPER_MAKER_FEE_RATE = Decimal("0.001")
+    settings.PAPER_TAKER_FEE_RATE = Decimal("0.002")
+    return settings.PAPER_MAKER_FEE_RATE, settings.PAPER_TAKER_FEE_RATE
 
 
 @pytest.fixture(autouse=True)

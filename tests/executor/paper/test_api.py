@@ -19,9 +19,14 @@ ORDER_KEYS = {
     "type",
     "qty",
     "price",
+    "time_in_force",
     "status",
     "filled_qty",
+    "filled_quote",
     "avg_price",
+    "fee",
+    "fee_asset",
+    "fills",
     "reject_code",
     "reject_reason",
     "created_at",
@@ -32,6 +37,10 @@ PRIVATE = [
     ("post", "/paper/api/orders"),
     ("get", "/paper/api/orders/by-client-id/td-1"),
     ("post", "/paper/api/orders/by-client-id/td-1/cancel"),
+    ("get", "/paper/api/orders/open"),
+    ("get", "/paper/api/orders/P-000001"),
+    ("post", "/paper/api/orders/P-000001/cancel"),
+    ("get", "/paper/api/trades"),
     ("get", "/paper/api/positions"),
     ("get", "/paper/api/balances"),
 ]
@@ -61,14 +70,27 @@ def test_keys_are_stored_hashed(alice):
     assert alice.api_key not in row.hashed_key and alice.api_key.partition(".")[2] not in row.hashed_key
 
 
-def test_placing_a_market_order_answers_201_with_the_filled_order(mark, alice_api):
+def test_placing_a_market_order_answers_201_with_the_filled_order_its_fee_and_fill(mark, alice_api, fees):
     response = alice_api.post("/paper/api/orders", order_body(), format="json")
     assert response.status_code == 201
     body = response.json()
     assert set(body) == ORDER_KEYS
     order = PaperOrder.objects.get()
+    trade = order.trades.get()
     assert body["order_id"] == order.order_id and body["order_id"].startswith("P-")
-    assert body | {"created_at": None, "updated_at": None} == {
+    assert body["fills"] == [
+        {
+            "trade_id": trade.trade_id,
+            "qty": "0.1",
+            "price": "65000",
+            "quote_qty": "6500",
+            "fee": "13",
+            "fee_asset": "USDT",
+            "liquidity": "TAKER",
+            "time": body["fills"][0]["time"],
+        }
+    ]
+    assert body | {"created_at": None, "updated_at": None, "fills": None} == {
         "order_id": order.order_id,
         "client_order_id": "td-1",
         "symbol": "BTC-USDT",
@@ -76,9 +98,14 @@ def test_placing_a_market_order_answers_201_with_the_filled_order(mark, alice_ap
         "type": "MARKET",
         "qty": "0.1",
         "price": None,
+        "time_in_force": None,
         "status": "FILLED",
         "filled_qty": "0.1",
+        "filled_quote": "6500",
         "avg_price": "65000",
+        "fee": "13",
+        "fee_asset": "USDT",
+        "fills": None,
         "reject_code": None,
         "reject_reason": None,
         "created_at": None,
@@ -229,6 +256,7 @@ def test_prices_and_instruments_are_public(mark, client):
         "tick_size": "0.01",
         "lot_size": "0.0001",
         "min_qty": "0.0001",
+        "min_notional": "5",
     }
     assert instruments[1]["lot_size"] == "0.001" and instruments[1]["min_qty"] == "0.001"
 

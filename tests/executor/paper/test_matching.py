@@ -6,7 +6,7 @@ import pytest
 
 from executor.paper import selectors, services, tasks
 from executor.paper.models import OrderStatus, PaperBalance, PaperOrder
-from executor.paper.services import orders as order_services
+from executor.paper.services import fills
 
 pytestmark = pytest.mark.django_db
 
@@ -124,10 +124,10 @@ def test_canceling_a_resting_order_gives_back_what_it_locked(mark, alice):
 
 
 def test_a_fill_that_fails_midway_changes_nothing(mark, alice, monkeypatch):
-    def broken(order, fill_price):
+    def broken(order, qty, price):
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(order_services, "_position_apply", broken)
+    monkeypatch.setattr(fills, "_position_apply", broken)
     with pytest.raises(RuntimeError):
         place(alice, qty=Decimal("0.5"))
     assert not PaperOrder.objects.exists()
