@@ -75,6 +75,7 @@ class DeskCollector(Collector):
             "orders": self._orders,
             "signals": self._signals,
             "browser": self._browser_sessions,
+            "accounts": self._accounts,
             "followers": self._followers,
             "heartbeats": self._heartbeats,
         }
@@ -225,6 +226,39 @@ class DeskCollector(Collector):
                 family.add_metric([account.label, state], 1 if state == current else 0)
         yield family
 
+    def _accounts(self):
+        """Per venue: each active exchange account's health (keys valid, clock in step; browser
+        sessions have their own metric) and the orders sent through each venue, by status.
+        A venue is connector:exchange, e.g. ccxt:binance, api:paper, browser:paper."""
+        from executor.models import AccountHealth, ExchangeAccount
+        from orders.models import Order
+
+        health = _family(
+            "tradedesk_exchange_account_health",
+            "1 for the health each active exchange account is in (unknown, ok, needs_person).",
+            ["account", "venue", "health"],
+        )
+        for account in ExchangeAccount.objects.filter(is_active=True).order_by("label"):
+            venue = _venue(account.connector, account.exchange_id or account.venue)
+            for state in AccountHealth.values:
+                health.add_metric([account.label, venue, state], 1 if state == account.health else 0)
+        yield health
+        by_venue = _family(
+            "tradedesk_orders_by_venue", "Orders by venue (connector:exchange) and status.", ["venue", "status"]
+        )
+        rows = (
+            Order.objects.order_by()
+            .values_list("venue", "exchange_account__exchange_id", "exchange_account__venue", "status")
+            .annotate(n=Count("id"))
+        )
+        counts: dict[tuple[str, str], int] = {}
+        for connector, exchange_id, venue, status, n in rows:
+            key = (_venue(connector, exchange_id or venue or connector), status)
+            counts[key] = counts.get(key, 0) + n
+        for (venue, status), n in sorted(counts.items()):
+            by_venue.add_metric([venue, status], n)
+        yield by_venue
+
     def _followers(self):
         # Copy trading's models: read only when they exist (the app may not have them yet).
         from django.apps import apps
@@ -330,6 +364,10 @@ def _forget_dead_processes() -> None:
             multiprocess.mark_process_dead(pid, MULTIPROC_DIR)
         except PermissionError:
             pass  # alive, owned by someone else
+
+
+def _venue(connector: str, exchange: str) -> str:
+    return f"{connector}:{exchange}" if exchange and exchange != connector else connector
 
 
 def exposition() -> bytes:
