@@ -7,6 +7,8 @@ import time
 import uuid
 
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction
+from django.conf import settings
+from django.http import JsonResponse
 
 from tradedesk.logging import pop_context, push_context
 
@@ -74,3 +76,84 @@ class RequestIdMiddleware:
                 "duration_ms": round((time.monotonic() - started) * 1000, 1),
             },
         )
+
+
+API_PREFIX = "/api/"
+# Query parameters the API takes as a list (?status=A&status=B); any other given twice is a 400.
+LIST_PARAMETERS = frozenset({"status"})
+_ERROR_CODES = {
+    400: "bad_request",
+    401: "not_authenticated",
+    403: "permission_denied",
+    404: "not_found",
+    405: "method_not_allowed",
+    413: "request_too_large",
+    415: "unsupported_media_type",
+    500: "server_error",
+}
+
+
+def _json_error(status: int, message: str, fields: dict[str, list[str]] | None = None) -> JsonResponse:
+    body = {"code": _ERROR_CODES.get(status, "error"), "message": message, "fields": fields or {}}
+    return JsonResponse(body, status=status)
+
+
+class ApiErrorsMiddleware:
+    """Every answer under /api/ is JSON in the desk's error format ({code, message, fields}),
+    also those made outside DRF: an unknown path or an id that is not a number (Django's 404
+    page), a body over DATA_UPLOAD_MAX_MEMORY_SIZE (413, refused before anything reads it), a
+    repeated query parameter (400 naming it; otherwise the last one would silently win)."""
+
+    sync_capable = True
+    async_capable = True
+
+    def __init__(self, get_response) -> None:
+        self.get_response = get_response
+        self.is_async = iscoroutinefunction(get_response)
+        if self.is_async:
+            markcoroutinefunction(self)
+
+    def __call__(self, request):
+        if self.is_async:
+            return self._acall(request)
+        if not request.path.startswith(API_PREFIX):
+            return self.get_response(request)
+        return self._finish(request, self._refuse(request) or self.get_response(request))
+
+    async def _acall(self, request):
+        if not request.path.startswith(API_PREFIX):
+            return await self.get_response(request)
+        return self._finish(request, self._refuse(request) or await self.get_response(request))
+
+    def _finish(self, request, response):
+        if response.status_code >= 400 and not response.get("Content-Type", "").startswith("application/json"):
+            return _json_error(response.status_code, self._message(request, response.status_code))
+        return response
+
+    def _refuse(self, request) -> JsonResponse | None:
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        try:
+            length = int(request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            return _json_error(400, "Content-Length is not a number.", {"Content-Length": ["must be a number"]})
+        if limit is not None and length > limit:
+            return _json_error(413, f"The request body is larger than {limit} bytes.")
+        repeated = {
+            name: [f"give one value, not {len(request.GET.getlist(name))}"]
+            for name in request.GET
+            if name not in LIST_PARAMETERS and len(request.GET.getlist(name)) > 1
+        }
+        if repeated:
+            return _json_error(400, "; ".join(f"{name}: {reason[0]}" for name, reason in repeated.items()), repeated)
+        return None
+
+    def _message(self, request, status: int) -> str:
+        if status == 404:
+            return f"No API endpoint or row at {request.path}; ids are whole numbers."
+        if status == 405:
+            return f"{request.method} is not allowed on {request.path}."
+        if status == 413:
+            return "The request body is too large."
+        if status >= 500:
+            return "The server failed to answer; the request id in X-Request-ID finds it in the logs."
+        return "The request could not be read."

@@ -79,6 +79,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     # First: everything logged while a request is served carries its request id.
     "tradedesk.middleware.RequestIdMiddleware",
+    # Under /api/ every answer is JSON, also Django's own 404/400/413 (tradedesk/middleware.py).
+    "tradedesk.middleware.ApiErrorsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Static files (the desk's CSS and JS, the vendored htmx, admin) from this process under
     # uvicorn too; straight from the static folders, no collectstatic step.
@@ -227,10 +229,19 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
+    # JSON with a nesting limit (JSON_MAX_DEPTH), forms, multipart: DRF's defaults otherwise.
+    "DEFAULT_PARSER_CLASSES": [
+        "tradedesk.parsers.DepthLimitedJSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "PAGE_SIZE": 50,
     "EXCEPTION_HANDLER": "tradedesk.exceptions.api_exception_handler",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
+
+# A JSON body nested deeper than this is a 400 (tradedesk/parsers.py); no API input nests past 3.
+JSON_MAX_DEPTH = env.int("JSON_MAX_DEPTH", default=32)
 
 SPECTACULAR_SETTINGS = {
     "TITLE": "TradeDesk API",
@@ -277,10 +288,6 @@ EXCHANGE_PROFILE_DIRS = env.list("EXCHANGE_PROFILE_DIRS", default=[])
 PAPER_BASE_URL = env.str("PAPER_BASE_URL", default="http://127.0.0.1:8000/paper")
 # Seconds the API connector waits for the venue's answer before the outcome counts as unknown.
 PAPER_API_TIMEOUT = env.float("PAPER_API_TIMEOUT", default=10.0)
-# The bundled paper exchange's trading fees, a fraction of each fill's quote amount, charged in the
-# quote asset (0.001 = 0.1%): maker = a resting order filled later, taker = filled on arrival.
-PAPER_MAKER_FEE_RATE = Decimal(env.str("PAPER_MAKER_FEE_RATE", default="0.001"))
-PAPER_TAKER_FEE_RATE = Decimal(env.str("PAPER_TAKER_FEE_RATE", default="0.001"))
 # The bundled paper exchange's trading fees, a fraction of each fill's quote amount, charged in the
 # quote asset (0.001 = 0.1%): maker = a resting order filled later, taker = filled on arrival.
 PAPER_MAKER_FEE_RATE = Decimal(env.str("PAPER_MAKER_FEE_RATE", default="0.001"))
@@ -446,6 +453,11 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
+        # One line per 4xx: the request middleware's (tradedesk.request, with the request id).
+        # django.request would add a WARNING for it, and Django's own console handler on the
+        # "django" logger (DEBUG) a third, unformatted copy; 5xx still come here with the traceback.
+        "django": {"handlers": [], "level": "INFO", "propagate": True},
+        "django.request": {"level": "ERROR"},
         # Uvicorn's own lines in the same format; its access lines are replaced by the request
         # middleware's, which carry the request id.
         "uvicorn": {"handlers": ["console"], "level": LOG_LEVEL, "propagate": False},
