@@ -12,6 +12,7 @@ class ExchangeAccountForm(forms.ModelForm):
     base_url = forms.URLField(required=False, assume_scheme="https")
     api_key = forms.CharField(required=False, widget=forms.PasswordInput(render_value=False))
     api_secret = forms.CharField(required=False, widget=forms.PasswordInput(render_value=False))
+    passphrase = forms.CharField(required=False, widget=forms.PasswordInput(render_value=False))
     web_username = forms.CharField(required=False)
     web_password = forms.CharField(required=False, widget=forms.PasswordInput(render_value=False))
     totp_secret = forms.CharField(required=False, widget=forms.PasswordInput(render_value=False))
@@ -19,7 +20,17 @@ class ExchangeAccountForm(forms.ModelForm):
 
     class Meta:
         model = ExchangeAccount
-        fields = ["owner", "label", "venue", "connector", "base_url", "is_desk_default", "is_active"]
+        fields = [
+            "owner",
+            "label",
+            "venue",
+            "connector",
+            "exchange_id",
+            "sandbox",
+            "base_url",
+            "is_desk_default",
+            "is_active",
+        ]
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -36,8 +47,10 @@ class ExchangeAccountForm(forms.ModelForm):
 @admin.register(ExchangeAccount)
 class ExchangeAccountAdmin(SimpleHistoryAdmin):
     form = ExchangeAccountForm
-    list_display = ["label", "owner", "venue", "connector", "is_desk_default", "is_active", "session_state"]
-    list_filter = ["venue", "connector", "is_active"]
+    list_display = ["label", "owner", "venue", "connector", "is_desk_default", "is_active", "session_state", "health"]
+    list_filter = ["venue", "connector", "is_active", "health"]
+    # Written by the account checks (beat) and by auth/clock errors of ccxt accounts.
+    readonly_fields = ["health", "health_detail", "health_checked_at"]
     search_fields = ["label", "owner__username", "venue"]
 
     list_select_related = ["owner", "venue_session"]
