@@ -9,8 +9,8 @@ from rest_framework.generics import ListAPIView
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from orders import selectors, services
-from orders.models import Order, OrderStatus, OrderType
+from orders import lifecycle, selectors, services
+from orders.models import Order, OrderStatus, OrderType, VenueState
 from orders.serializers import OrderOutput
 from signals.models import Side
 from tradedesk.auth import IsTrader, IsViewer
@@ -22,10 +22,12 @@ from tradedesk.schema import ERROR_RESPONSES, positive_decimal
 class OrderFilter(DeskFilterSet):
     signal_id = django_filters.NumberFilter(field_name="signal_id", min_value=1, max_value=2**63 - 1, decimal_places=0)
     status = django_filters.MultipleChoiceFilter(choices=OrderStatus.choices)
+    venue_state = django_filters.MultipleChoiceFilter(choices=VenueState.choices)
+    needs_review = django_filters.BooleanFilter()
 
     class Meta:
         model = Order
-        fields = ["signal_id", "status", "symbol", "created_after", "created_before"]
+        fields = ["signal_id", "status", "venue_state", "needs_review", "symbol", "created_after", "created_before"]
 
 
 class OrderListCreateApi(ListAPIView):
@@ -88,10 +90,54 @@ class OrderCancelApi(APIView):
     @extend_schema(
         request=None,
         responses={200: OrderOutput, **ERROR_RESPONSES},
-        description="Cancel an order whose placement has not started; otherwise 409.",
+        description="A SUBMITTING order whose placement has not started is CANCELED at once. An order the "
+        "venue accepted and that is still open there (OPEN, PARTIALLY_FILLED) becomes CANCEL_REQUESTED "
+        "(`cancel_requested: true`) and the cancel is sent to the venue; its answer ends the order CANCELED "
+        "(the filled part kept) or FILLED if it filled first. Any other order: 409.",
     )
     def post(self, request, order_id: int):
         order = services.order_cancel(order_id=order_id, user=request.user)
+        return Response(OrderOutput(order).data)
+
+
+class OrderRefreshApi(APIView):
+    permission_classes = [IsTrader]
+
+    @extend_schema(
+        request=None,
+        responses={202: OrderOutput, **ERROR_RESPONSES},
+        description="Ask the venue now for an accepted order's state, fills and fees (they are also "
+        "refreshed on a schedule). Answers at once with the order as recorded; the refreshed order "
+        "follows on /ws/orders. 409 for an order that is not open at the venue.",
+    )
+    def post(self, request, order_id: int):
+        order = lifecycle.order_refresh_request(order_id=order_id)
+        return Response(OrderOutput(order).data, status=status.HTTP_202_ACCEPTED)
+
+
+class OrderResolveApi(APIView):
+    """A trader's word on an order in review (UNKNOWN, needs_review)."""
+
+    permission_classes = [IsTrader]
+
+    class Input(serializers.Serializer):
+        placed = serializers.BooleanField(help_text="Whether the order is at the venue.")
+        exchange_order_id = serializers.CharField(
+            required=False, default="", max_length=128, help_text="The venue's id of the order; required if placed."
+        )
+        note = serializers.CharField(required=False, default="", allow_blank=True, max_length=2000)
+
+    @extend_schema(
+        request=Input,
+        responses={200: OrderOutput, **ERROR_RESPONSES},
+        description="placed=true: SUCCESS with the venue's order id, its signal EXECUTED. placed=false: FAILED "
+        "NOT_PLACED_REVIEWED, its signal orderable again (a follower order pauses its follower). 409 unless "
+        "the order is UNKNOWN and in review.",
+    )
+    def post(self, request, order_id: int):
+        serializer = self.Input(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        order = lifecycle.order_resolve_review(order_id=order_id, user=request.user, **serializer.validated_data)
         return Response(OrderOutput(order).data)
 
 

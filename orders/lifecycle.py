@@ -69,7 +69,8 @@ def _record_view(order_id: int, result: OrderResult, *, reason: str, clear_cance
             order.cancel_requested_at = None
             changes.append("cancel request closed")
         if not changes:
-            order.save(update_fields=["last_checked_at"])  # no audit row for "nothing new"
+            # Nothing new: only the time it was asked, with no audit row for it.
+            Order.objects.filter(pk=order.pk).update(last_checked_at=order.last_checked_at)
             return order
         order._change_reason = f"{reason}: {', '.join(changes)}"[:100]
         order.save()

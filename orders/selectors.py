@@ -5,7 +5,7 @@ from orders.models import OPEN_VENUE_STATES, Order, OrderStatus
 
 def order_list() -> QuerySet[Order]:
     """Every desk order: the desk is one book that all staff watch."""
-    return Order.objects.select_related("created_by")
+    return Order.objects.select_related("created_by", "reviewed_by").prefetch_related("fills")
 
 
 def order_ids_to_reconcile(*, stuck_before) -> list[int]:

@@ -2,10 +2,25 @@
 
 from rest_framework import serializers
 
-from orders.models import Order
+from orders.models import Fill, Order
+
+
+class FillOutput(serializers.ModelSerializer):
+    class Meta:
+        model = Fill
+        fields = ["trade_id", "qty", "price", "fee", "fee_asset", "time"]
+        read_only_fields = fields
 
 
 class OrderOutput(serializers.ModelSerializer):
+    stage = serializers.CharField(
+        read_only=True,
+        help_text="The placement status until the venue accepted the order, then its venue state "
+        "(ACCEPTED until the venue reported one; CANCEL_REQUESTED while a cancel is under way).",
+    )
+    cancel_requested = serializers.BooleanField(read_only=True)
+    reviewed_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    fills = FillOutput(many=True, read_only=True)
     created_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
     signal_id = serializers.IntegerField(read_only=True)
     latency_ms = serializers.IntegerField(read_only=True, allow_null=True)
@@ -29,8 +44,20 @@ class OrderOutput(serializers.ModelSerializer):
             "error_code",
             "error_message",
             "has_screenshot",
+            "stage",
+            "venue_state",
             "filled_qty",
             "avg_fill_price",
+            "fee",
+            "fee_asset",
+            "fills",
+            "cancel_requested",
+            "cancel_requested_at",
+            "last_checked_at",
+            "needs_review",
+            "reviewed_by",
+            "reviewed_at",
+            "review_note",
             "venue",
             "exchange_account",
             "is_additional",

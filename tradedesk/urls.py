@@ -3,7 +3,14 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from executor.api import ExecutorHealthApi
-from orders.api import OrderCancelApi, OrderDetailApi, OrderEvidenceApi, OrderListCreateApi
+from orders.api import (
+    OrderCancelApi,
+    OrderDetailApi,
+    OrderEvidenceApi,
+    OrderListCreateApi,
+    OrderRefreshApi,
+    OrderResolveApi,
+)
 from signals.api import SignalDetailApi, SignalListCreateApi
 
 api = [
@@ -12,6 +19,8 @@ api = [
     path("api/orders", OrderListCreateApi.as_view(), name="order-list"),
     path("api/orders/<int:order_id>", OrderDetailApi.as_view(), name="order-detail"),
     path("api/orders/<int:order_id>/cancel", OrderCancelApi.as_view(), name="order-cancel"),
+    path("api/orders/<int:order_id>/refresh", OrderRefreshApi.as_view(), name="order-refresh"),
+    path("api/orders/<int:order_id>/resolve", OrderResolveApi.as_view(), name="order-resolve"),
     path(
         "api/orders/<int:order_id>/screenshot",
         OrderEvidenceApi.as_view(),

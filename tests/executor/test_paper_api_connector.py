@@ -116,3 +116,74 @@ def test_the_periodic_reconciliation_settles_an_unknown_order_with_one_venue_ord
     order.refresh_from_db()
     assert order.status == "SUCCESS" and order.exchange_order_id
     assert PaperOrder.objects.filter(client_order_id=order.client_order_id).count() == 1
+
+
+def _liquidity(qty: str | None) -> None:
+    from executor.paper.models import PaperInstrument
+
+    PaperInstrument.objects.filter(symbol="BTC-USDT").update(liquidity=Decimal(qty) if qty else None)
+
+
+def test_a_resting_limit_is_open_then_partly_filled_then_filled_with_the_venues_fills_and_fees(api):
+    paper, connector = api
+    _liquidity("0.04")  # 0.04 BTC trades per mark: a 0.1 order fills in three parts
+    placed = connector.place_order(ticket("td-life-1", order_type="LIMIT", price=Decimal("64000")))
+    assert (placed.status, placed.venue_state, placed.fills) == (ResultStatus.SUCCESS, "OPEN", ())
+
+    paper_price_set(symbol="BTC-USDT", price=Decimal("63900"))  # crosses: the first 0.04 fills
+    part = connector.get_order("td-life-1")
+    assert part.venue_state == "PARTIALLY_FILLED"
+    assert part.filled_qty == Decimal("0.04") and len(part.fills) == 1
+
+    paper_price_set(symbol="BTC-USDT", price=Decimal("63900"))
+    paper_price_set(symbol="BTC-USDT", price=Decimal("63900"))
+    done = connector.get_order("td-life-1")
+    assert done.venue_state == "FILLED" and done.filled_qty == Decimal("0.1")
+    venue = PaperOrder.objects.get(account=paper, client_order_id="td-life-1")
+    trades = list(venue.trades.order_by("id"))
+    assert [(f.trade_id, f.qty, f.price, f.fee) for f in done.fills] == [
+        (str(t.trade_id), t.qty, t.price, t.fee) for t in trades
+    ]
+    assert [f.qty for f in done.fills] == [Decimal("0.04"), Decimal("0.04"), Decimal("0.02")]
+    assert done.avg_price == Decimal("64000")  # a resting limit fills at its own price
+    assert done.fee == sum(t.fee for t in trades) == venue.fee and done.fee > 0
+    assert done.fee_asset == "USDT" and {f.fee_asset for f in done.fills} == {"USDT"}
+
+
+def test_an_open_order_is_listed_and_canceled_at_the_venue(api):
+    paper, connector = api
+    connector.place_order(ticket("td-life-2", order_type="LIMIT", price=Decimal("60000")))
+    assert [o.client_order_id for o in connector.open_orders("BTC/USDT")] == ["td-life-2"]
+    assert connector.open_orders()[0].symbol == "BTC/USDT"
+    canceled = connector.cancel_order("td-life-2")
+    assert (canceled.status, canceled.venue_state) == (ResultStatus.SUCCESS, "CANCELED")
+    assert PaperOrder.objects.get(account=paper, client_order_id="td-life-2").status == "CANCELED"
+    assert connector.open_orders() == []
+
+
+def test_a_cancel_after_the_order_filled_is_refused_as_final_and_the_lookup_says_filled(api):
+    _, connector = api
+    connector.place_order(ticket("td-life-3", order_type="LIMIT", price=Decimal("64000")))
+    paper_price_set(symbol="BTC-USDT", price=Decimal("63000"))  # fills before the cancel arrives
+    answer = connector.cancel_order("td-life-3")
+    assert (answer.status, answer.error_code) == (ResultStatus.FAILED, ErrorCode.ORDER_FINAL)
+    assert connector.get_order("td-life-3").venue_state == "FILLED"
+
+
+def test_a_cancel_of_an_order_the_venue_does_not_have_says_so(api):
+    _, connector = api
+    answer = connector.cancel_order("td-never-placed")
+    assert (answer.status, answer.error_code) == (ResultStatus.FAILED, ErrorCode.NOT_FOUND_AT_VENUE)
+
+
+def test_the_dry_run_fills_at_once_in_one_fill_and_has_nothing_to_cancel():
+    from executor.connectors.dry_run import DryRunConnector
+
+    connector = DryRunConnector()
+    result = connector.place_order(ticket("td-dry-life-1", order_type="LIMIT", price=Decimal("65000")))
+    assert (result.venue_state, result.filled_qty, result.avg_price) == ("FILLED", Decimal("0.1"), Decimal("65000"))
+    assert [(f.qty, f.price) for f in result.fills] == [(Decimal("0.1"), Decimal("65000"))]
+    assert connector.get_order("td-dry-life-1").fills == result.fills
+    assert connector.cancel_order("td-dry-life-1").error_code == ErrorCode.ORDER_FINAL
+    assert connector.cancel_order("td-dry-never").error_code == ErrorCode.NOT_FOUND_AT_VENUE
+    assert connector.open_orders() == []
