@@ -18,6 +18,9 @@ class PaperAccount(models.Model):
     # the server except once, printed by paper_create_account.
     totp_secret = models.CharField(max_length=64)
     is_active = models.BooleanField(default=True)
+    pro_two_factor = models.BooleanField(
+        default=False, help_text="The pro site (/paper/pro/) asks for the TOTP code at login; the classic pages always do."
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     last_login_at = models.DateTimeField(null=True, blank=True)
 
@@ -245,6 +248,7 @@ class FaultKind(models.TextChoices):
     REJECT = "reject", "Reject: orders are rejected with VALUE (CODE or CODE:reason)"
     LAYOUT_CHANGED = "layout_changed", "Layout changed: the trade page's ids are renamed"
     LOST_REPLY = "lost_reply", "Lost reply: orders are placed but the reply hangs VALUE s, then errors"
+    STALE_TOAST = "stale_toast", "Stale toast (pro site): a refused order shows the previous order's toast"
 
 
 class PaperFault(models.Model):
