@@ -1,12 +1,23 @@
 """Positions, balances, the trade journal and the strategy summary, for staff (viewer and up)."""
 
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from django.http import StreamingHttpResponse
+from django.utils import timezone
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers
+from rest_framework.exceptions import ValidationError
+from rest_framework.generics import ListAPIView
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from portfolio import selectors
-from portfolio.serializers import AccountBalancesOutput, AccountPositionsOutput
+from portfolio import journal, selectors
+from portfolio.forms import JournalFilterForm, PeriodForm, RefusalFilterForm, filters_of
+from portfolio.serializers import (
+    AccountBalancesOutput,
+    AccountPositionsOutput,
+    FillOutput,
+    RefusalOutput,
+    StrategySummaryOutput,
+)
 from tradedesk.auth import IsViewer
 from tradedesk.exceptions import NotFound
 from tradedesk.schema import ERROR_RESPONSES
@@ -58,3 +69,85 @@ class BalanceListApi(APIView):
     )
     def get(self, request):
         return Response({"accounts": AccountBalancesOutput(_portfolios(request), many=True).data})
+
+
+def _filters(form_class, request) -> dict:
+    form = form_class(request.query_params)
+    if not form.is_valid():
+        raise ValidationError(
+            {name: [e["message"] for e in errors] for name, errors in form.errors.get_json_data().items()}
+        )
+    return filters_of(form)
+
+
+def _form_parameters(form_class) -> list[OpenApiParameter]:
+    return [
+        OpenApiParameter(name, str, description=str(field.help_text or field.label or name))
+        for name, field in form_class.base_fields.items()
+    ]
+
+
+class FillListApi(ListAPIView):
+    """The trade journal as JSON: one row per fill with its order, oldest first."""
+
+    permission_classes = [IsViewer]
+    serializer_class = FillOutput
+    filter_backends: list = []
+
+    def get_queryset(self):
+        return journal.journal_fills(**_filters(JournalFilterForm, self.request))
+
+    @extend_schema(parameters=_form_parameters(JournalFilterForm))
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+
+class JournalCsvApi(APIView):
+    permission_classes = [IsViewer]
+
+    @extend_schema(
+        parameters=_form_parameters(JournalFilterForm),
+        responses={(200, "text/csv"): OpenApiResponse(str, description="One row per fill."), **ERROR_RESPONSES},
+        description="The trade journal as CSV (a header, then one row per fill, oldest first), with the "
+        "same filters as /api/fills. Opens in a spreadsheet.",
+    )
+    def get(self, request):
+        return journal_csv_response(journal.journal_fills(**_filters(JournalFilterForm, request)))
+
+
+def journal_csv_response(fills) -> StreamingHttpResponse:
+    response = StreamingHttpResponse(
+        journal.journal_csv_lines(fills.iterator()), content_type="text/csv; charset=utf-8"
+    )
+    stamp = timezone.localtime().strftime("%Y%m%d-%H%M%S")
+    response["Content-Disposition"] = f'attachment; filename="tradedesk-journal-{stamp}.csv"'
+    return response
+
+
+class StrategySummaryApi(APIView):
+    permission_classes = [IsViewer]
+
+    @extend_schema(
+        parameters=_form_parameters(PeriodForm),
+        responses={200: StrategySummaryOutput(many=True), **ERROR_RESPONSES},
+        description="Per strategy: signals, orders, fill rate, realized P&L (average cost, after fees), "
+        "slippage of fills against the signal's suggested price, median confirm-to-fill time.",
+    )
+    def get(self, request):
+        rows = journal.strategy_summary(**_filters(PeriodForm, request))
+        return Response({"strategies": StrategySummaryOutput(rows, many=True).data})
+
+
+class RefusalListApi(ListAPIView):
+    """Refused confirms, newest first, with the rule and the figures it compared."""
+
+    permission_classes = [IsViewer]
+    serializer_class = RefusalOutput
+    filter_backends: list = []
+
+    def get_queryset(self):
+        return selectors.refusal_list(**_filters(RefusalFilterForm, self.request))
+
+    @extend_schema(parameters=_form_parameters(RefusalFilterForm))
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)

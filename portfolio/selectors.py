@@ -246,3 +246,42 @@ class BalanceRow:
 def balances_of(portfolio: AccountPortfolio) -> list[BalanceRow]:
     rows: list[Balance] = list(portfolio.balances.value or []) if portfolio.balances.ok else []
     return [BalanceRow(row.asset, row.free, row.locked) for row in rows]
+
+
+# --- refusals ----------------------------------------------------------------------------------
+
+
+def refusal_list(
+    *,
+    category: str = "",
+    rule: str = "",
+    symbol: str = "",
+    user: str = "",
+    day_from=None,
+    day_to=None,
+):
+    """Refused confirms, newest first; days are the desk's TIME_ZONE days."""
+    from portfolio.journal import day_bounds
+    from portfolio.models import ConfirmRefusal
+
+    refusals = ConfirmRefusal.objects.select_related("user", "signal")
+    if category:
+        refusals = refusals.filter(category=category)
+    if rule:
+        refusals = refusals.filter(rule=rule)
+    if symbol:
+        refusals = refusals.filter(symbol=symbol)
+    if user:
+        refusals = refusals.filter(user__username=user)
+    start, end = day_bounds(day_from, day_to)
+    if start:
+        refusals = refusals.filter(created_at__gte=start)
+    if end:
+        refusals = refusals.filter(created_at__lt=end)
+    return refusals.order_by("-created_at", "-id")
+
+
+def refusal_rules() -> list[str]:
+    from portfolio.models import ConfirmRefusal
+
+    return sorted(set(ConfirmRefusal.objects.values_list("rule", flat=True).distinct()))

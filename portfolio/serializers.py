@@ -81,3 +81,64 @@ class AccountBalancesOutput(AccountOutput):
         from portfolio.selectors import balances_of
 
         return BalanceOutput(balances_of(portfolio), many=True).data
+
+
+class FillOutput(serializers.Serializer):
+    """A journal row: one fill with its order."""
+
+    id = serializers.IntegerField()
+    time = serializers.DateTimeField()
+    trade_id = serializers.CharField()
+    qty = DecimalString()
+    price = DecimalString()
+    fee = DecimalString()
+    fee_asset = serializers.CharField()
+    order_id = serializers.IntegerField()
+    signal_id = serializers.IntegerField(source="order.signal_id", allow_null=True)
+    strategy = serializers.CharField(source="order.signal.strategy_name", default="")
+    account = serializers.CharField(source="order.exchange_account.label", default="dry run")
+    symbol = serializers.CharField(source="order.symbol")
+    side = serializers.CharField(source="order.side")
+    order_type = serializers.CharField(source="order.order_type")
+    order_qty = DecimalString(source="order.qty")
+    order_status = serializers.CharField(source="order.status")
+    venue_state = serializers.CharField(source="order.venue_state")
+
+
+class StrategySummaryOutput(serializers.Serializer):
+    strategy = serializers.CharField()
+    signals = serializers.IntegerField()
+    orders = serializers.IntegerField(help_text="Desk orders confirmed from the strategy's signals.")
+    orders_accepted = serializers.IntegerField(help_text="Of them, accepted by the venue (status SUCCESS).")
+    orders_filled = serializers.IntegerField(help_text="Of them, FILLED at the venue.")
+    ordered_qty = DecimalString(help_text="Qty of the accepted orders.")
+    filled_qty = DecimalString()
+    fill_rate = DecimalString(allow_null=True, help_text="filled_qty / ordered_qty.")
+    realized_pnl = serializers.SerializerMethodField(help_text="Per quote currency, after fees (average cost).")
+    fees = serializers.SerializerMethodField()
+    slippage_bps = DecimalString(allow_null=True, help_text="Fill vs suggest_price; positive is worse.")
+    median_confirm_to_fill_seconds = serializers.FloatField(allow_null=True)
+
+    def get_realized_pnl(self, row) -> dict[str, str]:
+        return {quote: DecimalString().to_representation(value) for quote, value in row.realized_pnl.items()}
+
+    def get_fees(self, row) -> dict[str, str]:
+        return {quote: DecimalString().to_representation(value) for quote, value in row.fees.items()}
+
+
+class RefusalOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    created_at = serializers.DateTimeField()
+    user = serializers.CharField(source="user.username", default=None, allow_null=True)
+    signal_id = serializers.IntegerField(source="signal_ref", allow_null=True)
+    symbol = serializers.CharField()
+    side = serializers.CharField()
+    order_type = serializers.CharField()
+    qty = DecimalString(allow_null=True)
+    price = DecimalString(allow_null=True)
+    category = serializers.CharField()
+    rule = serializers.CharField()
+    field = serializers.CharField()
+    message = serializers.CharField()
+    http_status = serializers.IntegerField()
+    figures = serializers.DictField()
