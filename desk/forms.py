@@ -90,3 +90,37 @@ class RejectForm(forms.Form):
         if not reason:
             raise forms.ValidationError("is required")
         return reason
+
+
+BULK_LIMIT = 200
+BULK_ACCEPT = "accept"
+BULK_REJECT = "reject"
+
+
+class BulkDecisionForm(forms.Form):
+    """Several queue rows at once: accept them all, or reject them all with one reason."""
+
+    action = forms.ChoiceField(choices=[(BULK_ACCEPT, "Accept"), (BULK_REJECT, "Reject")])
+    ids = forms.CharField(max_length=BULK_LIMIT * 21, help_text="Signal ids, comma separated.")
+    reason = forms.CharField(max_length=2000, required=False, widget=forms.Textarea(attrs={"rows": 3}))
+
+    def clean_ids(self) -> list[int]:
+        parts = [part.strip() for part in self.cleaned_data["ids"].split(",") if part.strip()]
+        if not parts:
+            raise forms.ValidationError("choose at least one signal")
+        if len(parts) > BULK_LIMIT:
+            raise forms.ValidationError(f"at most {BULK_LIMIT} signals at once")
+        ids = []
+        for part in parts:
+            if not part.isdigit() or not 0 < int(part) < 2**63:
+                raise forms.ValidationError(f"{part[:20]!r} is not a signal id")
+            if int(part) not in ids:
+                ids.append(int(part))
+        return ids
+
+    def clean(self) -> dict:
+        data = super().clean()
+        data["reason"] = (data.get("reason") or "").strip()
+        if data.get("action") == BULK_REJECT and not data["reason"]:
+            self.add_error("reason", "is required to reject (one reason for every signal chosen)")
+        return data

@@ -15,6 +15,7 @@ from orders import risk
 from orders.models import Order, OrderStatus, OrderType, RiskLimit
 from signals.models import ORDERABLE_STATUSES, Signal, SignalStatus
 from tradedesk.exceptions import ApplicationError
+from tradedesk.formatting import places_of
 
 logger = logging.getLogger(__name__)
 
@@ -112,6 +113,9 @@ class OrderPreview:
     estimated_cost: Decimal | None
     limits: list[LimitUse]
     risk_error: str
+    # Decimals the venue uses for prices (its tick) and so for a cost in the quote currency.
+    price_places: int | None = None
+    cost_places: int | None = None
 
 
 def venue_price(symbol: str) -> tuple[str, Decimal | None]:
@@ -126,6 +130,25 @@ def venue_price(symbol: str) -> tuple[str, Decimal | None]:
         logger.warning("no venue price for %s: %s", symbol, exc)
         price = None
     return label, price
+
+
+# Quote currencies whose amounts are written with cents when the venue names no tick.
+CENT_QUOTES = frozenset({"USD", "USDT", "USDC", "BUSD", "FDUSD", "DAI", "EUR", "GBP", "JPY", "TRY"})
+
+
+def venue_places(symbol: str) -> tuple[int | None, int | None]:
+    """(price decimals, cost decimals) for `symbol` at the desk venue: its tick when the venue
+    says, else cents for a dollar-like quote, else None (trailing zeros trimmed only)."""
+    account = desk_account_get() if settings.EXECUTOR == "exchange" else None
+    try:
+        instrument = connector_for(account).instruments().get(symbol)
+    except Exception as exc:  # the form must work with a venue that does not answer
+        logger.warning("no instrument for %s: %s", symbol, exc)
+        instrument = None
+    tick = places_of(instrument.tick_size) if instrument is not None else None
+    if tick is not None:
+        return tick, tick
+    return None, (2 if symbol.partition("/")[2] in CENT_QUOTES else None)
 
 
 def _paper_price(account: ExchangeAccount, symbol: str) -> Decimal | None:
@@ -166,7 +189,8 @@ def order_preview(*, signal: Signal, qty: Decimal | None, order_type: str, price
             risk.check(qty=qty, reference_price=reference, limits=limits, usage=usage)
         except ApplicationError as exc:
             error = exc.message
-    return OrderPreview(label, current, drift, reference, cost, uses, error)
+    price_places, cost_places = venue_places(signal.symbol)
+    return OrderPreview(label, current, drift, reference, cost, uses, error, price_places, cost_places)
 
 
 def signal_orders(signal: Signal) -> QuerySet[Order]:
@@ -182,3 +206,44 @@ def is_stale(signal: Signal, now: datetime | None = None) -> bool:
 
     deadline = signal_deadline(signal)
     return signal.status == SignalStatus.PENDING and deadline is not None and deadline <= (now or timezone.now())
+
+
+@dataclass(frozen=True)
+class NetPosition:
+    """Opposite signals in the queue for one symbol, and what they add up to."""
+
+    symbol: str
+    buy_count: int
+    buy_qty: Decimal
+    sell_count: int
+    sell_qty: Decimal
+
+    @property
+    def net_qty(self) -> Decimal:
+        return abs(self.buy_qty - self.sell_qty)
+
+    @property
+    def net_side(self) -> str:
+        if self.buy_qty == self.sell_qty:
+            return "FLAT"
+        return "BUY" if self.buy_qty > self.sell_qty else "SELL"
+
+
+def signal_conflicts(*, status: str = "", symbol: str = "", strategy: str = "") -> list[NetPosition]:
+    """The symbols with both BUY and SELL signals in the queue (with the page's filters), netted."""
+    from django.db.models import Count, Q, Sum
+
+    rows = (
+        signal_queue(status=status, symbol=symbol, strategy=strategy)
+        .order_by()
+        .values("symbol")
+        .annotate(
+            buy_count=Count("id", filter=Q(side="BUY")),
+            buy_qty=Sum("suggest_qty", filter=Q(side="BUY")),
+            sell_count=Count("id", filter=Q(side="SELL")),
+            sell_qty=Sum("suggest_qty", filter=Q(side="SELL")),
+        )
+        .filter(buy_count__gt=0, sell_count__gt=0)
+        .order_by("symbol")
+    )
+    return [NetPosition(**row) for row in rows]

@@ -18,7 +18,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from desk import selectors
 from desk.access import trader_required, viewer_required
-from desk.forms import OrderFilterForm, OrderForm, RejectForm, SignalFilterForm
+from desk.forms import BULK_ACCEPT, BulkDecisionForm, OrderFilterForm, OrderForm, RejectForm, SignalFilterForm
 from orders import services as order_services
 from orders.models import Order, OrderType
 from signals import services as signal_services
@@ -96,6 +96,7 @@ def signals_page(request: HttpRequest) -> HttpResponse:
         ),
         query=request.GET.urlencode(),
         limit=selectors.QUEUE_LIMIT,
+        conflicts=selectors.signal_conflicts(**filters),
     )
     return render(request, "desk/signals.html", context, status=200 if form.is_valid() else 400)
 
@@ -107,6 +108,14 @@ def signal_rows(request: HttpRequest) -> HttpResponse:
     form, filters = _signal_filters(request)
     signals = _with_deadlines(selectors.signal_queue(**filters)[: selectors.QUEUE_LIMIT])
     return render(request, "desk/_signal_rows.html", _context(request, signals=signals))
+
+
+@require_GET
+@viewer_required
+def signal_net(request: HttpRequest) -> HttpResponse:
+    """The net of opposite BUY/SELL signals per symbol (the panel over the queue; live)."""
+    _, filters = _signal_filters(request)
+    return render(request, "desk/_signal_net.html", {"conflicts": selectors.signal_conflicts(**filters)})
 
 
 @require_GET
@@ -173,6 +182,60 @@ def signal_reject(request: HttpRequest, signal_id: int) -> HttpResponse:
     response = render(request, "desk/_done.html", {"message": f"Signal {signal.pk} rejected."})
     response["HX-Trigger"] = "desk:closeModal"
     return response
+
+
+# --- several signals at once ------------------------------------------------------------------
+
+
+@require_GET
+@trader_required
+def signal_bulk_reject_form(request: HttpRequest) -> HttpResponse:
+    """The one reason for rejecting the chosen rows (the modal)."""
+    form = BulkDecisionForm(initial={"action": "reject", "ids": request.GET.get("ids", "")})
+    ids = BulkDecisionForm({"action": "reject", "ids": request.GET.get("ids", ""), "reason": "-"})
+    if not ids.is_valid():
+        return _flash(request, "; ".join(f"{k}: {' '.join(v)}" for k, v in ids.errors.items()), status=400)
+    context = _context(request, form=form, signals=Signal.objects.filter(pk__in=ids.cleaned_data["ids"]))
+    return render(request, "desk/_bulk_reject_form.html", context)
+
+
+@require_POST
+@trader_required
+def signal_bulk_decide(request: HttpRequest) -> HttpResponse:
+    """Accept or reject each chosen signal through the same service, role check and audit as one
+    by one; a signal that cannot be (already decided, expired, an order in flight) is reported
+    and the others still go through."""
+    form = BulkDecisionForm(request.POST)
+    if not form.is_valid():
+        if request.POST.get("action") == "reject" and "reason" in form.errors:
+            context = _context(request, form=form, signals=Signal.objects.filter(pk__in=_ids_of(form)))
+            return render(request, "desk/_bulk_reject_form.html", context, status=422)
+        return _flash(request, "; ".join(f"{k}: {' '.join(v)}" for k, v in form.errors.items()), status=400)
+    accept = form.cleaned_data["action"] == BULK_ACCEPT
+    status = SignalStatus.ACCEPTED if accept else SignalStatus.REJECTED
+    done, refused = [], []
+    for signal_id in form.cleaned_data["ids"]:
+        try:
+            signal_services.signal_decide(
+                signal_id=signal_id,
+                status=status,
+                user=request.user,
+                note="" if accept else form.cleaned_data["reason"],
+            )
+            done.append(signal_id)
+        except ApplicationError as exc:
+            refused.append((signal_id, exc.message))
+    logger.info("bulk %s by user %s: %s done, %s refused", status, request.user.pk, len(done), len(refused))
+    context = {"done": done, "refused": refused, "verb": "accepted" if accept else "rejected"}
+    response = render(request, "desk/_bulk_done.html", context)
+    response["HX-Retarget"] = "#flash"
+    response["HX-Reswap"] = "innerHTML"
+    response["HX-Trigger"] = "desk:bulkDone" if accept else "desk:bulkDone, desk:closeModal"
+    return response
+
+
+def _ids_of(form: BulkDecisionForm) -> list[int]:
+    return form.cleaned_data.get("ids") or []
 
 
 # --- the order form --------------------------------------------------------------------------

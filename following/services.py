@@ -12,6 +12,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from executor.models import ExchangeAccount
+from following import selectors
 from following.models import ErrorType, FollowSettings, MasterAccount, TradeError
 from tradedesk.exceptions import Conflict, InvalidInput, NotFound
 
@@ -33,6 +34,8 @@ def _own_account(*, user: User, account_id: int, field: str) -> ExchangeAccount:
         raise InvalidInput(f"exchange account {account_id} is not one of yours", field=field)
     if not account.is_active:
         raise InvalidInput(f"exchange account {account_id} is not active", field=field)
+    if field == "follower_credential_id" and selectors.is_desk_account(account):
+        raise InvalidInput(f"exchange account {account_id} is the desk's own account; choose another", field=field)
     return account
 
 

@@ -102,7 +102,7 @@ def follow_sync_cycle(*, now: datetime | None = None) -> SyncRun:
     """
     token = uuid.uuid4().hex
     if not cache.add(CYCLE_LOCK, token, timeout=settings.FOLLOW_SYNC_LOCK_SECONDS):
-        logger.info("follower sync: another cycle holds the lock; skipped")
+        logger.debug("follower sync: another cycle holds the lock; skipped")
         moment = timezone.now()
         return SyncRun.objects.create(started_at=moment, finished_at=moment, outcome=SyncRun.Outcome.SKIPPED)
     try:
@@ -358,7 +358,9 @@ def _sync_symbol(
     if diff == 0:
         return {**line, "action": "in_sync"}, 0
     if qty < min_qty or qty == 0:
-        logger.info(
+        # The same below-minimum difference is found again every cycle until the master moves:
+        # the follower's status shows it; a line every FOLLOW_SYNC_EVERY seconds would be noise.
+        logger.debug(
             "follower %s %s: difference %s is below the venue minimum %s; skipped", row.pk, symbol, diff, min_qty
         )
         return {**line, "action": "below_min", "min_qty": _s(min_qty)}, 0

@@ -13,7 +13,8 @@ def sync_followers() -> None:
     overlap: a cycle that finds another holding the lock records itself skipped and returns."""
     run = sync.follow_sync_cycle()
     # A quiet cycle every FOLLOW_SYNC_EVERY seconds would be most of the log: DEBUG unless it did something.
-    busy = run.orders_placed or run.errors or run.followers_synced
+    # (A follower evaluated without an order, e.g. a difference below the venue minimum, is quiet.)
+    busy = run.orders_placed or run.errors or run.outcome not in (run.Outcome.OK, run.Outcome.SKIPPED)
     logger.log(
         logging.INFO if busy else logging.DEBUG,
         "follower sync %s: %s, %s evaluated, %s unchanged, %s orders, %s errors",

@@ -16,6 +16,7 @@ from signals.models import Side
 from tradedesk.auth import IsTrader, IsViewer
 from tradedesk.exceptions import NotFound
 from tradedesk.filters import DeskFilterSet
+from tradedesk.formatting import UpperChoiceField
 from tradedesk.schema import ERROR_RESPONSES, positive_decimal
 
 
@@ -45,7 +46,7 @@ class OrderListCreateApi(ListAPIView):
             allow_null=True,
             help_text="Required for LIMIT, empty for MARKET.",
         )
-        side = serializers.ChoiceField(choices=Side.choices, required=False, help_text="Defaults to the signal's.")
+        side = UpperChoiceField(choices=Side.choices, required=False, help_text="Defaults to the signal's.")
         allow_additional = serializers.BooleanField(
             default=False, help_text="Place another order on a signal that already has one."
         )

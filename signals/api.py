@@ -19,6 +19,7 @@ from tradedesk.auth import (
 )
 from tradedesk.exceptions import InvalidInput, NotFound
 from tradedesk.filters import DeskFilterSet
+from tradedesk.formatting import UpperChoiceField
 from tradedesk.schema import ERROR_RESPONSES, positive_decimal
 
 IDEMPOTENCY_HEADER = OpenApiParameter(
@@ -47,7 +48,7 @@ class SignalListCreateApi(ListAPIView):
 
     class SignalCreateInput(serializers.Serializer):
         symbol = serializers.CharField(max_length=32, help_text="BASE/QUOTE, e.g. BTC/USDT")
-        side = serializers.ChoiceField(choices=Side.choices)
+        side = UpperChoiceField(choices=Side.choices)
         suggest_price = positive_decimal(allow_null=True, required=False)
         suggest_qty = positive_decimal()
         strategy_name = serializers.CharField(max_length=100)

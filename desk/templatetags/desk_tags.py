@@ -4,25 +4,28 @@ from decimal import Decimal, InvalidOperation
 from django import template
 from django.utils import timezone
 
+from tradedesk import formatting
+
 register = template.Library()
 
 
 @register.filter
-def num(value) -> str:
-    """A Decimal as a trader reads it: no trailing zeros, no exponent, thousands grouped."""
-    if value is None or value == "":
-        return ""
-    try:
-        value = Decimal(value)
-    except (InvalidOperation, TypeError, ValueError):
-        return str(value)  # what the user typed, shown back with the field's error
-    if not value.is_finite():
-        return str(value)
-    text = format(value.normalize(), "f")
-    whole, _, frac = text.partition(".")
-    sign = "-" if whole.startswith("-") else ""
-    whole = f"{int(whole.lstrip('-') or 0):,}"
-    return f"{sign}{whole}.{frac}" if frac else f"{sign}{whole}"
+def num(value, places=None) -> str:
+    """A Decimal as a trader reads it: no trailing zeros, no exponent, thousands grouped;
+    `|num:2` rounds to 2 decimals first (the venue's tick), `|num:""` leaves it as is."""
+    places = int(places) if places not in (None, "") else None
+    return formatting.number(value, places)
+
+
+@register.filter
+def stamp(moment: datetime | None) -> str:
+    """The pages' one time format, with its zone: 2026-12-01 21:55:17 UTC."""
+    return formatting.time_text(moment)
+
+
+@register.filter
+def iso(moment: datetime | None) -> str:
+    return formatting.iso_time(moment)
 
 
 @register.filter

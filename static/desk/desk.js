@@ -120,6 +120,17 @@
         price.value = price.dataset.kept;
       }
     });
+    // A refusal answers the values that were sent: once the trader changes one, it is stale
+    // (the preview below says at once whether the new values pass the risk checks).
+    document.body.addEventListener("input", function (event) {
+      var form = event.target.closest && event.target.closest("#order-form");
+      if (!form) return;
+      var refusal = document.getElementById("order-error");
+      if (refusal) refusal.remove();
+      form.querySelectorAll('.field-error[data-field="' + event.target.name + '"]').forEach(function (error) {
+        error.remove();
+      });
+    });
     document.body.addEventListener("htmx:afterSwap", function () {
       var type = document.getElementById("order-type");
       var price = document.getElementById("order-price");
@@ -158,7 +169,15 @@
     });
     (root || document).querySelectorAll("[data-deadline].expires-inline").forEach(function (span) {
       var left = (Date.parse(span.dataset.deadline) - now) / 1000;
-      span.textContent = left > 0 ? duration(left) : "expired";
+      var line = span.closest("[data-expiry]");
+      if (left > 0) {
+        span.textContent = duration(left);
+      } else if (line) {
+        line.textContent = "Expired: the desk refuses orders for it now.";
+        line.classList.add("warn");
+      } else {
+        span.textContent = "expired";
+      }
       if (left <= 0) {
         // An open order form for a signal that just expired: the server would refuse it anyway.
         var confirm = document.getElementById("order-confirm");
@@ -280,6 +299,7 @@
       var row = parseRow(html);
       if (!row) {
         if (existing) existing.remove();
+        showEmpty();
       } else if (existing) {
         existing.replaceWith(row);
       } else {
@@ -296,6 +316,16 @@
         updateClocks(row.parentNode || tbody);
       }
       table.dispatchEvent(new CustomEvent("desk:row", { detail: { id: id, present: !!row }, bubbles: true }));
+    }
+
+    function showEmpty() {
+      // The last row left live: the same text a reload would show, not bare table headers.
+      if (tbody.querySelector("tr") || !table.dataset.emptyText) return;
+      var row = tbody.insertRow();
+      row.className = "empty";
+      var cell = row.insertCell();
+      cell.colSpan = table.tHead ? table.tHead.rows[0].cells.length : 1;
+      cell.textContent = table.dataset.emptyText;
     }
 
     function refresh(id) {

@@ -1,7 +1,7 @@
+import os
 import secrets
 from decimal import Decimal, InvalidOperation
 
-from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
@@ -50,7 +50,17 @@ class Command(BaseCommand):
             services.master_account_open(user=user, credential_id=account.pk)
         self.stdout.write(f"Exchange account {account.pk} ({label}) for {username}"
                           f"{', open for following' if options['open'] else ''}.")  # fmt: skip
-        where = base_url or settings.PAPER_BASE_URL
-        self.stdout.write(f"Paper login at {where}: {label} / {password}, TOTP secret {paper.totp_secret}")
+        login_url = _login_url(base_url)
+        self.stdout.write(f"Paper login at {login_url}: {label} / {password}, TOTP secret {paper.totp_secret}")
         # Shown once, like paper_create_account: the owner trades at the venue with it (POST /paper/api/orders).
         self.stdout.write(f"Paper API key (X-PAPER-KEY): {key}")
+
+
+def _login_url(base_url: str) -> str:
+    """Where the owner logs in to the paper exchange. Without --base-url or PAPER_BASE_URL the
+    exchange is the one the desk serves, on whatever port the desk runs (rundesk --port, make web):
+    this command cannot know it, so it names the path rather than guess the settings' default."""
+    where = base_url or os.environ.get("PAPER_BASE_URL", "")
+    if where:
+        return f"{where.rstrip('/')}/login"
+    return "/paper/login on the desk (its own address and port)"
