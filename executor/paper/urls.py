@@ -1,10 +1,11 @@
-from django.urls import path
+from django.urls import include, path
 
 from executor.paper import api, views
 
 app_name = "paper"
 
 urlpatterns = [
+    path("pro/", include("executor.paper.pro.urls")),
     path("", views.home_view, name="home"),
     path("login", views.login_view, name="login"),
     path("login/2fa", views.login_2fa_view, name="login-2fa"),
