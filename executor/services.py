@@ -2,6 +2,7 @@
 
 import logging
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
@@ -118,3 +119,49 @@ def exchange_account_check(*, account_id: int) -> None:
         ExchangeAccount.objects.filter(pk=account_id).update(health_checked_at=timezone.now())
         return
     exchange_account_health_record(account_id=account_id, ok=check.ok, detail=check.detail)
+
+
+def exchange_account_create(
+    *,
+    owner,
+    label: str,
+    connector: str,
+    venue: str = "",
+    exchange_id: str = "",
+    sandbox: bool = False,
+    base_url: str = "",
+    secrets: dict[str, str] | None = None,
+) -> ExchangeAccount:
+    """A user's own exchange account for copy trading (API or ccxt), with its keys, encrypted.
+
+    base_url is for venues that are not the exchange's own host (the bundled paper exchange's
+    dialects): a user may point it only at an address in ACCOUNT_BASE_URLS_ALLOWED (default:
+    the paper exchange), so the desk's workers are never sent to an address a user picked."""
+    import ccxt
+
+    from executor.models import ConnectorKind
+    from tradedesk.exceptions import Conflict, InvalidInput
+
+    if connector not in (ConnectorKind.API, ConnectorKind.CCXT):
+        raise InvalidInput("must be api (the paper exchange's JSON API) or ccxt", field="connector")
+    exchange_id = exchange_id.strip().lower()
+    if connector == ConnectorKind.CCXT and exchange_id not in ccxt.exchanges:
+        raise InvalidInput("must be an exchange id ccxt knows (binance, bybit, okx, kraken...)", field="exchange_id")
+    if connector == ConnectorKind.API:
+        venue, exchange_id, sandbox = "paper", "", False
+    allowed = [url.rstrip("/") for url in settings.ACCOUNT_BASE_URLS_ALLOWED]
+    if base_url and not any(base_url.rstrip("/") == url or base_url.startswith(url + "/") for url in allowed):
+        raise InvalidInput(f"must be empty or under one of: {', '.join(allowed) or '(none allowed)'}", field="base_url")
+    if ExchangeAccount.objects.filter(owner=owner, label=label).exists():
+        raise Conflict(f"you already have an exchange account labelled {label!r}", field="label", code="label_taken")
+    account = ExchangeAccount(
+        owner=owner,
+        label=label,
+        venue=venue or exchange_id,
+        connector=connector,
+        exchange_id=exchange_id,
+        sandbox=sandbox,
+        base_url=base_url,
+    )
+    account._change_reason = f"created by {owner.get_username()}"
+    return exchange_account_save(account=account, secrets={k: v for k, v in (secrets or {}).items() if v})

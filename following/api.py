@@ -226,14 +226,40 @@ class MasterCloseApi(APIView):
 
 
 class CredentialListApi(APIView):
-    """Your own exchange accounts (to choose follower_credential_id)."""
+    """GET: your own exchange accounts (to choose follower_credential_id). POST: add one, through
+    ccxt (any exchange ccxt knows: exchange_id, sandbox for its testnet) or the paper exchange's
+    JSON API (connector api); its keys are stored encrypted and never shown again."""
 
     class CredentialOutput(serializers.Serializer):
         id = serializers.IntegerField()
         label = serializers.CharField()
         venue = serializers.CharField()
         connector = serializers.CharField()
+        exchange_id = serializers.CharField()
+        sandbox = serializers.BooleanField()
+        health = serializers.CharField()
+
+    class CredentialCreateInput(serializers.Serializer):
+        label = serializers.CharField(max_length=100)
+        connector = serializers.ChoiceField(choices=["ccxt", "api"])
+        exchange_id = serializers.CharField(max_length=40, required=False, default="")
+        sandbox = serializers.BooleanField(required=False, default=False)
+        base_url = serializers.URLField(max_length=200, required=False, default="")
+        api_key = serializers.CharField(max_length=500)
+        api_secret = serializers.CharField(max_length=500, required=False, default="")
+        passphrase = serializers.CharField(max_length=500, required=False, default="")
 
     @extend_schema(responses={200: CredentialOutput(many=True), **ERROR_RESPONSES})
     def get(self, request):
         return Response(self.CredentialOutput(selectors.own_account_list(user=request.user), many=True).data)
+
+    @extend_schema(request=CredentialCreateInput, responses={201: CredentialOutput, **ERROR_RESPONSES})
+    def post(self, request):
+        from executor.services import exchange_account_create
+
+        serializer = self.CredentialCreateInput(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        values = dict(serializer.validated_data)
+        secrets = {name: values.pop(name) for name in ("api_key", "api_secret", "passphrase")}
+        account = exchange_account_create(owner=request.user, secrets=secrets, **values)
+        return Response(self.CredentialOutput(account).data, status=status.HTTP_201_CREATED)

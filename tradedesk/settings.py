@@ -316,6 +316,9 @@ CCXT_RETRY_DELAY = env.float("CCXT_RETRY_DELAY", default=0.5)
 CCXT_MARKETS_TTL = env.float("CCXT_MARKETS_TTL", default=3600.0)
 CCXT_QUOTE_ASSETS = env.list("CCXT_QUOTE_ASSETS", default=["USDT", "USDC", "FDUSD", "BUSD", "USD", "EUR"])
 CCXT_MAX_CLOCK_SKEW_MS = env.int("CCXT_MAX_CLOCK_SKEW_MS", default=5000)
+# The base URLs (and what is under them) a user may give an exchange account they add through the
+# follow-config API; admins may set any. Default: the paper exchange only.
+ACCOUNT_BASE_URLS_ALLOWED = env.list("ACCOUNT_BASE_URLS_ALLOWED", default=[PAPER_BASE_URL])
 # Venue rules at confirm (orders/venue_rules.py): how long an account's instruments are trusted
 # before the venue is asked again; beat refreshes every API account's every VENUE_RULES_REFRESH_EVERY
 # seconds and checks each account's health (keys valid, clock) every ACCOUNT_HEALTH_EVERY seconds.
