@@ -78,6 +78,7 @@ class DeskCollector(Collector):
             "accounts": self._accounts,
             "followers": self._followers,
             "heartbeats": self._heartbeats,
+            "refusals": self._refusals,
         }
         ok = _family("tradedesk_scrape_ok", "1 when this part of the desk's metrics could be read.", ["part"])
         for name, part in parts.items():
@@ -340,6 +341,20 @@ class DeskCollector(Collector):
             age = health.heartbeat_age(component)
             if age is not None:
                 family.add_metric([component], age)
+        yield family
+
+    def _refusals(self):
+        from portfolio.models import ConfirmRefusal
+
+        # Every refused confirm is a row (portfolio.ConfirmRefusal, never deleted): a true counter.
+        family = CounterMetricFamily(
+            "tradedesk_confirm_refusals",
+            "Confirms the desk refused, by kind (risk, venue, state, input) and rule.",
+            labels=["category", "rule"],
+        )
+        rows = ConfirmRefusal.objects.order_by().values_list("category", "rule").annotate(n=Count("id"))
+        for category, rule, n in rows:
+            family.add_metric([category, rule], n)
         yield family
 
 
