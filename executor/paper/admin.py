@@ -6,7 +6,7 @@ paper_create_account command, which prints the TOTP secret and API key once.
 """
 
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
 
 from executor.paper import services
 from executor.paper.errors import PaperInvalid
@@ -14,6 +14,7 @@ from executor.paper.models import (
     PaperAccount,
     PaperApiKey,
     PaperBalance,
+    PaperBinanceKey,
     PaperFault,
     PaperInstrument,
     PaperOrder,
@@ -57,9 +58,38 @@ class PaperAccountAdmin(admin.ModelAdmin):
     fields = ["username", "is_active", "created_at", "last_login_at"]
     readonly_fields = ["username", "created_at", "last_login_at"]
     inlines = [BalanceInline, PositionInline, FaultInline]
+    actions = ["make_binance_key"]
 
     def has_add_permission(self, request) -> bool:
         return False
+
+    @admin.action(description="Make a Binance API key (the secret is shown once)")
+    def make_binance_key(self, request, queryset) -> None:
+        for account in queryset:
+            _, api_key, secret = services.paper_binance_key_create(account=account, name="admin")
+            self.message_user(
+                request,
+                f"{account.username}: API key {api_key} secret {secret} (store it now; it is not shown again)",
+                messages.WARNING,
+            )
+
+
+@admin.register(PaperBinanceKey)
+class PaperBinanceKeyAdmin(admin.ModelAdmin):
+    list_display = ["key_prefix", "name", "account", "created_at", "revoked_at"]
+    list_filter = ["revoked_at"]
+    search_fields = ["key_prefix", "name", "account__username"]
+    fields = ["key_prefix", "name", "account", "created_at", "revoked_at"]
+    readonly_fields = fields
+    actions = ["revoke"]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    @admin.action(description="Revoke the selected keys")
+    def revoke(self, request, queryset) -> None:
+        for key in queryset:
+            services.paper_binance_key_revoke(key=key)
 
 
 class PaperFaultForm(forms.ModelForm):

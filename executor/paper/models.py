@@ -8,15 +8,20 @@ from decimal import Decimal
 from django.db import models
 from rest_framework_api_key.models import AbstractAPIKey, APIKeyManager
 
+from executor import crypto
+
 MONEY = {"max_digits": 28, "decimal_places": 10}
 
 
 class PaperAccount(models.Model):
     username = models.CharField(max_length=50, unique=True)
     password = models.CharField(max_length=128, help_text="A Django password hash, never the password.")
-    # The exchange must read it back to check codes, as any TOTP server must; it never leaves
-    # the server except once, printed by paper_create_account.
-    totp_secret = models.CharField(max_length=64)
+    # The exchange must read the seed back to check codes, as any TOTP server must, so it is
+    # encrypted (executor.crypto, CREDENTIALS_KEYS), never stored in clear; it leaves the server
+    # only once, printed by paper_create_account.
+    totp_secret_encrypted = models.TextField()
+    # The time step of the last code that opened a session: a code is good once (RFC 6238 §5.2).
+    totp_last_step = models.BigIntegerField(null=True, blank=True)
     is_active = models.BooleanField(default=True)
     pro_two_factor = models.BooleanField(
         default=False, help_text="The pro site (/paper/pro/) asks for the TOTP code at login; the classic pages always do."
@@ -29,6 +34,14 @@ class PaperAccount(models.Model):
 
     def __str__(self) -> str:
         return self.username
+
+    @property
+    def totp_secret(self) -> str:
+        return crypto.decrypt(self.totp_secret_encrypted).get("totp_secret", "")
+
+    @staticmethod
+    def encrypt_totp_secret(secret: str) -> str:
+        return crypto.encrypt({"totp_secret": secret})
 
 
 class PaperSession(models.Model):
@@ -56,6 +69,34 @@ class PaperApiKey(AbstractAPIKey):
     class Meta(AbstractAPIKey.Meta):
         verbose_name = "paper API key"
         verbose_name_plural = "paper API keys"
+
+
+class PaperBinanceKey(models.Model):
+    """An API key and secret for the Binance-style API (/paper/binance/api/v3/...).
+
+    The key is looked up by its SHA-256; the secret signs requests (HMAC-SHA256), so the exchange
+    must read it back: it is stored encrypted (executor.crypto), never in clear, and shown once.
+    """
+
+    account = models.ForeignKey(PaperAccount, on_delete=models.CASCADE, related_name="binance_keys")
+    name = models.CharField(max_length=50, blank=True)
+    key_hash = models.CharField(max_length=64, unique=True)
+    key_prefix = models.CharField(max_length=8, help_text="The key's first characters, to tell keys apart.")
+    secret_encrypted = models.TextField()
+    created_at = models.DateTimeField(auto_now_add=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = "paper Binance API key"
+        verbose_name_plural = "paper Binance API keys"
+
+    def __str__(self) -> str:
+        return f"{self.key_prefix}… ({self.account_id})"
+
+    @property
+    def secret(self) -> str:
+        return crypto.decrypt(self.secret_encrypted).get("secret", "")
 
 
 class PaperInstrument(models.Model):

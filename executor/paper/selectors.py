@@ -15,6 +15,7 @@ from executor.paper.models import (
     FaultKind,
     PaperAccount,
     PaperBalance,
+    PaperBinanceKey,
     PaperFault,
     PaperInstrument,
     PaperOrder,
@@ -74,6 +75,21 @@ def price_get(*, symbol: str) -> MarkPrice:
 
 def session_token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
+
+
+def binance_key_hash(api_key: str) -> str:
+    return hashlib.sha256(api_key.encode()).hexdigest()
+
+
+def binance_key_get(*, api_key: str) -> PaperBinanceKey | None:
+    """The live key behind an X-MBX-APIKEY value, of an active account, or None."""
+    if not api_key or len(api_key) > 128:
+        return None
+    return (
+        PaperBinanceKey.objects.select_related("account")
+        .filter(key_hash=binance_key_hash(api_key), revoked_at__isnull=True, account__is_active=True)
+        .first()
+    )
 
 
 def session_get(*, token: str | None) -> PaperSession | None:

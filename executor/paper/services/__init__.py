@@ -3,6 +3,8 @@
 from executor.paper.services.accounts import (
     paper_account_create,
     paper_api_key_create,
+    paper_binance_key_create,
+    paper_binance_key_revoke,
     paper_login_check_password,
     paper_login_complete,
     paper_logout,
@@ -15,6 +17,8 @@ from executor.paper.services.prices import paper_liquidity_set, paper_price_set
 __all__ = [
     "paper_account_create",
     "paper_api_key_create",
+    "paper_binance_key_create",
+    "paper_binance_key_revoke",
     "paper_fault_clear",
     "paper_fault_fire",
     "paper_fault_set",

@@ -34,6 +34,10 @@ class Trader:
     def totp(self) -> str:
         return pyotp.TOTP(self.account.totp_secret).now()
 
+    def next_totp(self) -> str:
+        """The next 30 seconds' code (accepted for clock drift): a second login in one window needs it."""
+        return pyotp.TOTP(self.account.totp_secret).at(timezone.now(), counter_offset=1)
+
     def wrong_totp(self) -> str:
         totp = pyotp.TOTP(self.account.totp_secret)
         now = timezone.now()
