@@ -40,12 +40,23 @@ _pool: dict[tuple[int, str], Pooled] = {}
 _pool_lock = threading.Lock()
 
 
+def base_url_of(config: AccountConfig) -> str:
+    """Where the account's calls go: its base URL; for a ccxt account at the venue "paper" with
+    none, the bundled paper exchange's dialect of that exchange (PAPER_BASE_URL/binance), so a
+    paper account never reaches the real exchange by accident; else the exchange's own hosts."""
+    if config.base_url:
+        return config.base_url
+    if config.venue == "paper":
+        return f"{settings.PAPER_BASE_URL.rstrip('/')}/{config.exchange_id.strip().lower()}"
+    return ""
+
+
 def fingerprint(config: AccountConfig) -> str:
     secrets = config.secrets
     text = "\0".join(
         [
             config.exchange_id,
-            config.base_url,
+            base_url_of(config),
             str(config.sandbox),
             secrets.get("api_key", ""),
             secrets.get("api_secret", ""),
@@ -90,8 +101,9 @@ def build(config: AccountConfig) -> ccxt.Exchange:
     _spot_only(exchange)
     if config.sandbox:
         exchange.set_sandbox_mode(True)
-    if config.base_url:
-        point_at(exchange, config.base_url)
+    base_url = base_url_of(config)
+    if base_url:
+        point_at(exchange, base_url)
     return exchange
 
 
