@@ -387,6 +387,7 @@ def _record_unknown(order: Order, result: OrderResult) -> Order:
     entering_review = result.needs_review and not order.needs_review
     if entering_review:
         order.needs_review = True
+        order.error_code = result.error_code or order.error_code
         order.error_message = result.error_message or order.error_message
         reasons.append("needs review: the venue lookup cannot settle it")
     if not reasons:

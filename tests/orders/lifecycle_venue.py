@@ -4,7 +4,11 @@ answers; the desk's services ask it through the connector contract like any venu
 from dataclasses import replace
 from decimal import Decimal
 
+import pytest
+
 from executor.connectors.base import Connector, Fill, OrderResult, OrderTicket, ResultStatus
+from orders import services, tasks
+from orders.models import Order
 
 
 class ScriptedVenue(Connector):
@@ -66,3 +70,34 @@ class ScriptedVenue(Connector):
 
     def get_balances(self):
         return []
+
+
+@pytest.fixture
+def venue(monkeypatch) -> ScriptedVenue:
+    scripted = ScriptedVenue()
+    monkeypatch.setattr(services, "connector_for", lambda account: scripted)
+    return scripted
+
+
+@pytest.fixture
+def venue_tasks(monkeypatch) -> list[tuple[str, int, str]]:
+    """Tasks queued for a venue, as (task, order id, queue), instead of going to a broker."""
+    queued: list[tuple[str, int, str]] = []
+    for name in ("refresh_order", "cancel_at_venue", "reconcile_order"):
+        task = getattr(tasks, name)
+        monkeypatch.setattr(
+            task, "apply_async", lambda args, queue, _name=name, **kw: queued.append((_name, args[0], queue))
+        )
+    return queued
+
+
+@pytest.fixture
+def accepted(make_signal, make_order, venue):
+    """A LIMIT BUY 1 BTC/USDT @ 65000 the venue accepted and holds OPEN."""
+
+    def make(**fields) -> Order:
+        order = make_order(make_signal(), status="SUCCESS", venue_state="OPEN", exchange_order_id="V-1", **fields)
+        venue.accept(services._ticket(order))
+        return order
+
+    return make

@@ -1,5 +1,7 @@
 """An accepted order is followed at its venue to its end: venue state, fills, fees, events."""
 
+# ruff: noqa: F811 (the scripted venue's fixtures are imported, then named as test arguments)
+
 from decimal import Decimal
 
 import pytest
@@ -9,40 +11,9 @@ from django.utils import timezone
 from executor.connectors.base import OrderResult, ResultStatus
 from orders import lifecycle, risk, services, tasks
 from orders.models import Fill, Order
-from tests.orders.lifecycle_venue import ScriptedVenue
+from tests.orders.lifecycle_venue import accepted, venue, venue_tasks  # noqa: F401 (fixtures)
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def venue(monkeypatch) -> ScriptedVenue:
-    scripted = ScriptedVenue()
-    monkeypatch.setattr(services, "connector_for", lambda account: scripted)
-    return scripted
-
-
-@pytest.fixture
-def venue_tasks(monkeypatch) -> list[tuple[str, int, str]]:
-    """Tasks queued for a venue, as (task, order id, queue), instead of going to a broker."""
-    queued: list[tuple[str, int, str]] = []
-    for name in ("refresh_order", "cancel_at_venue", "reconcile_order"):
-        task = getattr(tasks, name)
-        monkeypatch.setattr(
-            task, "apply_async", lambda args, queue, _name=name, **kw: queued.append((_name, args[0], queue))
-        )
-    return queued
-
-
-@pytest.fixture
-def accepted(make_signal, make_order, venue):
-    """A LIMIT BUY 1 BTC/USDT @ 65000 the venue accepted and holds OPEN."""
-
-    def make(**fields) -> Order:
-        order = make_order(make_signal(), status="SUCCESS", venue_state="OPEN", exchange_order_id="V-1", **fields)
-        venue.accept(services._ticket(order))
-        return order
-
-    return make
 
 
 def reasons(order: Order) -> list[str]:
