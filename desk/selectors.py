@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from executor.models import ExchangeAccount
 from executor.selectors import connector_for, desk_account_get
-from orders import risk
+from orders import risk, venue_rules
 from orders.models import Order, OrderStatus, OrderType, RiskLimit
 from signals.models import ORDERABLE_STATUSES, Signal, SignalStatus
 from tradedesk.exceptions import ApplicationError
@@ -116,6 +116,8 @@ class OrderPreview:
     # Decimals the venue uses for prices (its tick) and so for a cost in the quote currency.
     price_places: int | None = None
     cost_places: int | None = None
+    # What the order needs from the venue's free balance and what is there (None: not checked).
+    balance: venue_rules.BalanceFit | None = None
 
 
 def venue_price(symbol: str) -> tuple[str, Decimal | None]:
@@ -190,7 +192,13 @@ def order_preview(*, signal: Signal, qty: Decimal | None, order_type: str, price
         except ApplicationError as exc:
             error = exc.message
     price_places, cost_places = venue_places(signal.symbol)
-    return OrderPreview(label, current, drift, reference, cost, uses, error, price_places, cost_places)
+    balance = None
+    if qty > 0:
+        account = desk_account_get() if settings.EXECUTOR == "exchange" else None
+        balance = venue_rules.balance_fit(
+            account=account, symbol=signal.symbol, side=signal.side, qty=qty, price=reference
+        )
+    return OrderPreview(label, current, drift, reference, cost, uses, error, price_places, cost_places, balance)
 
 
 def signal_orders(signal: Signal) -> QuerySet[Order]:

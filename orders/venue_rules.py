@@ -15,14 +15,20 @@ change rarely and the venue still checks at placement. When none were ever read 
 cannot be read, the confirm is refused with 503 `venue_rules_unavailable` (nothing is written,
 the trader can try again): the desk does not guess rules it has never seen.
 
-`venue_rules_check` is the one entry point order_create calls; further confirm-time checks
-against the venue (balances) belong here too.
+Balances: a BUY must fit the free quote balance (qty x limit price, or x the reference price
+for a MARKET order) and a SELL the free base holding, at the account's venue (`qty`, code
+`insufficient_balance`). Not checked for the dry run, browser accounts, venues that report no
+balances, or when the balances cannot be read (see balance_fit).
+
+`venue_rules_check` is the one entry point order_create calls. A refusal from it is marked as a
+venue check for the refusal record (portfolio.ConfirmRefusal) and carries the figures compared.
 """
 
 from __future__ import annotations
 
 import logging
 import time
+from dataclasses import dataclass
 from decimal import Decimal
 
 from django.conf import settings
@@ -55,23 +61,52 @@ def venue_rules_check(
     price: Decimal | None,
     reference_price: Decimal | None,
 ) -> None:
-    """Refuse (InvalidInput naming the field) an order the account's venue would refuse."""
+    """Refuse (InvalidInput naming the field) an order the account's venue would refuse: its
+    trading rules, then its balances."""
     if account is None:
-        return  # the dry run has no venue rules
+        return  # the dry run has no venue rules and no balances
+    try:
+        instrument = _check_rules(
+            account=account, symbol=symbol, order_type=order_type, qty=qty, price=price, reference_price=reference_price
+        )
+        _check_balance(
+            account=account,
+            instrument=instrument,
+            symbol=symbol,
+            side=side,
+            qty=qty,
+            price=price if order_type == "LIMIT" else reference_price,
+        )
+    except ApplicationError as exc:
+        exc.refusal_category = "venue"  # kept with the refusal's record (portfolio.ConfirmRefusal)
+        raise
+
+
+def _check_rules(
+    *,
+    account: ExchangeAccount,
+    symbol: str,
+    order_type: str,
+    qty: Decimal,
+    price: Decimal | None,
+    reference_price: Decimal | None,
+) -> Instrument | None:
     instruments = instruments_for(account)
     if not instruments:
-        return
+        return None
     instrument = instruments.get(symbol)
     if instrument is None:
         raise InvalidInput(
             f"{symbol} is not listed at {account.label}; pick one of its symbols",
             field="symbol",
             code="symbol_not_listed",
+            figures={"symbol": symbol, "listed": len(instruments)},
         )
     _check_qty(instrument, qty)
     if order_type == "LIMIT" and price is not None:
         _check_price(instrument, price)
     _check_notional(instrument, qty, price if order_type == "LIMIT" else reference_price)
+    return instrument
 
 
 def _check_qty(instrument: Instrument, qty: Decimal) -> None:
@@ -81,12 +116,14 @@ def _check_qty(instrument: Instrument, qty: Decimal) -> None:
             f"(e.g. {_s(qty - qty % instrument.lot_size)})",
             field="qty",
             code="qty_off_step",
+            figures={"qty": qty, "lot_size": instrument.lot_size},
         )
     if instrument.min_qty and qty < instrument.min_qty:
         raise InvalidInput(
             f"must be at least {instrument.symbol}'s minimum {_s(instrument.min_qty)}",
             field="qty",
             code="qty_below_min",
+            figures={"qty": qty, "min_qty": instrument.min_qty},
         )
 
 
@@ -96,6 +133,7 @@ def _check_price(instrument: Instrument, price: Decimal) -> None:
             f"must be a multiple of {instrument.symbol}'s tick {_s(instrument.tick_size)}",
             field="price",
             code="price_off_tick",
+            figures={"price": price, "tick_size": instrument.tick_size},
         )
 
 
@@ -108,7 +146,79 @@ def _check_notional(instrument: Instrument, qty: Decimal, price: Decimal | None)
             f"order value {_s(instrument.min_notional)} {instrument.quote}",
             field="qty",
             code="below_min_notional",
+            figures={"qty": qty, "price": price, "notional": qty * price, "min_notional": instrument.min_notional},
         )
+
+
+@dataclass(frozen=True)
+class BalanceFit:
+    """What an order needs from the account's free balance, and what the venue says is there."""
+
+    asset: str
+    needed: Decimal
+    available: Decimal
+
+    @property
+    def fits(self) -> bool:
+        return self.needed <= self.available
+
+
+def balance_fit(
+    *,
+    account: ExchangeAccount | None,
+    symbol: str,
+    side: str,
+    qty: Decimal,
+    price: Decimal | None,
+    instrument: Instrument | None = None,
+) -> BalanceFit | None:
+    """A BUY needs qty x price of the quote asset, a SELL qty of the base asset, free (not held
+    by open orders) at the venue. Fees are not added: the venue's own check at placement covers
+    them. None when not checked: the dry run, browser accounts (their balances are read only by
+    the browser worker that owns them), a venue that reports no balances, a MARKET BUY with no
+    price to value it at, or a venue that cannot be read right now (logged; the venue still
+    refuses an unaffordable order at placement, FAILED INSUFFICIENT_BALANCE)."""
+    if account is None or account.connector == "browser":
+        return None
+    base, quote = (instrument.base, instrument.quote) if instrument and instrument.base else _split(symbol)
+    asset = quote if side == "BUY" else base
+    if not asset or (side == "BUY" and price is None):
+        return None
+    try:
+        balances = connector_for(account).get_balances()
+    except Exception as exc:
+        logger.warning("balances of account %s unavailable at confirm: %s", account.pk, exc)
+        return None
+    if not balances:
+        return None
+    free = next((row.free for row in balances if row.asset.upper() == asset), Decimal("0"))
+    return BalanceFit(asset=asset, needed=qty * price if side == "BUY" else qty, available=free)
+
+
+def _check_balance(
+    *,
+    account: ExchangeAccount,
+    instrument: Instrument | None,
+    symbol: str,
+    side: str,
+    qty: Decimal,
+    price: Decimal | None,
+) -> None:
+    fit = balance_fit(account=account, symbol=symbol, side=side, qty=qty, price=price, instrument=instrument)
+    if fit is None or fit.fits:
+        return
+    what = f"{_s(qty)} x {_s(price)} = {_s(fit.needed)} {fit.asset}" if side == "BUY" else f"{_s(qty)} {fit.asset}"
+    raise InvalidInput(
+        f"a {side} of {what} does not fit the {_s(fit.available)} {fit.asset} available at {account.label}",
+        field="qty",
+        code="insufficient_balance",
+        figures={"side": side, "asset": fit.asset, "needed": fit.needed, "available": fit.available},
+    )
+
+
+def _split(symbol: str) -> tuple[str, str]:
+    base, _, quote = symbol.upper().partition("/")
+    return base, quote
 
 
 def _s(value: Decimal) -> str:
