@@ -14,9 +14,19 @@
    --memory-orders orders.
 
 Prints p50/p95 and the ratios; writes bench/results/order_placement.json.
+
+    python bench/order_placement.py --path ccxt [--orders 100]
+
+The ccxt path instead: desk orders go to the demo's `paper (binance-api)` account (ccxt's binance
+class against the paper exchange's Binance Spot dialect, same process), timed confirm -> SUCCESS
+event as above, next to signed POST /api/v3/order requests sent directly with plain httpx (one
+keep-alive connection, HMAC-SHA256 like Binance) to the same server, alternating in one run.
+Writes bench/results/order_placement_ccxt.json. Target: desk p50 <= 1.5 x direct p50 + 10 ms.
 """
 
 import argparse
+import hashlib
+import hmac
 import http.cookiejar
 import json
 import os
@@ -33,6 +43,7 @@ import urllib.request
 from datetime import UTC, datetime
 from pathlib import Path
 
+import httpx
 import pyotp
 from playwright.sync_api import sync_playwright
 from websockets.sync.client import connect as ws_connect
@@ -241,6 +252,97 @@ def cold_starts(base: str, creds: dict, count: int) -> list[float]:
     return times
 
 
+def use_ccxt_account(desk: Desk) -> None:
+    """Desk orders to the demo's ccxt account instead of the browser one."""
+    code = (
+        "from executor.models import ExchangeAccount as A; "
+        "A.objects.filter(is_desk_default=True).update(is_desk_default=False); "
+        "A.objects.filter(connector='ccxt', label__endswith='(binance-api)').update(is_desk_default=True)"
+    )
+    desk.manage("shell", "-c", code)
+
+
+def direct_orders(base: str, creds: dict, count: int) -> list[float]:
+    """Signed POST /api/v3/order with plain httpx: what one request to the venue costs."""
+    latencies = []
+    key, secret = creds["binance_api_key"], creds["binance_api_secret"].encode()
+    with httpx.Client(base_url=f"{base}/paper/binance", headers={"X-MBX-APIKEY": key}, timeout=30) as client:
+        for index in range(count + 1):
+            params = {
+                "symbol": "BTCUSDT",
+                "side": "BUY",
+                "type": "LIMIT",
+                "timeInForce": "GTC",
+                "quantity": "0.001",
+                "price": "70000",
+                "newClientOrderId": f"direct-{time.time_ns()}-{index}",
+                "newOrderRespType": "FULL",
+                "timestamp": str(int(time.time() * 1000)),
+            }
+            body = urllib.parse.urlencode(params)
+            body += "&signature=" + hmac.new(secret, body.encode(), hashlib.sha256).hexdigest()
+            started = time.perf_counter()
+            response = client.post(
+                "/api/v3/order", content=body, headers={"Content-Type": "application/x-www-form-urlencoded"}
+            )
+            elapsed = (time.perf_counter() - started) * 1000
+            if response.status_code != 200 or response.json().get("status") != "FILLED":
+                sys.exit(f"direct order failed: {response.status_code} {response.text[:300]}")
+            if index:  # the first opens the connection
+                latencies.append(elapsed)
+    return latencies
+
+
+def ccxt_main(args) -> None:
+    result: dict = {"machine": machine(), "settings": vars(args)}
+    desk_times: list[float] = []
+    direct_times: list[float] = []
+    with tempfile.TemporaryDirectory(prefix="order-bench-ccxt-") as tmp:
+        desk = Desk(Path(tmp))
+        try:
+            log("starting the embedded desk (migrate, demo setup, rundesk); desk orders through ccxt")
+            creds = desk.start()
+            use_ccxt_account(desk)
+            cookie = desk.session_cookie(creds["username"], creds["password"])
+            headers = {"Origin": desk.base, "Cookie": cookie}
+            with ws_connect(desk.base.replace("http", "ws") + "/ws/orders", additional_headers=headers) as socket_:
+                log("warm-up: 10 desk orders and 10 direct requests")
+                desk_orders(desk, creds, 10, socket_, "warm-up")
+                direct_orders(desk.base, creds, 10)
+                log(f"timing {args.orders} desk orders and {args.orders} direct requests, alternating in blocks of 10")
+                for _ in range(max(1, args.orders // 10)):
+                    desk_times += desk_orders(desk, creds, 10, socket_, "desk")
+                    direct_times += direct_orders(desk.base, creds, 10)
+        finally:
+            desk.stop()
+    desk_p50, direct_p50 = percentile(desk_times, 0.5), percentile(direct_times, 0.5)
+    result.update(
+        {
+            "desk_ccxt": summary(desk_times),
+            "direct_httpx": summary(direct_times),
+            "target_p50_ms": round(1.5 * direct_p50 + 10, 1),
+            "met": desk_p50 <= 1.5 * direct_p50 + 10,
+        }
+    )
+    out = ROOT / "bench" / "results"
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "order_placement_ccxt.json").write_text(json.dumps(result, indent=2))
+    print()
+    box = result["machine"]
+    print(f"machine: {box['nproc']} cores, {box['cpu']}, Python {box['python']}")
+    print(f"{'path':<40}{'n':>6}{'p50 ms':>10}{'p95 ms':>10}{'max ms':>10}")
+    for name, key in (
+        ("desk via ccxt (confirm->SUCCESS event)", "desk_ccxt"),
+        ("direct signed POST (httpx)", "direct_httpx"),
+    ):
+        row = result[key]
+        print(f"{name:<40}{row['n']:>6}{row['p50_ms']:>10}{row['p95_ms']:>10}{row['max_ms']:>10}")
+    print(
+        f"target: desk p50 <= 1.5 x direct p50 + 10 ms = {result['target_p50_ms']} ms: "
+        f"{'met' if result['met'] else 'NOT met'}"
+    )
+
+
 def machine() -> dict:
     lines = Path("/proc/cpuinfo").read_text().splitlines()
     cpu = next((line.split(":", 1)[1].strip() for line in lines if "model name" in line), platform.processor())
@@ -253,7 +355,11 @@ def main() -> None:
     parser.add_argument("--orders", type=int, default=100, help="timed orders per path (desk and bare)")
     parser.add_argument("--memory-orders", type=int, default=1000, help="orders for the memory check (0 skips)")
     parser.add_argument("--cold", type=int, default=3, help="cold starts to time")
+    parser.add_argument("--path", choices=["browser", "ccxt"], default="browser", help="which desk path to time")
     args = parser.parse_args()
+    if args.path == "ccxt":
+        ccxt_main(args)
+        return
 
     result: dict = {"machine": machine(), "settings": vars(args)}
     with tempfile.TemporaryDirectory(prefix="order-bench-") as tmp:

@@ -76,3 +76,26 @@ def test_an_anonymous_caller_cannot_add_an_account(client_for):
     response = add(client_for(None))
     assert response.status_code in (401, 403)
     assert not ExchangeAccount.objects.exists()
+
+
+def test_follow_account_makes_a_ccxt_account_on_the_paper_exchanges_binance_dialect(fiona, paper_instruments):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    from executor.paper.models import PaperBinanceKey
+    from following.models import MasterAccount
+
+    out = StringIO()
+    call_command(
+        "follow_account", "fiona_follower", "--connector", "ccxt", "--open", "--balance", "USDT=1000", stdout=out
+    )
+    account = ExchangeAccount.objects.get(owner=fiona)
+    assert (account.connector, account.exchange_id, account.venue, account.base_url) == ("ccxt", "binance", "paper", "")
+    secrets = account.get_secrets()
+    assert set(secrets) == {"api_key", "api_secret"}
+    key = PaperBinanceKey.objects.get(account__username="fiona_follower-paper")
+    assert secrets["api_key"].startswith(key.key_prefix)
+    # Shown once, like Binance shows a new key's secret.
+    assert secrets["api_secret"] in out.getvalue()
+    assert MasterAccount.objects.get(credential=account).is_open

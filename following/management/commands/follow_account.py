@@ -7,7 +7,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from executor.models import ExchangeAccount
 from executor.paper.errors import PaperInvalid
-from executor.paper.services.accounts import paper_account_create
+from executor.paper.services.accounts import paper_account_create, paper_binance_key_create
 from executor.services import exchange_account_save
 from following import services
 
@@ -24,6 +24,13 @@ class Command(BaseCommand):
         parser.add_argument("--balance", action="append", default=[], help="ASSET=AMOUNT, repeatable.")
         parser.add_argument("--base-url", default="", help="The paper exchange; default PAPER_BASE_URL.")
         parser.add_argument("--open", action="store_true", help="Open it for following (the user is a master).")
+        parser.add_argument(
+            "--connector",
+            choices=["api", "ccxt"],
+            default="api",
+            help="api: the paper exchange's JSON API; ccxt: ccxt's binance class against the paper "
+            "exchange's Binance Spot dialect (a Binance-style key and secret are made and printed once).",
+        )
 
     def handle(self, *args, username: str, label: str | None, balance: list[str], base_url: str, **options):
         user = get_user_model().objects.filter(username=username).first()
@@ -44,8 +51,21 @@ class Command(BaseCommand):
             paper, key = paper_account_create(username=label, password=password, balances=balances)
         except PaperInvalid as exc:
             raise CommandError(exc.as_dict()["message"]) from None
-        account = ExchangeAccount(owner=user, label=label, venue="paper", connector="api", base_url=base_url)
-        exchange_account_save(account=account, secrets={"api_key": key})
+        if options["connector"] == "ccxt":
+            _, binance_key, binance_secret = paper_binance_key_create(account=paper, name=f"{label} (ccxt)")
+            account = ExchangeAccount(
+                owner=user,
+                label=label,
+                venue="paper",
+                connector="ccxt",
+                exchange_id="binance",
+                # Empty: PAPER_BASE_URL/binance, where the desk runs.
+                base_url=f"{base_url.rstrip('/')}/binance" if base_url else "",
+            )
+            exchange_account_save(account=account, secrets={"api_key": binance_key, "api_secret": binance_secret})
+        else:
+            account = ExchangeAccount(owner=user, label=label, venue="paper", connector="api", base_url=base_url)
+            exchange_account_save(account=account, secrets={"api_key": key})
         if options["open"]:
             services.master_account_open(user=user, credential_id=account.pk)
         self.stdout.write(f"Exchange account {account.pk} ({label}) for {username}"
@@ -54,6 +74,9 @@ class Command(BaseCommand):
         self.stdout.write(f"Paper login at {login_url}: {label} / {password}, TOTP secret {paper.totp_secret}")
         # Shown once, like paper_create_account: the owner trades at the venue with it (POST /paper/api/orders).
         self.stdout.write(f"Paper API key (X-PAPER-KEY): {key}")
+        if options["connector"] == "ccxt":
+            self.stdout.write(f"Binance-style API key (/paper/binance/api/v3, X-MBX-APIKEY): {binance_key}")
+            self.stdout.write(f"Binance-style secret key: {binance_secret}")
 
 
 def _login_url(base_url: str) -> str:

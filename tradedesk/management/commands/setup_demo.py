@@ -10,7 +10,7 @@ from rest_framework_api_key.models import APIKey
 
 from executor.models import ExchangeAccount
 from executor.paper.models import PaperAccount
-from executor.paper.services.accounts import paper_account_create
+from executor.paper.services.accounts import paper_account_create, paper_binance_key_create
 from executor.services import exchange_account_save
 
 DEMO_USER = "admin"
@@ -72,7 +72,26 @@ class Command(BaseCommand):
             account=ExchangeAccount(owner=owner, label=f"paper{suffix} (api)", venue="paper", connector="api"),
             secrets={"api_key": api_key},
         )
-        return {"paper_username": username, "paper_password": password, "paper_totp_secret": paper.totp_secret}
+        # The same paper account as a real exchange: ccxt's binance class against the paper
+        # exchange's Binance Spot dialect (no base URL: PAPER_BASE_URL/binance, wherever it runs).
+        _, binance_key, binance_secret = paper_binance_key_create(account=paper, name="demo desk (ccxt)")
+        exchange_account_save(
+            account=ExchangeAccount(
+                owner=owner,
+                label=f"paper{suffix} (binance-api)",
+                venue="paper",
+                connector="ccxt",
+                exchange_id="binance",
+            ),
+            secrets={"api_key": binance_key, "api_secret": binance_secret},
+        )
+        return {
+            "paper_username": username,
+            "paper_password": password,
+            "paper_totp_secret": paper.totp_secret,
+            "binance_api_key": binance_key,
+            "binance_api_secret": binance_secret,
+        }
 
     def _print(self, creds: dict[str, str]) -> None:
         self.stdout.write(
