@@ -13,6 +13,7 @@ from executor.connectors.base import (
     Balance,
     Connector,
     ErrorCode,
+    Instrument,
     OrderResult,
     OrderTicket,
     Position,
@@ -68,8 +69,33 @@ class BrowserConnector(Connector):
         except BrowserNotAllowed as exc:  # refused before any browser opened: nothing was sent
             return OrderResult.failed(ticket.client_order_id, ErrorCode.CONNECTOR_ERROR, str(exc))
 
-    def get_order(self, client_order_id: str, *, ticket=None, exchange_order_id: str = "") -> OrderResult | None:
-        return self._call(lambda session: session.find(client_order_id), self._bound)
+    @property
+    def lookup_is_certain(self) -> bool:  # type: ignore[override]
+        # Certain only where the venue keeps our client order id; a search by fields is not.
+        return self.profile.lookup_is_certain
+
+    @property
+    def _lookup_bound(self) -> float:
+        # A search by fields may read several lists, each over a few pages.
+        pages = sum(page.max_pages for page in self.profile.find_order.pages) or 1
+        t = self.profile.timeouts
+        return self._bound + pages * (t.navigation + 5 * t.step) + t.cancel
+
+    def get_order(
+        self, client_order_id: str, *, ticket: OrderTicket | None = None, exchange_order_id: str = ""
+    ) -> OrderResult | None:
+        return self._call(lambda session: session.find(client_order_id, ticket, exchange_order_id), self._lookup_bound)
+
+    def cancel_order(
+        self, client_order_id: str, *, ticket: OrderTicket | None = None, exchange_order_id: str = ""
+    ) -> OrderResult:
+        return self._call(
+            lambda session: session.cancel(client_order_id, ticket, exchange_order_id), self._lookup_bound * 2
+        )
+
+    def instruments(self) -> dict[str, Instrument]:
+        """The venue rules of the profile (no browser: the desk checks them at confirm)."""
+        return self.profile.instruments()
 
     def login(self) -> str:
         """Log in (or check the stored login) and return the session state."""

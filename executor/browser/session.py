@@ -6,7 +6,10 @@ API belongs to the thread that started it. The rules it keeps:
 - before the submit click a failure may be retried (the whole flow, `retries` times), and an
   expired session is logged in again once;
 - after the submit click nothing is retried: an answer that does not come is UNKNOWN and the
-  order is looked up at the venue by its client order id;
+  order is looked up at the venue (by its client order id, or by its fields against the
+  snapshot of the venue's rows taken before the click: see rows.py and lookup.py);
+- the answer is this submit's only: a notice that was on the page before the click, or that
+  names an order this session placed before, never counts;
 - every failure leaves a screenshot and a Playwright trace.
 """
 
@@ -15,6 +18,8 @@ from __future__ import annotations
 import logging
 import os
 import time
+from collections import deque
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -27,13 +32,15 @@ from playwright.sync_api import Page
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from executor.browser.chromium import BrowserProcess, chromium_rss
+from executor.browser.errors import CAPTCHA, DOWN, LOGGED_IN, NEEDS_LOGIN, FlowError
+from executor.browser.locate import FRESH_JS, MARK_SEEN_JS, error_text, json_path, locate, read_field
 from executor.browser.lock import AccountInUse, AccountLock
-from executor.browser.profile import FieldSpec, Profile, Step, render
+from executor.browser.lookup import Armed, LookupMixin
+from executor.browser.profile import FieldSpec, Locator, Profile, ProfileError, Step, render
+from executor.browser.rows import snapshot_forget
 from executor.connectors.base import AccountConfig, ErrorCode, OrderResult, OrderTicket, ResultStatus
 
 logger = logging.getLogger(__name__)
-
-LOGGED_IN, NEEDS_LOGIN, CAPTCHA, DOWN = "logged_in", "needs_login", "captcha", "down"
 
 
 def _same_page(current: str, target: str) -> bool:
@@ -42,22 +49,13 @@ def _same_page(current: str, target: str) -> bool:
     return (a.scheme, a.netloc, a.path.rstrip("/")) == (b.scheme, b.netloc, b.path.rstrip("/"))
 
 
-class FlowError(Exception):
-    """A failure before the submit click: nothing reached the venue."""
-
-    def __init__(self, code: ErrorCode, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
-
-
 def private_dir(path: Path) -> Path:
     path.mkdir(parents=True, exist_ok=True)
     os.chmod(path, 0o700)
     return path
 
 
-class BrowserSession:
+class BrowserSession(LookupMixin):
     def __init__(self, account: AccountConfig, profile: Profile, browsers: BrowserProcess | None = None) -> None:
         self.account = account
         self.profile = profile
@@ -76,6 +74,8 @@ class BrowserSession:
         self.recorded: tuple[str, str] | None = None  # the state last written to the database
         # The page may be reused (goto with reuse) only after a clean success on it.
         self._page_trusted = False
+        # Venue ids this session's orders got: a notice naming one of them is not a new order's.
+        self._recent_ids: deque[str] = deque(maxlen=200)
 
     @property
     def base_url(self) -> str:
@@ -133,6 +133,14 @@ class BrowserSession:
     # Placing an order.
 
     def place(self, ticket: OrderTicket) -> OrderResult:
+        listed = self.profile.instruments()
+        if listed and ticket.symbol not in listed:
+            # The profile's rules list what the venue trades: no browser for a symbol it has not.
+            return OrderResult.failed(
+                ticket.client_order_id,
+                ErrorCode.SYMBOL_NOT_FOUND,
+                f"{self.profile.name} does not list {ticket.symbol} (rules.symbols of {self.profile.source})",
+            )
         values = self._values(ticket)
         relogged = False
         attempt = 0
@@ -146,7 +154,7 @@ class BrowserSession:
             while result is None:
                 try:
                     self.ensure()
-                    result = self._place_once(values)
+                    result = self._place_once(ticket, values)
                 except FlowError as error:
                     if error.code == ErrorCode.SESSION_EXPIRED and not relogged:
                         relogged = True
@@ -166,27 +174,55 @@ class BrowserSession:
             result = self._with_artifacts(ticket.client_order_id, result)
         self.orders_placed += 1
         self._page_trusted = result.status == ResultStatus.SUCCESS
+        if result.status == ResultStatus.SUCCESS and result.exchange_order_id:
+            self._recent_ids.append(result.exchange_order_id)
+        if result.status != ResultStatus.UNKNOWN:
+            snapshot_forget(self.name, ticket.client_order_id)  # settled: no lookup will need it
         return result
 
     def _values(self, ticket: OrderTicket) -> dict[str, Any]:
+        maps, numbers = self.profile.values, self.profile.numbers
+        base, _, quote = ticket.symbol.partition("/")
+        side = maps.get("side", {}).get(ticket.side, ticket.side)
         return {
             "base_url": self.base_url,
             "symbol": self.profile.venue_symbol(ticket.symbol),
-            "side": ticket.side,
-            "side_lower": ticket.side.lower(),
-            "order_type": ticket.order_type,
-            "qty": format(ticket.qty.normalize(), "f"),
-            "price": format(ticket.price.normalize(), "f") if ticket.price is not None else "",
+            "base": base,
+            "quote": quote,
+            "side": side,
+            "side_lower": side.lower(),
+            "desk_side": ticket.side,
+            "order_type": maps.get("order_type", {}).get(ticket.order_type, ticket.order_type),
+            "desk_order_type": ticket.order_type,
+            "qty": numbers.format(ticket.qty),
+            "price": numbers.format(ticket.price) if ticket.price is not None else "",
             "client_order_id": ticket.client_order_id,
+            "exchange_order_id": "",
         }
 
-    def _place_once(self, values: dict[str, Any]) -> OrderResult:
+    @staticmethod
+    def _desk(values: dict[str, Any]) -> dict[str, Any]:
+        """What `when` compares: the desk's own side and type (BUY, LIMIT), not the venue's words."""
+        return {**values, "side": values["desk_side"], "order_type": values["desk_order_type"]}
+
+    def _place_once(self, ticket: OrderTicket, values: dict[str, Any]) -> OrderResult:
+        desk = self._desk(values)
         for index, step in enumerate(self.profile.place_order):
-            if not step.applies(values):
+            if not step.applies(desk):
                 continue
-            self._run_step(step, values, where=f"place_order[{index}]")
+            where = f"place_order[{index}]"
+            if step.action == "snapshot":
+                self._snapshot(step, ticket, values, where)
+                continue
             if step.submit:
-                return self._read_result(values)
+                armed = self._arm_result(values)
+                try:
+                    self._run_step(step, values, where=where)
+                except FlowError:
+                    armed.disarm()
+                    raise
+                return self._read_result(values, armed)
+            self._run_step(step, values, where=where)
         raise AssertionError("a profile always has a submit step")  # parse_profile guarantees it
 
     def _run_step(self, step: Step, values: dict[str, Any], where: str) -> None:
@@ -202,33 +238,42 @@ class BrowserSession:
             if step.action == "goto":
                 url = render(self.profile.urls[step.target], values)
                 if step.reuse and self._page_trusted and _same_page(page.url, url):
-                    return  # already there (the last order's result page): a person would not reload
-                page.goto(url, wait_until="domcontentloaded")
-                self._raise_for_state()
+                    return  # already there (the last order's page): a person would not reload
+                response = page.goto(url, wait_until="domcontentloaded")
+                self._raise_for_state(values)
+                if response is not None and response.status == 404 and "{symbol}" in self.profile.urls[step.target]:
+                    # The venue has no page for this symbol: a fast typed answer, not a layout error.
+                    raise FlowError(ErrorCode.SYMBOL_NOT_FOUND, f"the venue does not list {values.get('symbol')}")
                 return
-            selector = render(step.target, values)
+            target = locate(page, step.locator, values)
             if step.action == "fill":
-                page.fill(selector, render(step.value, values))
+                target.fill(render(step.value, values))
+            elif step.action == "type":
+                # For inputs that format as you type (thousands separators): key by key.
+                target.fill("")
+                target.press_sequentially(render(step.value, values))
             elif step.action == "click":
                 # A click never waits for the navigation it starts: the next step waits for
                 # what it needs, and after the submit click _read_result's timeout decides
                 # SUCCESS, FAILED or UNKNOWN. (A slow page must not fail a click that happened.)
-                page.click(selector, no_wait_after=True)
+                target.click(no_wait_after=True)
             elif step.action == "check":
-                page.check(selector)
+                target.check()
             elif step.action == "select":
-                page.select_option(selector, render(step.value, values))
+                target.select_option(render(step.value, values))
+            elif step.action == "press":
+                target.press(render(step.value, values))
             elif step.action == "wait":
                 # A wait usually follows a click that loads a page: it gets the page-load budget.
-                page.wait_for_selector(selector, state="visible", timeout=self.profile.timeouts.navigation * 1000)
+                target.first.wait_for(state="visible", timeout=self.profile.timeouts.navigation * 1000)
         except PlaywrightTimeout:
-            self._raise_for_state()
+            self._raise_for_state(values)
             if step.action == "goto":
                 raise FlowError(ErrorCode.TIMEOUT, f"{where}: the page did not load in time") from None
             waited = self.profile.timeouts.navigation if step.action == "wait" else self.profile.timeouts.step
             raise FlowError(
                 ErrorCode.ELEMENT_NOT_FOUND,
-                f"{where}: {step.action} '{render(step.target, values)}' found nothing within "
+                f"{where}: {step.action} '{self._describe(step, values)}' found nothing within "
                 f"{waited:g}s (has the page layout changed?)",
             ) from None
         except PlaywrightError as exc:
@@ -239,65 +284,127 @@ class BrowserSession:
             self._set_state(DOWN, str(exc).splitlines()[0])
             raise FlowError(ErrorCode.NETWORK, f"{where}: the browser went away") from None
 
-    def _current_state(self) -> str | None:
-        for state, selector in (("captcha", "captcha"), ("logged_out", "logged_out")):
-            css = self.profile.states.get(selector)
+    @staticmethod
+    def _describe(step: Step, values: dict[str, Any]) -> str:
+        try:
+            return render(step.target, values)
+        except Exception:
+            return step.target
+
+    def _current_state(self, values: dict[str, Any] | None = None) -> str | None:
+        for state in ("captcha", "logged_out", "symbol_not_found"):
+            locator = self.profile.states.get(state)
             try:
-                if css and self.page.locator(css).count():
+                if locator is not None and locate(self.page, locator, values or {}).count():
                     return state
             except PlaywrightError:
                 return None
+            except ProfileError:
+                continue  # a placeholder this flow has no value for (e.g. {symbol} while logging in)
         return None
 
-    def _raise_for_state(self) -> None:
-        state = self._current_state()
+    def _raise_for_state(self, values: dict[str, Any] | None = None) -> None:
+        state = self._current_state(values)
         if state == "captcha":
             self._set_state(CAPTCHA, f"a challenge page at {self.page.url}")
             raise FlowError(ErrorCode.CAPTCHA_REQUIRED, "the venue shows a captcha; a person must solve it")
         if state == "logged_out":
             self._set_state(NEEDS_LOGIN, "the venue logged the session out")
             raise FlowError(ErrorCode.SESSION_EXPIRED, "the venue session has expired")
+        if state == "symbol_not_found":
+            symbol = (values or {}).get("symbol", "")
+            raise FlowError(ErrorCode.SYMBOL_NOT_FOUND, f"the venue does not list {symbol} ({self.page.url})")
 
-    def _read_result(self, values: dict[str, Any]) -> OrderResult:
+    # The result of this submit, and only this one.
+
+    def _arm_result(self, values: dict[str, Any]) -> Armed:
+        """Before the submit click: mark the notices already on the page (they are not this
+        order's answer) and start listening for the form's HTTP response."""
+        spec = self.profile.result
+        for name in ("success", "error"):
+            try:
+                locate(self.page, spec[name], values).evaluate_all(MARK_SEEN_JS)
+            except PlaywrightError:
+                logger.debug("could not mark the %s notices", name, exc_info=True)
+        return Armed(self.page, spec.get("response"))
+
+    def _read_result(self, values: dict[str, Any], armed: Armed) -> OrderResult:
+        try:
+            return self._wait_for_result(values, armed)
+        finally:
+            armed.disarm()
+
+    def _wait_for_result(self, values: dict[str, Any], armed: Armed) -> OrderResult:
         spec = self.profile.result
         client_order_id = values["client_order_id"]
-        success, error = render(spec["success"], values), render(spec["error"], values)
+        success, error = locate(self.page, spec["success"], values), locate(self.page, spec["error"], values)
         deadline = time.monotonic() + self.profile.timeouts.result
         while time.monotonic() < deadline:
             try:
-                if self.page.locator(success).count():
-                    order_id = self._read(
-                        spec["order_id"], self.page, values, fallback=self.page.locator(success).first
-                    )
-                    self._set_state(LOGGED_IN)
-                    return OrderResult(ResultStatus.SUCCESS, client_order_id, exchange_order_id=order_id)
-                if self.page.locator(error).count():
+                answer = armed.answer()
+                if answer == "dropped":
+                    return OrderResult.unknown(client_order_id, "the connection dropped after the submit click")
+                if answer is not None and 400 <= answer[0] < 500:
+                    return self._rejected(client_order_id, error_text(answer[1]), values)
+                fresh = error.evaluate_all(FRESH_JS)
+                if fresh:
+                    element = error.nth(fresh[0])
                     code = self._text(spec.get("error_code"), values)
-                    message = self._text(spec.get("error_message"), values) or self.page.locator(error).inner_text()
+                    message = self._text(spec.get("error_message"), values) or element.inner_text().strip()
                     if code in spec["duplicate_codes"]:
                         return OrderResult.unknown(client_order_id, f"the venue already has this order ({code})")
-                    return OrderResult.failed(client_order_id, ErrorCode.REJECTED, f"{code}: {message}".strip(": "))
+                    return self._rejected(client_order_id, f"{code}: {message}".strip(": "), values)
+                if armed.spec is None or (answer is not None and answer[0] < 300):
+                    found = self._success(success, values, answer)
+                    if found is not None:
+                        self._set_state(LOGGED_IN)
+                        return OrderResult(ResultStatus.SUCCESS, client_order_id, exchange_order_id=found)
             except PlaywrightError as exc:
                 logger.debug("result not readable yet: %s", str(exc).splitlines()[0])  # e.g. mid-navigation
-            time.sleep(0.02)
-        logger.debug("no result at %s; success selector %s", self.page.url, success)
+            self._pause()
+        logger.debug("no result at %s; success locator %s", self.page.url, spec["success"].describe())
         return OrderResult.unknown(
             client_order_id, f"no result on the page within {self.profile.timeouts.result:g}s after the submit click"
         )
 
-    def _text(self, selector: str | None, values: dict[str, Any]) -> str:
-        if not selector:
-            return ""
-        locator = self.page.locator(render(selector, values))
-        return locator.first.inner_text().strip() if locator.count() else ""
+    def _pause(self) -> None:
+        # Playwright delivers page events (the response listener) while a call is in progress.
+        try:
+            self.page.wait_for_timeout(20)
+        except PlaywrightError:
+            time.sleep(0.02)
 
-    def _read(self, spec: FieldSpec, scope, values: dict[str, Any], fallback=None) -> str:
-        """Read a field inside `scope` (the page, or an order row); no selector means the scope
-        itself (or `fallback`)."""
-        target = scope.locator(render(spec.selector, values)).first if spec.selector else (fallback or scope)
-        if spec.attribute:
-            return (target.get_attribute(spec.attribute) or "").strip()
-        return target.inner_text().strip()
+    def _rejected(self, client_order_id: str, reason: str, values: dict[str, Any]) -> OrderResult:
+        self._set_state(LOGGED_IN)
+        return OrderResult.failed(client_order_id, ErrorCode.REJECTED, reason or "the venue refused the order")
+
+    def _success(self, success, values: dict[str, Any], answer: tuple[int, str] | None) -> str | None:
+        """The venue id of this submit's success, or None while there is none (yet)."""
+        spec: FieldSpec = self.profile.result["order_id"]
+        if spec.json and answer is not None:
+            found = json_path(answer[1], spec.json)
+            if found:
+                return found
+        for index in success.evaluate_all(FRESH_JS):
+            element = success.nth(index)
+            if spec.json:
+                return ""  # the response had no id: an accepted order without one
+            order_id = read_field(spec, self.page, values, element=element) if spec.set and not spec.source else ""
+            if order_id and order_id in self._recent_ids:
+                # A notice shown again for an earlier order (a stale toast): not this submit.
+                element.evaluate("el => { el.__tradedeskSeen = true; }")
+                logger.warning("order %s: ignored a notice of earlier order %s", values["client_order_id"], order_id)
+                continue
+            if spec.source == "history":
+                return self._newest_id(values) or ""
+            return order_id
+        return None
+
+    def _text(self, locator: Locator | None, values: dict[str, Any]) -> str:
+        if locator is None:
+            return ""
+        found = locate(self.page, locator, values)
+        return found.first.inner_text().strip() if found.count() else ""
 
     # Logging in.
 
@@ -340,37 +447,7 @@ class BrowserSession:
         os.chmod(path, 0o600)
         self._set_state(LOGGED_IN, "logged in")
 
-    # Finding an order.
-
-    def find(self, client_order_id: str) -> OrderResult | None:
-        spec = self.profile.find_order
-        values = {"base_url": self.base_url, "client_order_id": client_order_id}
-        for attempt in range(2):
-            self.ensure()
-            try:
-                self.page.goto(render(self.profile.urls[spec["goto"]], values), wait_until="domcontentloaded")
-                self._raise_for_state()
-                row = self.page.locator(render(spec["row"], values))
-                if not row.count():
-                    return None
-                status = self._read(spec["status"], row.first, values)
-                order_id = (
-                    self._read(spec["order_id"], row.first, values)
-                    if spec["order_id"].selector or spec["order_id"].attribute
-                    else ""
-                )
-            except FlowError as error:
-                if error.code == ErrorCode.SESSION_EXPIRED and attempt == 0:
-                    self.login()
-                    continue
-                raise
-            mapped = spec.get("status_map", {}).get(status)
-            if mapped == "SUCCESS":
-                return OrderResult(ResultStatus.SUCCESS, client_order_id, exchange_order_id=order_id)
-            if mapped == "FAILED":
-                return OrderResult.failed(client_order_id, ErrorCode.REJECTED, f"the venue shows the order {status}")
-            return OrderResult.unknown(client_order_id, f"the venue shows the order as {status!r}")
-        return None
+    # Finding and canceling orders: see lookup.py.
 
     # Evidence and upkeep.
 
@@ -407,15 +484,7 @@ class BrowserSession:
                 logger.debug("tracing did not stop cleanly", exc_info=True)
         if not keep:
             return result
-        return OrderResult(
-            result.status,
-            result.client_order_id,
-            exchange_order_id=result.exchange_order_id,
-            error_code=result.error_code,
-            error_message=result.error_message,
-            screenshot=screenshot,
-            trace=trace,
-        )
+        return replace(result, screenshot=screenshot or result.screenshot, trace=trace)
 
     def browser_rss(self) -> int:
         return chromium_rss()
