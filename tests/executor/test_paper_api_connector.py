@@ -141,10 +141,11 @@ def test_a_resting_limit_is_open_then_partly_filled_then_filled_with_the_venues_
     assert done.venue_state == "FILLED" and done.filled_qty == Decimal("0.1")
     venue = PaperOrder.objects.get(account=paper, client_order_id="td-life-1")
     trades = list(venue.trades.order_by("id"))
-    assert [(f.trade_id, f.qty, f.price, f.fee) for f in done.fills] == [
+    fills = sorted(done.fills, key=lambda f: f.trade_id)
+    assert [(f.trade_id, f.qty, f.price, f.fee) for f in fills] == [
         (str(t.trade_id), t.qty, t.price, t.fee) for t in trades
     ]
-    assert [f.qty for f in done.fills] == [Decimal("0.04"), Decimal("0.04"), Decimal("0.02")]
+    assert [f.qty for f in fills] == [Decimal("0.04"), Decimal("0.04"), Decimal("0.02")]
     assert done.avg_price == Decimal("64000")  # a resting limit fills at its own price
     assert done.fee == sum(t.fee for t in trades) == venue.fee and done.fee > 0
     assert done.fee_asset == "USDT" and {f.fee_asset for f in done.fills} == {"USDT"}
