@@ -9,7 +9,7 @@ PORT ?= 8000
 WEB_WORKERS ?= 2
 PROMETHEUS_MULTIPROC_DIR ?= var/prometheus
 
-.PHONY: help install migrate demo run strategy test lint format web worker browser-worker beat healthcheck services-test bench-intake bench-orders bench-live bench-follow screenshots clean
+.PHONY: help install migrate demo demo-reset run strategy test lint format web worker browser-worker beat healthcheck services-test bench-intake bench-orders bench-live bench-follow screenshots clean
 
 help:
 	@echo "make run    - set up and run the whole desk (embedded: SQLite, no external services)"
@@ -31,6 +31,10 @@ migrate: install
 
 demo: migrate
 	DEBUG=$${DEBUG:-true} $(MANAGE) setup_demo
+
+# New demo credentials: a new admin password, strategy key (the old one is revoked) and paper account.
+demo-reset: migrate
+	DEBUG=$${DEBUG:-true} $(MANAGE) setup_demo --reset
 
 # `make run STRATEGY=1` also runs the example strategy (examples/strategy.py) with the demo key.
 run: demo

@@ -1,12 +1,15 @@
 """The embedded desk: one process serving HTTP and WebSockets, with a Celery worker and beat
 inside it on Kombu's in-memory transport, so no external service is needed."""
 
+import fcntl
 import logging
 import os
 import subprocess
 import sys
 import threading
 import time
+from pathlib import Path
+from typing import TextIO
 
 import uvicorn
 from celery.beat import EmbeddedService
@@ -38,6 +41,9 @@ class Command(BaseCommand):
                 "REDIS_URL is set: run the web, worker and beat processes instead "
                 "(make web / make worker / make beat, or docker compose up)."
             )
+        # One desk per VAR_DIR: a second one would run a second worker, beat and browser on the
+        # same SQLite file and browser logins. Held (flock) until this process ends, however it ends.
+        self._lock = _hold_desk_lock(settings.VAR_DIR, host, port)
         # The paper exchange is served by this same process: point the profile and the API
         # connector at it unless told otherwise.
         os.environ.setdefault("PAPER_BASE_URL", f"http://{host}:{port}/paper")
@@ -79,6 +85,26 @@ class Command(BaseCommand):
             beat.stop()
             server.should_exit = True
             web.join(timeout=10)
+
+
+def _hold_desk_lock(var_dir: Path, host: str, port: int) -> TextIO:
+    """VAR_DIR/rundesk.lock, locked for this process's life; names the desk already holding it."""
+    handle = open(var_dir / "rundesk.lock", "a+")  # noqa: SIM115 (open while the desk runs)
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.seek(0)
+        holder = handle.read().strip() or "a process that has not written its address yet"
+        handle.close()
+        raise CommandError(
+            f"another desk is already running on {var_dir}: {holder}. Stop it first (Ctrl-C in its "
+            "terminal), or give this one its own VAR_DIR."
+        ) from None
+    handle.seek(0)
+    handle.truncate()
+    handle.write(f"pid {os.getpid()}, http://{host}:{port}/\n")
+    handle.flush()
+    return handle
 
 
 def _start_strategy(host: str, port: int) -> subprocess.Popen:

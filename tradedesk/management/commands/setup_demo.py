@@ -23,14 +23,32 @@ class Command(BaseCommand):
     help = (
         "Set up the demo desk once and print its logins: the admin login, a strategy API key, and a "
         "paper exchange account that desk orders go to through the browser executor. Kept in "
-        "VAR_DIR/demo-credentials.txt (mode 0600, outside git) for the next run."
+        "VAR_DIR/demo-credentials.txt (mode 0600, outside git) for the next run. Rerunning changes "
+        "nothing and prints them again; --reset makes new ones (and revokes the old strategy key)."
     )
 
-    def handle(self, *args, **options) -> None:
+    def add_arguments(self, parser) -> None:
+        parser.add_argument(
+            "--reset",
+            action="store_true",
+            help="Make a new admin password, strategy key (the old one is revoked) and paper account.",
+        )
+
+    def handle(self, *args, reset: bool = False, **options) -> None:
         path = settings.VAR_DIR / "demo-credentials.txt"
         saved = _read(path)
-        if saved and self._still_valid(saved):
+        if not reset and saved and self._still_valid(saved):
             self._print(saved)
+            return
+        if not reset and self._demo_exists():
+            # The key and passwords are stored hashed: without the file they cannot be shown again,
+            # and making new ones here would revoke the key a running strategy is using.
+            self.stderr.write(
+                f"The demo desk is already set up (admin login {DEMO_USER!r}), but {path} is missing or "
+                "out of date, so its credentials cannot be shown: they are stored hashed. Nothing was "
+                "changed. To make new ones (this revokes the current demo strategy key): make demo-reset "
+                "(manage.py setup_demo --reset)."
+            )
             return
         creds = {"username": DEMO_USER, "password": secrets.token_urlsafe(12)}
         call_command(
@@ -44,6 +62,13 @@ class Command(BaseCommand):
         with os.fdopen(fd, "w") as handle:
             handle.writelines(f"{name}={value}\n" for name, value in creds.items())
         self._print(creds)
+
+    def _demo_exists(self) -> bool:
+        return (
+            get_user_model().objects.filter(username=DEMO_USER).exists()
+            or APIKey.objects.filter(name=DEMO_KEY_NAME, revoked=False).exists()
+            or PaperAccount.objects.filter(username=PAPER_USER).exists()
+        )
 
     def _still_valid(self, saved: dict[str, str]) -> bool:
         return (
@@ -98,7 +123,7 @@ class Command(BaseCommand):
             "\n  Demo admin login:    {username} / {password}\n"
             "  Demo strategy key:   {api_key}\n"
             "  Paper exchange:      {paper_username} / {paper_password}, TOTP secret {paper_totp_secret}\n"
-            "  (kept in var/demo-credentials.txt; delete it to make new ones)\n".format(**creds)
+            "  (kept in var/demo-credentials.txt; `make demo-reset` makes new ones)\n".format(**creds)
         )
 
 
