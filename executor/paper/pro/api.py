@@ -149,11 +149,11 @@ def panel_view(request: HttpRequest, tab: str) -> HttpResponse:
 
 @require_GET
 def ticker_api(request: HttpRequest, pair: str) -> HttpResponse:
-    """Public market data, as on any exchange: no session, no faults."""
+    """Public market data, as on any exchange: no session, no faults, and no writes (the page
+    polls it, so it must not compete with the order calls for the database)."""
     instrument = paper_selectors.instrument_get(symbol=pair[:20])
     if instrument is None:
         return json_error(404, "SYMBOL_NOT_FOUND", "Trading pair not found.")
-    paper_services.paper_match_open_orders()
     mark = paper_selectors.mark_price(instrument=instrument)
     return JsonResponse(
         {

@@ -103,11 +103,11 @@ RENAMED = Markup(
         "errors": "fx-0e",
     },
     words={
-        "price": "Limit price",
+        "price": "Rate",
         "amount": "Quantity",
         "order_type": "Type",
         "buy": "Place buy order",
         "sell": "Place sell order",
-        "market_price": "Best market price",
+        "market_price": "At the best rate",
     },
 )

@@ -26,6 +26,7 @@ logger = logging.getLogger(__name__)
 
 ASSETS_DIR = settings.BASE_DIR / "static" / "paper" / "pro"
 TOAST_MS = 4000  # how long "Order placed · #123" stays on the page
+TICKER_MS = 5000  # how often the trade page reads the last price
 
 
 def _next_url(request: HttpRequest) -> str:
@@ -147,6 +148,7 @@ def trade_view(request: HttpRequest, pair: str) -> HttpResponse:
         "available": {"BUY": quote_available, "SELL": base_available},
         "lastPrice": display.plain(mark),
         "toastMs": TOAST_MS,
+        "tickerMs": TICKER_MS,
     }
     context = {
         "instrument": instrument,

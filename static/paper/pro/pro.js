@@ -315,7 +315,7 @@
         document.title = data.display + " " + S.pair.replace("_", "/") + " | Paper Pro";
         if (type === "MARKET") updateTotal();
       }).catch(function () {});
-    }, 2000);
+    }, S.tickerMs || 5000);
     updateTotal();
   }
 })();

@@ -108,7 +108,7 @@ def test_a_changed_layout_renames_the_tickets_fields_classes_and_ids(pro, alice)
     fault(alice, "layout_changed")
     changed = pro.get(f"{PRO}/trade/BTC_USDT").content.decode()
     for before, after in [
-        (">Price</label>", ">Limit price</label>"),
+        (">Price</label>", ">Rate</label>"),
         (">Amount</label>", ">Quantity</label>"),
         (">Buy BTC</button>", ">Place buy order</button>"),
         ("css-7h2mz", "_form_0b9d"),
