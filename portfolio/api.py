@@ -14,7 +14,7 @@ from portfolio.forms import JournalFilterForm, PeriodForm, RefusalFilterForm, fi
 from portfolio.serializers import (
     AccountBalancesOutput,
     AccountPositionsOutput,
-    FillOutput,
+    JournalFillOutput,
     RefusalOutput,
     StrategySummaryOutput,
 )
@@ -91,7 +91,7 @@ class FillListApi(ListAPIView):
     """The trade journal as JSON: one row per fill with its order, oldest first."""
 
     permission_classes = [IsViewer]
-    serializer_class = FillOutput
+    serializer_class = JournalFillOutput
     filter_backends: list = []
 
     def get_queryset(self):

@@ -2,9 +2,11 @@
 
 from decimal import Decimal
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 
+@extend_schema_field({"type": "string", "format": "decimal", "example": "61000.5"})
 class DecimalString(serializers.Field):
     """An exact decimal as a string without trailing zeros ("61000", "0.5"); null when unknown."""
 
@@ -83,7 +85,7 @@ class AccountBalancesOutput(AccountOutput):
         return BalanceOutput(balances_of(portfolio), many=True).data
 
 
-class FillOutput(serializers.Serializer):
+class JournalFillOutput(serializers.Serializer):
     """A journal row: one fill with its order."""
 
     id = serializers.IntegerField()
