@@ -12,6 +12,7 @@ urlpatterns = [
     path("trade/<str:pair>", views.trade_view, name="trade"),
     path("orders", views.orders_view, name="orders"),
     path("account", views.account_view, name="account"),
+    path("rules", views.rules_view, name="rules"),
     path("assets/<str:name>", views.asset_view, name="asset"),
     path("panel/<str:tab>", api.panel_view, name="panel"),
     path("api/order/place", api.order_place_api, name="api-order-place"),

@@ -274,6 +274,26 @@ def _position_rows(account) -> list[dict]:
 
 
 @require_GET
+def rules_view(request: HttpRequest) -> HttpResponse:
+    """Public, as exchanges publish them: each pair's tick, amount step, minimum and minimum value."""
+    rows = []
+    for instrument in paper_selectors.instrument_list():
+        precision = Precision.of(instrument)
+        rows.append(
+            {
+                "pair": display.pair_label(instrument.symbol),
+                "base": instrument.base_asset,
+                "quote": instrument.quote_asset,
+                "tick": display.number(instrument.tick_size, precision.price),
+                "step": display.number(instrument.lot_size, precision.amount),
+                "min_amount": display.number(instrument.min_qty, precision.amount),
+                "min_total": display.number(instrument.min_notional, precision.price),
+            }
+        )
+    return render(request, "paper/pro/rules.html", {"rules": rows})
+
+
+@require_GET
 def asset_view(request: HttpRequest, name: str) -> HttpResponse:
     # Served by the site itself (as the classic pages' assets are), so it works under uvicorn.
     if name.startswith("."):

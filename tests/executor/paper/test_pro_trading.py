@@ -8,7 +8,7 @@ import pytest
 from django.test import Client
 
 from executor.paper import services
-from executor.paper.models import PaperOrder, PaperTrade
+from executor.paper.models import PaperInstrument, PaperOrder, PaperTrade
 from executor.paper.pro import display
 
 from .conftest import make_trader
@@ -246,3 +246,22 @@ def test_a_second_account_sees_only_its_own_orders(pro, alice):
     other.post(f"{PRO}/login", {"username": carol.username, "password": carol.password})
     assert "You have no open orders." in other.get(f"{PRO}/panel/open").content.decode()
     assert "No orders yet." in other.get(f"{PRO}/panel/history").content.decode()
+
+
+def test_a_partly_filled_order_shows_its_fill_and_stays_cancelable(pro, alice):
+    PaperInstrument.objects.filter(symbol="BTC-USDT").update(liquidity=Decimal("0.004"))
+    place(pro, price="66000", quantity="0.01")  # marketable: takes what this mark offers
+    order = PaperOrder.objects.get(account=alice.account)
+    assert (order.status, order.filled_qty) == ("PARTIALLY_FILLED", Decimal("0.004"))
+    (row,) = rows(pro.get(f"{PRO}/panel/open").content.decode())
+    assert row[5:8] == ["0.0100", "0.0040", "Partially filled"]
+    assert ">Cancel</button>" in row[8]
+    assert len(rows(pro.get(f"{PRO}/panel/trades").content.decode())) == 1
+    assert pro.post(f"{PRO}/api/order/{order.pk}/cancel").json()["success"] is True
+    order.refresh_from_db()
+    assert (order.status, order.filled_qty) == ("CANCELED", Decimal("0.004"))
+
+
+def test_the_trading_rules_page_is_public_and_lists_each_pairs_rules(db):
+    page = Client().get(f"{PRO}/rules").content.decode()
+    assert "<td>BTC/USDT</td><td>BTC</td><td>USDT</td><td>0.01</td><td>0.0001</td><td>0.0001</td>" in page
