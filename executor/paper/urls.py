@@ -6,6 +6,7 @@ app_name = "paper"
 
 urlpatterns = [
     path("pro/", include("executor.paper.pro.urls")),
+    path("binance/", include("executor.paper.binance.urls")),
     path("", views.home_view, name="home"),
     path("login", views.login_view, name="login"),
     path("login/2fa", views.login_2fa_view, name="login-2fa"),
