@@ -53,9 +53,9 @@ class FaultInline(ReadOnlyInline):
 
 @admin.register(PaperAccount)
 class PaperAccountAdmin(admin.ModelAdmin):
-    list_display = ["username", "is_active", "created_at", "last_login_at"]
+    list_display = ["username", "is_active", "pro_two_factor", "created_at", "last_login_at"]
     search_fields = ["username"]
-    fields = ["username", "is_active", "created_at", "last_login_at"]
+    fields = ["username", "is_active", "pro_two_factor", "created_at", "last_login_at"]
     readonly_fields = ["username", "created_at", "last_login_at"]
     inlines = [BalanceInline, PositionInline, FaultInline]
     actions = ["make_binance_key"]

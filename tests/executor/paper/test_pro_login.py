@@ -137,3 +137,10 @@ def test_every_endpoint_answers_a_logged_out_visitor_401_json(db, method, path):
 def test_a_classic_paper_session_opens_no_endpoint(alice_web, method, path):
     response = getattr(alice_web, method)(f"{PRO}{path}", content_type="application/json")
     assert response.status_code == 401
+
+
+def test_django_admin_shows_the_pro_2fa_switch(alice, desk_admin):
+    client = Client()
+    client.force_login(desk_admin)
+    page = client.get(f"/admin/paper/paperaccount/{alice.account.pk}/change/").content.decode()
+    assert 'name="pro_two_factor"' in page
