@@ -21,6 +21,8 @@ logger = logging.getLogger(__name__)
 # The venue's reject codes that name the follower's problem precisely.
 _REJECT_TYPES = {"INSUFFICIENT_BALANCE": ErrorType.INSUFFICIENT_BALANCE}
 _ORDER_ERROR_TYPES = {
+    # The typed code of connectors that tell a balance refusal apart (ccxt's InsufficientFunds).
+    "INSUFFICIENT_BALANCE": ErrorType.INSUFFICIENT_BALANCE,
     "REJECTED": ErrorType.REJECTED,
     "NOT_FOUND_AT_VENUE": ErrorType.NOT_FOUND_AT_VENUE,
     "SESSION_EXPIRED": ErrorType.SESSION,
