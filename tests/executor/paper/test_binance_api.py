@@ -488,3 +488,24 @@ def test_unknown_paths_and_methods_answer_binance_style_json(trader, venue):
     client = BinanceClient(venue)
     assert client.public("/klines").status_code == 404 and client.public("/klines").json()["code"] == -1000
     assert client.http.post("/ping").status_code == 405
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("GET", "/account"),
+        ("POST", "/order"),
+        ("POST", "/order/test"),
+        ("GET", "/order"),
+        ("DELETE", "/order"),
+        ("GET", "/openOrders"),
+        ("DELETE", "/openOrders"),
+        ("GET", "/allOrders"),
+        ("GET", "/myTrades"),
+    ],
+)
+def test_every_signed_endpoint_refuses_a_call_without_a_key_or_with_a_revoked_one(trader, method, path):
+    alice, client = trader
+    assert error(client.signed(method, path, api_key=None, symbol="BTCUSDT"))[:2] == (401, -2014)
+    services.paper_binance_key_revoke(key=alice.account.binance_keys.get())
+    assert error(client.signed(method, path, symbol="BTCUSDT"))[:2] == (401, -2015)
