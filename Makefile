@@ -108,6 +108,7 @@ bench-live: install
 screenshots: install
 	$(PY) scripts/screenshots.py
 	$(PY) scripts/screenshots_follow.py
+	$(PY) scripts/portfolio_screenshots.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .ruff_cache
