@@ -12,7 +12,7 @@ from django.utils import timezone
 from executor.models import ExchangeAccount
 from executor.selectors import connector_for, desk_account_get
 from orders import risk, venue_rules
-from orders.models import Order, OrderStatus, OrderType, RiskLimit
+from orders.models import NEEDS_REVIEW, Order, OrderStatus, OrderType, RiskLimit
 from signals.models import ORDERABLE_STATUSES, Signal, SignalStatus
 from tradedesk.exceptions import ApplicationError
 from tradedesk.formatting import places_of
@@ -60,6 +60,8 @@ def order_board(
     queryset = Order.objects.select_related("signal", "created_by", "follow_settings__user")
     if status in OrderStatus.values:
         queryset = queryset.filter(status=status)
+    elif status == NEEDS_REVIEW:
+        queryset = queryset.filter(status=OrderStatus.UNKNOWN, needs_review=True)
     if origin == "desk":
         queryset = queryset.filter(follow_settings__isnull=True)
     elif origin == "copy":
@@ -255,3 +257,93 @@ def signal_conflicts(*, status: str = "", symbol: str = "", strategy: str = "") 
         .order_by("symbol")
     )
     return [NetPosition(**row) for row in rows]
+
+
+CHART_POINTS = 240
+CHART_MIN_SPAN = timedelta(minutes=15)
+CHART_MAX_SPAN = timedelta(hours=24)
+
+
+@dataclass(frozen=True)
+class PriceHistory:
+    """Recent prices of one symbol at the desk venue, for the chart; `points` empty with `note`
+    saying why when the venue offers no history."""
+
+    symbol: str
+    source: str
+    points: list[tuple[datetime, Decimal]]
+    note: str = ""
+
+
+def price_history(*, symbol: str, since: datetime | None = None, now: datetime | None = None) -> PriceHistory:
+    """Up to CHART_POINTS prices from `since` (at least the last 15 minutes, at most 24 hours).
+
+    The paper exchange's feed is deterministic (executor/paper/pricing.py): any past second's price
+    is computed, not stored, so its history is exact. A connector may offer `recent_prices(symbol,
+    since=, step=)`; the dry run and the browser venues have no history to show.
+    """
+    now = now or timezone.now()
+    start = min(since or now, now - CHART_MIN_SPAN)
+    start = max(start, now - CHART_MAX_SPAN)
+    step = max((now - start) / CHART_POINTS, timedelta(seconds=1))
+    account = desk_account_get() if settings.EXECUTOR == "exchange" else None
+    label = account.label if account else "dry run"
+    try:
+        connector = connector_for(account)
+        recent = getattr(connector, "recent_prices", None)
+        if recent is not None:
+            points = list(recent(symbol, since=start, step=step))
+            return PriceHistory(symbol, label, points, "" if points else f"no price history from {label}")
+        if account is not None and account.venue == "paper" and _serves_paper(account):
+            return PriceHistory(symbol, label, _paper_history(symbol, start, now, step), "")
+    except Exception as exc:  # a venue that is down must not break the form
+        logger.warning("no price history for %s: %s", symbol, exc)
+        return PriceHistory(symbol, label, [], f"no price history: {label} did not answer")
+    return PriceHistory(symbol, label, [], f"no price history from {label}")
+
+
+def _serves_paper(account: ExchangeAccount) -> bool:
+    return not account.base_url or account.base_url.rstrip("/").startswith(settings.PAPER_BASE_URL.rstrip("/"))
+
+
+def _paper_history(symbol: str, start: datetime, now: datetime, step: timedelta) -> list[tuple[datetime, Decimal]]:
+    from executor.paper.selectors import instrument_get, mark_price
+
+    instrument = instrument_get(symbol=symbol)
+    if instrument is None:
+        return []
+    points, moment = [], start
+    while moment <= now:
+        mark = mark_price(instrument=instrument, at=moment)
+        if not points or points[-1][0] != mark.time:
+            points.append((mark.time, mark.price))
+        moment += step
+    return points
+
+
+@dataclass(frozen=True)
+class FillMark:
+    order_id: int
+    side: str
+    time: datetime
+    price: Decimal
+    qty: Decimal
+
+
+def signal_fills(signal: Signal) -> list[FillMark]:
+    """The fills of the signal's orders (the venue's trades; for an order filled without them, one
+    mark at its average price when it completed)."""
+    from orders.models import Fill
+
+    marks = [
+        FillMark(fill.order_id, fill.order.side, fill.time, fill.price, fill.qty)
+        for fill in Fill.objects.filter(order__signal=signal).select_related("order").order_by("time", "id")
+    ]
+    seen = {mark.order_id for mark in marks}
+    for order in signal.orders.filter(avg_fill_price__isnull=False, filled_qty__gt=0).exclude(pk__in=seen):
+        marks.append(
+            FillMark(
+                order.pk, order.side, order.completed_at or order.updated_at, order.avg_fill_price, order.filled_qty
+            )
+        )
+    return sorted(marks, key=lambda mark: mark.time)

@@ -15,6 +15,7 @@ urlpatterns = [
     path("signals/bulk/", views.signal_bulk_decide, name="signal-bulk"),
     path("signals/bulk/reject/", views.signal_bulk_reject_form, name="signal-bulk-reject"),
     path("signals/<int:signal_id>/", views.signal_detail, name="signal-detail"),
+    path("signals/<int:signal_id>/chart/", views.signal_chart, name="signal-chart"),
     path("signals/<int:signal_id>/row/", views.signal_row, name="signal-row"),
     path("signals/<int:signal_id>/accept/", views.signal_accept, name="signal-accept"),
     path("signals/<int:signal_id>/reject/", views.signal_reject, name="signal-reject"),

@@ -11,7 +11,7 @@ import time
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.cache import cache
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
@@ -25,6 +25,7 @@ from signals import services as signal_services
 from signals.models import Signal, SignalStatus
 from tradedesk import roles
 from tradedesk.exceptions import ApplicationError, Conflict
+from tradedesk.formatting import decimal_text
 
 logger = logging.getLogger(__name__)
 
@@ -141,6 +142,42 @@ def signal_detail(request: HttpRequest, signal_id: int) -> HttpResponse:
         history=selectors.signal_history(signal)[:50],
     )
     return render(request, "desk/_signal_detail.html", context)
+
+
+@require_GET
+@viewer_required
+def signal_chart(request: HttpRequest, signal_id: int) -> JsonResponse:
+    """Recent venue prices of the signal's symbol with what to mark on them: the suggested price,
+    its orders' limits and its fills. Numbers are strings (Decimal), times Unix seconds (UTC)."""
+    signal = get_object_or_404(Signal, pk=signal_id)
+    fills = selectors.signal_fills(signal)
+    since = min([signal.created_at, *(mark.time for mark in fills)])
+    history = selectors.price_history(symbol=signal.symbol, since=since)
+    orders = signal.orders.filter(price__isnull=False).order_by("id").values("id", "price", "status")
+    return JsonResponse(
+        {
+            "symbol": signal.symbol,
+            "source": history.source,
+            "note": history.note,
+            "points": [
+                {"time": int(moment.timestamp()), "value": decimal_text(price)} for moment, price in history.points
+            ],
+            "suggest_price": decimal_text(signal.suggest_price),
+            "signal_time": int(signal.created_at.timestamp()),
+            "side": signal.side,
+            "orders": [{"id": o["id"], "limit": decimal_text(o["price"]), "status": o["status"]} for o in orders],
+            "fills": [
+                {
+                    "order_id": mark.order_id,
+                    "side": mark.side,
+                    "time": int(mark.time.timestamp()),
+                    "price": decimal_text(mark.price),
+                    "qty": decimal_text(mark.qty),
+                }
+                for mark in fills
+            ],
+        }
+    )
 
 
 @require_POST

@@ -14,6 +14,7 @@ from django.utils import timezone
 from executor.models import ExchangeAccount
 from following import selectors
 from following.models import ErrorType, FollowSettings, MasterAccount, TradeError
+from tradedesk import events
 from tradedesk.exceptions import Conflict, InvalidInput, NotFound
 
 logger = logging.getLogger(__name__)
@@ -174,6 +175,19 @@ def trade_error_record(
             row._change_reason = f"paused by trade error {error.pk} ({error_type})"
             row.save()
         transaction.on_commit(lambda: _alert_paused(row, error, was_active))
+        if was_active:
+            # Desk staff see the pause live (a toast on the desk pages), as the alert goes out.
+            events.publish_on_commit(
+                events.ORDERS_GROUP,
+                "follower_paused",
+                {
+                    "follow_settings_id": row.pk,
+                    "follower": row.user.username,
+                    "trade_error_id": error.pk,
+                    "error_type": error_type,
+                    "message": message[:300],
+                },
+            )
     logger.warning("follower %s: trade error %s %s; paused", row.pk, error.pk, error_type)
     return error
 

@@ -316,6 +316,7 @@
         updateClocks(row.parentNode || tbody);
       }
       table.dispatchEvent(new CustomEvent("desk:row", { detail: { id: id, present: !!row }, bubbles: true }));
+      document.body.dispatchEvent(new CustomEvent("desk:queueChanged"));
     }
 
     function showEmpty() {
@@ -354,6 +355,7 @@
         applyKnownOrders(tbody);
         updateClocks(tbody);
         table.dispatchEvent(new CustomEvent("desk:resynced", { bubbles: true }));
+        document.body.dispatchEvent(new CustomEvent("desk:queueChanged"));
       }).catch(function () {}).then(function () {
         syncing = null;
         var held = Object.keys(heldDuringSync);
@@ -401,6 +403,33 @@
     });
   }
 
+  /* One socket per path for the whole page: the live table, the toasts and anything else
+   * listen to the same connection. */
+  var channels = {};
+
+  function channel(path) {
+    if (channels[path]) return channels[path];
+    var entry = { listeners: [], openers: [] };
+    channels[path] = entry;
+    entry.socket = new DeskSocket(path, function (event) {
+      entry.listeners.forEach(function (listener) { listener(event); });
+    }, function (again) {
+      entry.openers.forEach(function (opener) { opener(again); });
+    });
+    sockets.push(entry.socket);
+    renderLiveStatus();
+    return entry;
+  }
+
+  function listen(path, onEvent, onOpen) {
+    var entry = channel(path);
+    if (onEvent) entry.listeners.push(onEvent);
+    if (onOpen) entry.openers.push(onOpen);
+    return entry.socket;
+  }
+
+  var TABLE_EVENTS = { signal_created: true, signal_updated: true, order_updated: true };
+
   function setupLiveTables() {
     var table = document.querySelector("table[data-live]");
     if (!table) return;
@@ -414,22 +443,31 @@
       live.resync();
     }
 
-    sockets.push(new DeskSocket(table.dataset.live, function (event) {
-      if (!event.data || event.data.id === undefined) return;
+    listen(table.dataset.live, function (event) {
+      if (!TABLE_EVENTS[event.type] || !event.data || event.data.id === undefined) return;
       if (isOrders) updateOrderBadges(event.data);
       live.refresh(event.data.id);
-    }, onOpen));
+    }, onOpen);
 
     if (table.dataset.alsoLive) {
       // The signals page also follows orders: the "last order" column and an open order modal.
-      sockets.push(new DeskSocket(table.dataset.alsoLive, function (event) {
-        if (!event.data || event.data.id === undefined) return;
+      listen(table.dataset.alsoLive, function (event) {
+        if (event.type !== "order_updated" || !event.data || event.data.id === undefined) return;
         updateOrderBadges(event.data);
         if (event.data.signal_id) live.refresh(event.data.signal_id);
-      }, onOpen));
+      }, onOpen);
     }
+    document.body.addEventListener("desk:bulkDone", function () { live.resync(); });
     renderLiveStatus();
   }
+
+  /* What the other desk scripts (queue.js, notify.js, chart.js) use. */
+  window.desk = {
+    listen: listen,
+    showFlash: showFlash,
+    onReady: onReady,
+    updateClocks: function (root) { updateClocks(root); },
+  };
 
   onReady(function () {
     var table = document.querySelector("table[data-server-now]");

@@ -87,7 +87,7 @@ def test_a_trader_confirms_an_order_and_watches_it_reach_its_final_status(page, 
     expect(status).to_have_text("SUCCESS")  # pushed over /ws/orders: SUBMITTING, then the fill
     expect(row).to_have_count(0)  # the signal is EXECUTED and leaves the queue, live
     [order] = desk.orders_for(signal["id"], trader_token)
-    assert (order["qty"], order["price"], order["status"]) == ("0.7000000000", "64950.0000000000", "SUCCESS")
+    assert (order["qty"], order["price"], order["status"]) == ("0.7", "64950", "SUCCESS")
 
 
 def test_choosing_market_clears_the_price_and_orders_at_market(page, desk, trader_token):

@@ -1,7 +1,7 @@
 # ruff: noqa: F811 (the copy-trading fixtures are imported by name, then used as arguments)
 """The rough edges a newcomer hit (issue 16), each pinned by a test that failed before its fix.
 The ones that are page behaviour (a stale banner, the expiry line, the empty queue) are in
-test_rough_edges_browser.py."""
+test_queue_browser.py."""
 
 import logging
 import re

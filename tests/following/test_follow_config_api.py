@@ -33,12 +33,12 @@ def test_a_follower_creates_reads_and_changes_their_settings(client_for, followe
     data = created.json()
     assert (data["master_user_id"], data["follow_ratio"], data["is_active"]) == (
         master_account.owner_id,
-        "0.1000000000",
+        "0.1",
         True,
     )
     assert client.get(f"{URL}/settings").json()["id"] == data["id"]
     changed = client.put(f"{URL}/settings", {"follow_ratio": "0.2", "is_active": False}, format="json")
-    assert changed.status_code == 200 and changed.json()["follow_ratio"] == "0.2000000000"
+    assert changed.status_code == 200 and changed.json()["follow_ratio"] == "0.2"
     row = FollowSettings.objects.get(user=follower)
     assert row.follow_ratio == Decimal("0.2") and not row.is_active
     history = list(FollowSettings.history.filter(id=row.pk).order_by("history_date"))
@@ -180,7 +180,7 @@ def test_status_shows_master_and_own_positions_and_the_expected_quantity(
     sync.follow_sync_cycle()
     trade(master_account, "BUY", "0.5")  # not synced yet: drift
     data = client_for(follower).get(f"{URL}/status").json()
-    assert data["settings"]["follow_ratio"] == "0.1000000000" and data["unresolved_errors"] == 0
+    assert data["settings"]["follow_ratio"] == "0.1" and data["unresolved_errors"] == 0
     assert data["positions"] == [
         {
             "symbol": "BTC/USDT",
@@ -236,7 +236,7 @@ def test_a_follower_of_a_closed_master_can_still_change_the_ratio(
     services.master_account_close(user=master, credential_id=master_account.pk)
     body = {"master_credential_id": master_account.pk, "follow_ratio": "0.3"}
     response = client_for(follower).put(f"{URL}/settings", body, format="json")
-    assert response.status_code == 200 and response.json()["follow_ratio"] == "0.3000000000"
+    assert response.status_code == 200 and response.json()["follow_ratio"] == "0.3"
 
 
 def test_resolving_does_not_turn_on_a_follower_who_had_turned_following_off_by_hand(
