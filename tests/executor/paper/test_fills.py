@@ -200,3 +200,16 @@ def test_the_trades_page_shows_only_the_accounts_own_fills(mark, alice_web, bob)
     place(bob, "bob-1", qty=Decimal("0.001"))
     assert "bob-1" not in alice_web.get("/paper/trades").content.decode()
     assert PaperOrder.objects.filter(client_order_id="bob-1").exists()
+
+
+def test_the_cancel_button_cancels_a_partly_filled_order_and_keeps_its_fill(mark, alice_web, alice):
+    services.paper_liquidity_set(symbol="BTC-USDT", liquidity=Decimal("0.2"))
+    place_on_page(alice_web, client_order_id="td-part", order_type="LIMIT", price="60000", qty="0.5")
+    mark("BTC-USDT", "59000")
+    order = PaperOrder.objects.get(client_order_id="td-part")
+    page = alice_web.get("/paper/orders").content.decode()
+    assert f'data-testid="order-cancel" data-order-id="{order.order_id}"' in page
+    alice_web.post(f"/paper/orders/{order.order_id}/cancel")
+    order.refresh_from_db()
+    assert (order.status, order.filled_qty) == (OrderStatus.CANCELED, Decimal("0.2"))
+    assert balance(alice, "USDT") == (Decimal("100000") - Decimal("12000"), Decimal("0"))
