@@ -21,6 +21,7 @@ from executor.paper.models import OPEN_STATUSES, OrderSide, PaperInstrument, Pap
 SYMBOL_RE = re.compile(r"^[A-Z0-9_.-]{1,20}$")
 SYMBOL_LEGAL = "^[A-Z0-9-_.]{1,20}$"
 UNLIMITED_SIZE = Decimal("1000")
+MAX_SYMBOLS_TEXT = 2000
 DEPTH_LIMITS = (1, 5, 10, 20, 50, 100, 500, 1000, 5000)
 
 
@@ -43,8 +44,8 @@ def instruments_asked(call: Call) -> list[PaperInstrument] | None:
         return [instrument_by_symbol(symbol)]
     if symbols:
         try:
-            names = json.loads(symbols)
-        except ValueError:
+            names = json.loads(symbols) if len(symbols) <= MAX_SYMBOLS_TEXT else None
+        except (ValueError, RecursionError):
             names = None
         if not isinstance(names, list) or not names or not all(isinstance(name, str) for name in names):
             raise errors.illegal_chars("symbols", '["SYMBOL", ...]')

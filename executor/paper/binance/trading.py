@@ -35,6 +35,7 @@ CLIENT_ORDER_ID_RE = re.compile(r"^[.A-Z:/a-z0-9_-]{1,36}$")
 CLIENT_ORDER_ID_LEGAL = "^[\\.A-Z\\:/a-z0-9_-]{1,36}$"
 RESPONSE_TYPES = ("ACK", "RESULT", "FULL")
 DEFAULT_LIMIT, MAX_LIMIT = 500, 1000
+MAX_TIME_MS = 253402300799999  # 9999-12-31T23:59:59.999Z, the last moment a datetime holds
 FILTER_OF = {
     RejectCode.BELOW_MIN_QTY: "LOT_SIZE",
     RejectCode.INVALID_QTY_STEP: "LOT_SIZE",
@@ -217,6 +218,15 @@ def open_orders_cancel(call: Call) -> list:
     return [shapes.order_canceled(order, _new_client_order_id()) for order in canceled]
 
 
+def _moment(call: Call, name: str) -> datetime | None:
+    value = call.long(name)
+    if value is None:
+        return None
+    if value > MAX_TIME_MS:
+        raise errors.illegal_chars(name, f"0-{MAX_TIME_MS}")
+    return datetime.fromtimestamp(value / 1000, tz=UTC)
+
+
 def _window(call: Call, rows: QuerySet, *, from_name: str) -> QuerySet:
     """Binance's paging: `from_name` (id, inclusive, oldest first) or the newest `limit`, by
     startTime/endTime (ms, inclusive); answered oldest first."""
@@ -225,11 +235,11 @@ def _window(call: Call, rows: QuerySet, *, from_name: str) -> QuerySet:
         raise errors.BinanceError(
             -1100, f"Illegal characters found in parameter 'limit'; legal range is '1-{MAX_LIMIT}'."
         )
-    start, end, from_id = call.long("startTime"), call.long("endTime"), call.long(from_name)
+    start, end, from_id = _moment(call, "startTime"), _moment(call, "endTime"), call.long(from_name)
     if start is not None:
-        rows = rows.filter(created_at__gte=datetime.fromtimestamp(start / 1000, tz=UTC))
+        rows = rows.filter(created_at__gte=start)
     if end is not None:
-        rows = rows.filter(created_at__lte=datetime.fromtimestamp(end / 1000, tz=UTC))
+        rows = rows.filter(created_at__lte=end)
     if from_id is not None:
         return rows.filter(pk__gte=from_id).order_by("id")[:limit]
     newest = list(rows.order_by("-id")[:limit])

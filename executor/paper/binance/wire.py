@@ -33,6 +33,7 @@ API_KEY_RE = re.compile(r"^[A-Za-z0-9]{64}$")
 SIGNATURE_RE = re.compile(r"^[0-9a-fA-F]{64}$")
 LONG_RE = re.compile(r"^[0-9]{1,19}$")
 LONG_LEGAL = "^[0-9]{1,19}$"
+LONG_MAX = 2**63 - 1  # Binance's LONG, and what PostgreSQL's bigint ids hold
 DECIMAL_RE = re.compile(r"^([0-9]{1,20})(\.[0-9]{1,20})?$")
 DECIMAL_LEGAL = "^([0-9]{1,20})(\\.[0-9]{1,20})?$"
 MAX_DECIMALS = 8
@@ -61,7 +62,7 @@ class Call:
         value = self.text(name, required=required)
         if value is None:
             return None
-        if not LONG_RE.match(value):
+        if not LONG_RE.match(value) or int(value) > LONG_MAX:
             raise errors.illegal_chars(name, LONG_LEGAL)
         return int(value)
 

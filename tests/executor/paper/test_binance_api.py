@@ -509,3 +509,54 @@ def test_every_signed_endpoint_refuses_a_call_without_a_key_or_with_a_revoked_on
     assert error(client.signed(method, path, api_key=None, symbol="BTCUSDT"))[:2] == (401, -2014)
     services.paper_binance_key_revoke(key=alice.account.binance_keys.get())
     assert error(client.signed(method, path, symbol="BTCUSDT"))[:2] == (401, -2015)
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "params"),
+    [
+        ("GET", "/order", {"symbol": "BTCUSDT", "orderId": "9999999999999999999"}),
+        ("GET", "/order", {"symbol": "BTCUSDT", "orderId": "99999999999999999999"}),
+        ("DELETE", "/order", {"symbol": "BTCUSDT", "orderId": "-1"}),
+        ("GET", "/allOrders", {"symbol": "BTCUSDT", "startTime": "9999999999999999999"}),
+        ("GET", "/myTrades", {"symbol": "BTCUSDT", "endTime": "99999999999999", "limit": "5000"}),
+        ("GET", "/myTrades", {"symbol": "BTCUSDT", "fromId": "x"}),
+        ("POST", "/order", {"symbol": "BTCUSDT", "side": "BUY", "type": "MARKET", "quantity": "1e5"}),
+        (
+            "POST",
+            "/order",
+            {"symbol": "BTCUSDT", "side": "BUY", "type": "MARKET", "quoteOrderQty": "99999999999999999999"},
+        ),
+        (
+            "POST",
+            "/order",
+            {
+                "symbol": "BTCUSDT",
+                "side": "BUY",
+                "type": "LIMIT",
+                "timeInForce": "GTC",
+                "quantity": "1",
+                "price": "99999999999999999999.99999999",
+            },
+        ),
+        ("GET", "/account", {"recvWindow": "99999999999999999999"}),
+    ],
+)
+def test_junk_parameters_answer_a_binance_error_never_a_500(trader, method, path, params):
+    _, client = trader
+    response = client.signed(method, path, **params)
+    assert 400 <= response.status_code < 500, response.text
+    assert response.json()["code"] < 0
+
+
+@pytest.mark.parametrize("symbols", ["[" * 1500 + "]" * 1500, "[" * 5000, '["BTCUSDT", 1]', "{}", "nope"])
+def test_junk_symbol_lists_answer_1100(venue, symbols):
+    response = BinanceClient(venue).public("/exchangeInfo", symbols=symbols)
+    assert (response.status_code, response.json()["code"]) == (400, -1100)
+
+
+def test_a_body_that_is_not_utf8_is_no_500(trader):
+    _, client = trader
+    response = client.http.post(
+        "/order", content=b"\xff\xfe\x00symbol=BTCUSDT", headers={"X-MBX-APIKEY": client.api_key}
+    )
+    assert 400 <= response.status_code < 500
