@@ -1,5 +1,6 @@
 """Paper Pro in a real Chromium against the live test server: log in, place a limit order through
-the JavaScript ticket by role, label and text (as a profile would), see its toast and history row."""
+the JavaScript ticket by role, label and text (as a profile would), see its toast and history row,
+then a refusal inline and a cancel from the open orders tab."""
 
 import re
 import shutil
@@ -80,3 +81,18 @@ def test_a_limit_order_placed_through_the_ticket_shows_its_toast_and_history_row
     expect(row).to_contain_text("60,000.50")
     expect(row).to_contain_text("0.0125")
     expect(row).to_contain_text("Open")
+
+    # A refusal shows inline in the ticket, with no toast.
+    page.get_by_label("Amount").fill("50")
+    page.get_by_role("button", name="Buy BTC").click()
+    dialog.get_by_role("button", name="Confirm").click()
+    expect(page.get_by_role("region", name="Place order").get_by_role("alert")).to_have_text("Insufficient balance")
+    expect(page.get_by_role("status")).to_have_count(0)
+
+    # Cancel from the open orders tab, on the same page.
+    page.get_by_role("tab", name="Open orders (1)").click()
+    open_orders.get_by_role("button", name="Cancel").click()
+    expect(page.get_by_role("status")).to_have_text(f"Order canceled · #{order.pk}")
+    expect(page.get_by_role("tab", name="Open orders (0)")).to_be_visible()
+    order.refresh_from_db()
+    assert order.status == "CANCELED"
