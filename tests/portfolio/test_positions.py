@@ -136,3 +136,32 @@ def test_an_unreachable_venue_is_said_so_and_the_desk_fills_still_count(client_f
     )
     balances = client_for(viewer).get(f"/api/balances?account={account.pk}").json()["accounts"][0]
     assert balances["balances"] == [] and "could not be read" in balances["error"]
+
+
+def test_a_browser_accounts_venue_is_read_only_by_its_own_worker(monkeypatch, client_for, viewer, trader, filled_order):
+    from portfolio import selectors, tasks
+
+    queued = []
+    monkeypatch.setattr(tasks.read_venue, "apply_async", lambda args, queue: queued.append((args, queue)))
+    monkeypatch.setattr(selectors, "connector_for", lambda account: pytest.fail("the web process drove a browser"))
+    account = exchange_account_save(
+        account=ExchangeAccount(
+            owner=trader,
+            label="web",
+            venue="paper",
+            connector="browser",
+            browser_queue="browser-b",
+            is_desk_default=True,
+        )
+    )
+    filled_order("BUY", [("1", "100", "0")], symbol="ETH/USDT", account=account)
+
+    body = client_for(viewer).get(f"/api/positions?account={account.pk}").json()
+
+    [row] = body["accounts"]
+    assert "asked the browser worker" in row["venue_error"]
+    assert row["positions"][0]["qty"] == "1"
+    assert {args[1] for args, _ in queued} == {"positions", "balances", "price:ETH/USDT"}
+    assert {queue for _, queue in queued} == {"browser-b"}
+    client_for(viewer).get(f"/api/positions?account={account.pk}")
+    assert len(queued) == 3  # one read per account and kind at a time
