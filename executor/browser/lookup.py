@@ -89,24 +89,41 @@ class LookupMixin:
     def _snapshot(self, step, ticket: OrderTicket, values: dict[str, Any], where: str) -> None:
         taken_at = timezone.now()
         matcher = Matcher(self.profile, ticket, None)
-        rows = self._read_page(step.page, values, where, navigate=False)
+        page, rows = self._read_page(step.page, values, where, required=True)
         identities = [identity(row, self.profile.find_order) for row in rows if matcher.matches(row)]
         snapshot_write(self.name, ticket, taken_at, identities)
 
-    def _read_page(self, spec: PageSpec, values: dict[str, Any], where: str, navigate: bool = True) -> list[Row]:
-        """The rows of one page of a list (after its goto and steps)."""
-        if navigate and spec.goto:
-            self.page.goto(render(self.profile.urls[spec.goto], values), wait_until="domcontentloaded")
-            self._raise_for_state(values)
+    def _list_page(self):
+        """The second tab, for order lists: reading them never moves the order page."""
+        if self._side_page is None or self._side_page.is_closed():
+            self._side_page = self._context.new_page()
+        return self._side_page
+
+    def _read_page(
+        self, spec: PageSpec, values: dict[str, Any], where: str, required: bool = True, page=None
+    ) -> tuple[Any, list[Row]]:
+        """The page used and the rows of one page of a list (after its goto and steps). A list
+        that is not there at all (a login page, a changed layout) is an error, never "no rows"."""
+        if page is None:
+            page = self._list_page() if spec.goto else self.page
+            if spec.goto:
+                page.goto(render(self.profile.urls[spec.goto], values), wait_until="domcontentloaded")
+                self._raise_for_state(values, page)
         for index, step in enumerate(spec.steps):
-            self._run_step(step, values, f"{where}.steps[{index}]")
-        rows = locate(self.page, spec.rows, values)
+            self._run_step(step, values, f"{where}.steps[{index}]", page=page)
+        rows = locate(page, spec.rows, values)
         try:
             # A list rendered by the page's script may arrive a moment after the page.
             rows.first.wait_for(state="attached", timeout=self.profile.timeouts.step * 1000)
         except PlaywrightError:
-            return []
-        return rows_from(rows.evaluate_all(READ_ROWS_JS), self.profile.find_order, spec.name)
+            self._raise_for_state(values, page)
+            if required:
+                raise FlowError(
+                    ErrorCode.ELEMENT_NOT_FOUND,
+                    f"{where}: no order list '{spec.rows.describe()}' at {page.url} (has the page layout changed?)",
+                ) from None
+            return page, []
+        return page, rows_from(rows.evaluate_all(READ_ROWS_JS), self.profile.find_order, spec.name)
 
     def _search(self, matcher: Matcher, values: dict[str, Any], evidence: list[str] | None) -> list[Row]:
         """Every matching row over the profile's pages and their pagination, each order once."""
@@ -114,30 +131,40 @@ class LookupMixin:
         found: dict[tuple, Row] = {}
         for number, spec in enumerate(find.pages):
             where = f"find_order.pages[{number}]"
-            rows = self._read_page(spec, values, where)
+            page, rows = self._read_page(spec, values, where)
             for page_number in range(1, spec.max_pages + 1):
                 if evidence is not None:
-                    evidence.append(self._evidence(values["client_order_id"], f"{spec.name}-{page_number}"))
+                    evidence.append(self._evidence(page, values["client_order_id"], f"{spec.name}-{page_number}"))
                 for row in rows:
                     if matcher.matches(row):
                         found.setdefault(tuple(identity(row, find)), row)
                 # Newest first: a page that reaches back past the submit time ends the search.
                 if any(matcher.too_old(row) for row in rows) or spec.next is None or page_number == spec.max_pages:
                     break
-                following = locate(self.page, spec.next, values)
+                following = locate(page, spec.next, values)
                 if not following.count() or not following.first.is_enabled():
                     break
+                before = rows
                 following.first.click()
-                self.page.wait_for_load_state("domcontentloaded")
-                rows = self._read_page(replace(spec, goto="", steps=()), values, where, navigate=False)
+                page.wait_for_load_state("domcontentloaded")
+                rows = self._next_rows(spec, values, where, page, before)
         return list(found.values())
 
-    def _evidence(self, client_order_id: str, name: str) -> str:
+    def _next_rows(self, spec: PageSpec, values: dict[str, Any], where: str, page, before: list[Row]) -> list[Row]:
+        """The rows after a click on "next": wait until they are not the previous page's."""
+        deadline = time.monotonic() + self.profile.timeouts.step
+        while True:
+            _, rows = self._read_page(replace(spec, steps=()), values, where, page=page)
+            if rows != before or time.monotonic() > deadline:
+                return rows
+            self._pause()
+
+    def _evidence(self, page, client_order_id: str, name: str) -> str:
         directory = Path(settings.BROWSER_ARTIFACTS_DIR)
         directory.mkdir(parents=True, exist_ok=True)
         path = directory / f"{client_order_id}-{timezone.now():%Y%m%dT%H%M%S}-{name}.png"
         try:
-            self.page.screenshot(path=str(path), full_page=True, timeout=5000)
+            page.screenshot(path=str(path), full_page=True, timeout=5000)
         except PlaywrightError:
             return ""
         return str(path)
@@ -148,13 +175,9 @@ class LookupMixin:
         if snapshot is None:
             return ""
         matcher = Matcher(self.profile, snapshot.ticket, snapshot.taken_at)
-        page = self.profile.find_order.pages[0]
-        new = [
-            row
-            for row in self._read_page(page, values, "find_order.pages[0]")
-            if matcher.matches(row) and tuple(identity(row, self.profile.find_order)) not in snapshot.rows
-        ]
-        self._page_trusted = False  # the history page was opened: the next order loads its page
+        _, rows = self._read_page(self.profile.find_order.pages[0], values, "find_order.pages[0]")
+        find = self.profile.find_order
+        new = [row for row in rows if matcher.matches(row) and tuple(identity(row, find)) not in snapshot.rows]
         return new[0].get("order_id") if len(new) == 1 else ""
 
     # Looking an order up.
@@ -164,7 +187,6 @@ class LookupMixin:
     ) -> OrderResult | None:
         for attempt in range(2):
             self.ensure()
-            self._page_trusted = False  # lookups leave the order page: the next order loads it
             try:
                 if self.profile.find_order.by == "client_order_id":
                     return self._find_by_id(client_order_id, ticket)
@@ -186,9 +208,10 @@ class LookupMixin:
     def _find_by_id(self, client_order_id: str, ticket: OrderTicket | None) -> OrderResult | None:
         find = self.profile.find_order
         values = self._lookup_values(client_order_id, ticket, "")
-        self.page.goto(render(self.profile.urls[find.goto], values), wait_until="domcontentloaded")
-        self._raise_for_state(values)
-        row = locate(self.page, find.row, values)
+        page = self._list_page()  # the order page stays as it is for the next order
+        page.goto(render(self.profile.urls[find.goto], values), wait_until="domcontentloaded")
+        self._raise_for_state(values, page)
+        row = locate(page, find.row, values)
         if not row.count():
             return None
         row = row.first

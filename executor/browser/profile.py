@@ -26,6 +26,7 @@ BUILTIN_DIR = Path(__file__).resolve().parent.parent / "profiles"
 # How an element is found: CSS, or Playwright's role/label/text/placeholder/title locators.
 LOCATOR_KINDS = ("css", "role", "label", "text", "placeholder", "title")
 STEP_KEYS = {"value", "when", "submit", "reuse", "url", "selector", "within", "nth", "name", "exact", "has_text"}
+STEP_KEYS |= {"dispatch"}
 COLUMN_FIELDS = ("order_id", "time", "symbol", "side", "order_type", "price", "qty", "filled", "avg_price", "status")
 MATCH_FIELDS = ("side", "symbol", "qty", "price", "order_type")
 VENUE_STATES = {state.value for state in VenueState}
@@ -70,7 +71,8 @@ class Step:
     submit: bool = False
     reuse: bool = False  # goto only: stay on the page if the browser is already there
     locator: Locator = field(default_factory=Locator)
-    page: Any = None  # snapshot only: the PageSpec read on the current page
+    page: Any = None  # snapshot only: the PageSpec of the list to read
+    dispatch: bool = False  # click only: fire the element's click event (it may be under a notice)
 
     def applies(self, values: dict[str, str]) -> bool:
         """`when` compares the desk's own values (BUY, LIMIT), not the venue's spellings."""
@@ -427,7 +429,7 @@ def _steps(raw: Any, where: str, urls: dict[str, str], find: FindOrder | None) -
         if action == "snapshot":
             if not isinstance(spec, dict):
                 raise ProfileError(f"{at}: snapshot is a list of orders read on the current page: {{rows: ...}}")
-            steps.append(Step(action, "snapshot", page=_page(spec, f"{at}.snapshot", urls, find, goto_allowed=False)))
+            steps.append(Step(action, "snapshot", page=_page(spec, f"{at}.snapshot", urls, find)))
             continue
         if isinstance(spec, str):
             spec = {"url": spec} if action == "goto" else {"css": spec}
@@ -455,6 +457,7 @@ def _steps(raw: Any, where: str, urls: dict[str, str], find: FindOrder | None) -
                 when=_when(spec, at),
                 submit=bool(spec.get("submit", False)),
                 locator=locator,
+                dispatch=bool(spec.get("dispatch", False)),
             )
         )
     return tuple(steps)
@@ -555,7 +558,12 @@ def _result(raw: dict, where: str) -> dict[str, Any]:
     if response is not None:
         if not isinstance(response, dict) or not response.get("url"):
             raise ProfileError(f"{where}.response: {{url: '**/api/order', method: POST}}")
-        response = {"url": str(response["url"]), "method": str(response.get("method", "POST")).upper()}
+        response = {
+            "url": str(response["url"]),
+            "method": str(response.get("method", "POST")).upper(),
+            # A key of the JSON answer that is true only for an accepted order ("success").
+            "accepted": str(response.get("accepted", "")),
+        }
     order_id = _field(raw.get("order_id"), f"{where}.order_id")
     if order_id.json and response is None:
         raise ProfileError(f"{where}.order_id.json reads the submit's response: set result.response too")
@@ -570,12 +578,10 @@ def _result(raw: dict, where: str) -> dict[str, Any]:
     }
 
 
-def _page(raw: Any, where: str, urls: dict[str, str], find: FindOrder | None, goto_allowed: bool = True) -> PageSpec:
+def _page(raw: Any, where: str, urls: dict[str, str], find: FindOrder | None) -> PageSpec:
     if not isinstance(raw, dict) or raw.get("rows") is None:
         raise ProfileError(f"{where}: needs 'rows' (a locator of the order rows)")
     goto = str(raw.get("goto", ""))
-    if goto and not goto_allowed:
-        raise ProfileError(f"{where}: a snapshot reads the page the order is placed on; no goto")
     if goto and goto not in urls:
         raise ProfileError(f"{where}.goto: '{goto}' is not in urls")
     unknown = set(raw) - {"name", "goto", "steps", "rows", "next", "max_pages"}

@@ -62,6 +62,8 @@ class BrowserSession(LookupMixin):
         self.state = DOWN
         self.detail = ""
         self.page: Page | None = None
+        # A second tab for reading order lists (snapshots, lookups): the order page stays as it is.
+        self._side_page: Page | None = None
         # The host's shared Chromium (one per browser thread), or one of its own when used alone
         # (executor_login): either way this session only ever opens a context in it.
         self._browsers = browsers or BrowserProcess()
@@ -122,7 +124,7 @@ class BrowserSession(LookupMixin):
             logger.debug("closing the browser context failed", exc_info=True)
         if self._own_browsers:
             self._browsers.stop()
-        self._browser = self._context = self.page = None
+        self._browser = self._context = self.page = self._side_page = None
         self._page_trusted = False
         self._lock.release()
         self._set_state(DOWN, "browser closed")
@@ -167,7 +169,12 @@ class BrowserSession(LookupMixin):
                     retryable = error.code in (ErrorCode.ELEMENT_NOT_FOUND, ErrorCode.TIMEOUT, ErrorCode.NETWORK)
                     if retryable and attempt < self.profile.retries:
                         attempt += 1
-                        logger.info("order %s: retrying before submit (%s)", ticket.client_order_id, error.code)
+                        logger.info(
+                            "order %s: retrying before submit (%s: %s)",
+                            ticket.client_order_id,
+                            error.code,
+                            error.message,
+                        )
                         continue
                     result = OrderResult.failed(ticket.client_order_id, error.code, error.message)
         finally:
@@ -225,38 +232,45 @@ class BrowserSession(LookupMixin):
             self._run_step(step, values, where=where)
         raise AssertionError("a profile always has a submit step")  # parse_profile guarantees it
 
-    def _run_step(self, step: Step, values: dict[str, Any], where: str) -> None:
+    def _run_step(self, step: Step, values: dict[str, Any], where: str, page: Page | None = None) -> None:
         started = time.monotonic()
         try:
-            self._do_step(step, values, where)
+            self._do_step(step, values, where, page or self.page)
         finally:
             logger.debug("%s %s %s: %.0f ms", where, step.action, step.target, (time.monotonic() - started) * 1000)
 
-    def _do_step(self, step: Step, values: dict[str, Any], where: str) -> None:
-        page = self.page
+    def _do_step(self, step: Step, values: dict[str, Any], where: str, page: Page) -> None:
         try:
             if step.action == "goto":
                 url = render(self.profile.urls[step.target], values)
                 if step.reuse and self._page_trusted and _same_page(page.url, url):
                     return  # already there (the last order's page): a person would not reload
                 response = page.goto(url, wait_until="domcontentloaded")
-                self._raise_for_state(values)
+                self._raise_for_state(values, page)
                 if response is not None and response.status == 404 and "{symbol}" in self.profile.urls[step.target]:
                     # The venue has no page for this symbol: a fast typed answer, not a layout error.
                     raise FlowError(ErrorCode.SYMBOL_NOT_FOUND, f"the venue does not list {values.get('symbol')}")
                 return
             target = locate(page, step.locator, values)
-            if step.action == "fill":
-                target.fill(render(step.value, values))
-            elif step.action == "type":
-                # For inputs that format as you type (thousands separators): key by key.
-                target.fill("")
-                target.press_sequentially(render(step.value, values))
+            if step.action in ("fill", "type"):
+                text = render(step.value, values)
+                if step.action == "fill":
+                    target.fill(text)
+                else:
+                    # For inputs that format as you type (thousands separators): key by key.
+                    target.fill("")
+                    target.press_sequentially(text)
+                self._check_filled(step, target, text, where)
             elif step.action == "click":
                 # A click never waits for the navigation it starts: the next step waits for
                 # what it needs, and after the submit click _read_result's timeout decides
                 # SUCCESS, FAILED or UNKNOWN. (A slow page must not fail a click that happened.)
-                target.click(no_wait_after=True)
+                if step.dispatch:
+                    # The element's own click event: for a control a floating notice covers
+                    # (a person would click it just the same, beside the notice).
+                    target.dispatch_event("click")
+                else:
+                    target.click(no_wait_after=True)
             elif step.action == "check":
                 target.check()
             elif step.action == "select":
@@ -266,15 +280,16 @@ class BrowserSession(LookupMixin):
             elif step.action == "wait":
                 # A wait usually follows a click that loads a page: it gets the page-load budget.
                 target.first.wait_for(state="visible", timeout=self.profile.timeouts.navigation * 1000)
-        except PlaywrightTimeout:
-            self._raise_for_state(values)
+        except PlaywrightTimeout as exc:
+            self._raise_for_state(values, page)
             if step.action == "goto":
                 raise FlowError(ErrorCode.TIMEOUT, f"{where}: the page did not load in time") from None
             waited = self.profile.timeouts.navigation if step.action == "wait" else self.profile.timeouts.step
+            covered = [line.strip() for line in str(exc).splitlines() if "intercepts pointer events" in line]
+            why = f"it is covered: {covered[-1]}" if covered else "has the page layout changed?"
             raise FlowError(
                 ErrorCode.ELEMENT_NOT_FOUND,
-                f"{where}: {step.action} '{self._describe(step, values)}' found nothing within "
-                f"{waited:g}s (has the page layout changed?)",
+                f"{where}: {step.action} '{self._describe(step, values)}' found nothing within {waited:g}s ({why})",
             ) from None
         except PlaywrightError as exc:
             if "net::" in str(exc):
@@ -284,6 +299,19 @@ class BrowserSession(LookupMixin):
             self._set_state(DOWN, str(exc).splitlines()[0])
             raise FlowError(ErrorCode.NETWORK, f"{where}: the browser went away") from None
 
+    def _check_filled(self, step: Step, target, text: str, where: str) -> None:
+        """A quantity or price must read back as typed: a site that cuts or rounds what it is
+        given (0.00015 becomes 0.0001) would otherwise place an order nobody asked for."""
+        if not any(name in step.value for name in ("{qty}", "{price}")):
+            return
+        wanted, shown = self.profile.numbers.parse(text), self.profile.numbers.parse(target.input_value())
+        if wanted != shown:
+            raise FlowError(
+                ErrorCode.REJECTED,
+                f"{where}: the venue's field took {shown} for {wanted} (more decimals than it allows?); "
+                "nothing was sent",
+            )
+
     @staticmethod
     def _describe(step: Step, values: dict[str, Any]) -> str:
         try:
@@ -291,11 +319,12 @@ class BrowserSession(LookupMixin):
         except Exception:
             return step.target
 
-    def _current_state(self, values: dict[str, Any] | None = None) -> str | None:
+    def _current_state(self, values: dict[str, Any] | None = None, page: Page | None = None) -> str | None:
+        page = page or self.page
         for state in ("captcha", "logged_out", "symbol_not_found"):
             locator = self.profile.states.get(state)
             try:
-                if locator is not None and locate(self.page, locator, values or {}).count():
+                if locator is not None and locate(page, locator, values or {}).count():
                     return state
             except PlaywrightError:
                 return None
@@ -303,17 +332,18 @@ class BrowserSession(LookupMixin):
                 continue  # a placeholder this flow has no value for (e.g. {symbol} while logging in)
         return None
 
-    def _raise_for_state(self, values: dict[str, Any] | None = None) -> None:
-        state = self._current_state(values)
+    def _raise_for_state(self, values: dict[str, Any] | None = None, page: Page | None = None) -> None:
+        page = page or self.page
+        state = self._current_state(values, page)
         if state == "captcha":
-            self._set_state(CAPTCHA, f"a challenge page at {self.page.url}")
+            self._set_state(CAPTCHA, f"a challenge page at {page.url}")
             raise FlowError(ErrorCode.CAPTCHA_REQUIRED, "the venue shows a captcha; a person must solve it")
         if state == "logged_out":
             self._set_state(NEEDS_LOGIN, "the venue logged the session out")
             raise FlowError(ErrorCode.SESSION_EXPIRED, "the venue session has expired")
         if state == "symbol_not_found":
             symbol = (values or {}).get("symbol", "")
-            raise FlowError(ErrorCode.SYMBOL_NOT_FOUND, f"the venue does not list {symbol} ({self.page.url})")
+            raise FlowError(ErrorCode.SYMBOL_NOT_FOUND, f"the venue does not list {symbol} ({page.url})")
 
     # The result of this submit, and only this one.
 
@@ -344,8 +374,15 @@ class BrowserSession(LookupMixin):
                 answer = armed.answer()
                 if answer == "dropped":
                     return OrderResult.unknown(client_order_id, "the connection dropped after the submit click")
-                if answer is not None and 400 <= answer[0] < 500:
-                    return self._rejected(client_order_id, error_text(answer[1]), values)
+                if answer is not None:
+                    decided = self._answered(client_order_id, answer, values)
+                    if decided is not None:
+                        return decided
+                if armed.spec is not None and answer is None:
+                    # Tied to the response: nothing on the page decides before it comes (an
+                    # inline "network error" is the page's guess, not the venue's answer).
+                    self._pause()
+                    continue
                 fresh = error.evaluate_all(FRESH_JS)
                 if fresh:
                     element = error.nth(fresh[0])
@@ -366,6 +403,26 @@ class BrowserSession(LookupMixin):
         return OrderResult.unknown(
             client_order_id, f"no result on the page within {self.profile.timeouts.result:g}s after the submit click"
         )
+
+    def _answered(self, client_order_id: str, answer: tuple[int, str], values: dict[str, Any]) -> OrderResult | None:
+        """What the submit's HTTP response alone says (None: read the page)."""
+        status, body = answer
+        if status == 401:
+            # The venue refused the session before looking at the order: nothing was placed,
+            # so logging in again and placing it is safe (the place loop does it once).
+            self._set_state(NEEDS_LOGIN, "the venue refused the session at the submit")
+            raise FlowError(ErrorCode.SESSION_EXPIRED, "the venue session has expired (HTTP 401 at the submit)")
+        if status == 403 and self._current_state(values) == "captcha":
+            self._raise_for_state(values)
+        if 400 <= status < 500:
+            return self._rejected(client_order_id, error_text(body), values)
+        if status >= 500:
+            # A gateway timeout or a crash: the venue may have stored the order. Look it up.
+            return OrderResult.unknown(client_order_id, f"the venue answered HTTP {status} after the submit click")
+        accepted = self.profile.result["response"].get("accepted")
+        if accepted and json_path(body, accepted).lower() in ("false", "0", ""):
+            return self._rejected(client_order_id, error_text(body), values)
+        return None
 
     def _pause(self) -> None:
         # Playwright delivers page events (the response listener) while a call is in progress.
