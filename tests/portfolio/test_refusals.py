@@ -150,3 +150,61 @@ def test_a_refusal_in_the_desk_order_form_is_recorded(client, trader, make_signa
 
     assert response.status_code == 422
     assert ConfirmRefusal.objects.get().rule == "risk_max_order_qty"
+
+
+def test_a_market_order_with_a_price_is_recorded_naming_price(trader, make_signal):
+    refusal = refuse(trader, signal_id=make_signal().pk, qty=D("1"), order_type="MARKET", price=D("65000"))
+
+    assert (refusal.category, refusal.rule, refusal.field, refusal.order_type) == (
+        "input",
+        "invalid",
+        "price",
+        "MARKET",
+    )
+
+
+@pytest.fixture
+def venue_with_minimums(settings, trader):
+    """A desk account whose venue rules (as beat's refresh caches them) have a minimum qty and a
+    minimum order value; its balances cannot be read (nothing listens there), so only the rules
+    decide."""
+    import time
+
+    from django.core.cache import cache
+
+    from executor.connectors.base import Instrument
+    from executor.models import ExchangeAccount
+    from executor.services import exchange_account_save
+    from orders import venue_rules
+
+    cache.clear()
+    settings.EXECUTOR = "exchange"
+    account = exchange_account_save(
+        account=ExchangeAccount(
+            owner=trader,
+            label="rules",
+            venue="paper",
+            connector="api",
+            base_url="http://127.0.0.1:9",
+            is_desk_default=True,
+        ),
+        secrets={"api_key": "k"},
+    )
+    rules = {"BTC/USDT": Instrument("BTC/USDT", D("0.001"), D("0.01"), D("0.1"), D("100"), "BTC", "USDT")}
+    venue_rules._cache_set(venue_rules._cache_key(account), (time.time(), rules))
+    yield account
+    cache.clear()
+
+
+def test_a_quantity_under_the_venues_minimum_is_recorded_with_the_minimum(trader, make_signal, venue_with_minimums):
+    refusal = refuse(trader, signal_id=make_signal().pk, qty=D("0.005"))
+
+    assert (refusal.category, refusal.rule, refusal.field) == ("venue", "qty_below_min", "qty")
+    assert refusal.figures == {"qty": "0.005", "min_qty": "0.01"}
+
+
+def test_an_order_under_the_minimum_value_is_recorded_with_the_notional(trader, make_signal, venue_with_minimums):
+    refusal = refuse(trader, signal_id=make_signal().pk, qty=D("0.01"), price=D("9000"))
+
+    assert (refusal.category, refusal.rule) == ("venue", "below_min_notional")
+    assert refusal.figures == {"qty": "0.01", "price": "9000", "notional": "90", "min_notional": "100"}
