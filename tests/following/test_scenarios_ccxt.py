@@ -22,7 +22,7 @@ from executor.paper.services.faults import paper_fault_set
 from executor.paper.services.prices import paper_price_set
 from executor.services import exchange_account_save
 from following import sync
-from following.models import FollowSettings, TradeError
+from following.models import FollowSettings, SyncRun, TradeError
 from tests.following import test_scenarios_services as base
 from tests.following.test_scenarios_services import URL, follower_orders, start_following, wait_cycles, wait_for
 
@@ -63,13 +63,21 @@ class CcxtVenue:
 
 
 @pytest.fixture
+def running(celery_processes):
+    """The worker and beat up and cycling (they start slowly on a busy machine): only then does a
+    scenario's own deadline start."""
+    wait_for(lambda: SyncRun.objects.exclude(outcome="running").exists(), timeout=180, what="worker and beat")
+    return celery_processes
+
+
+@pytest.fixture
 def venue(live_server, paper_instruments, master, follower):
     sync.instruments_cache_clear()
     ccxt_pool.pool_clear()
     return CcxtVenue(f"{live_server.url}/paper/binance", master, follower)
 
 
-def test_scenario_1_the_follower_mirrors_the_master_at_its_ratio_through_ccxt(celery_processes, venue, follower_api):
+def test_scenario_1_the_follower_mirrors_the_master_at_its_ratio_through_ccxt(running, venue, follower_api):
     start_following(follower_api, venue, "0.1")
     venue.master_trades("BUY", "1.0")
     wait_for(lambda: venue.follower_position() == Decimal("0.1"), what="follower at 0.1 BTC")
@@ -80,7 +88,7 @@ def test_scenario_1_the_follower_mirrors_the_master_at_its_ratio_through_ccxt(ce
     assert status["positions"][0]["expected_qty"] == "0.1" and status["positions"][0]["in_sync"]
 
 
-def test_scenario_2_a_new_ratio_applies_to_the_next_master_change_through_ccxt(celery_processes, venue, follower_api):
+def test_scenario_2_a_new_ratio_applies_to_the_next_master_change_through_ccxt(running, venue, follower_api):
     start_following(follower_api, venue, "0.1")
     venue.master_trades("BUY", "1.0")
     wait_for(lambda: venue.follower_position() == Decimal("0.1"), what="follower at 0.1 BTC")
@@ -93,9 +101,7 @@ def test_scenario_2_a_new_ratio_applies_to_the_next_master_change_through_ccxt(c
                                                          [Decimal("0.1"), Decimal("0.1"), Decimal("0.2")])  # fmt: skip
 
 
-def test_scenario_3_a_failure_pauses_the_follower_until_it_is_resolved_through_ccxt(
-    celery_processes, venue, follower_api
-):
+def test_scenario_3_a_failure_pauses_the_follower_until_it_is_resolved_through_ccxt(running, venue, follower_api):
     start_following(follower_api, venue, "0.1")
     paper_fault_set(account=venue.follower_paper, kind="reject", value="INSUFFICIENT_BALANCE", once=True)
     venue.master_trades("BUY", "1.0")
