@@ -2,7 +2,7 @@ from decimal import Decimal
 
 from django import forms
 
-from orders.models import OrderStatus, OrderType
+from orders.models import NEEDS_REVIEW, OrderStatus, OrderType
 from signals.models import PRICE, SignalStatus
 from signals.services import normalize_symbol
 from tradedesk.exceptions import InvalidInput
@@ -36,7 +36,9 @@ ORIGIN_COPY = "copy"
 
 
 class OrderFilterForm(forms.Form):
-    status = forms.ChoiceField(required=False, choices=[("", "Any status"), *OrderStatus.choices])
+    status = forms.ChoiceField(
+        required=False, choices=[("", "Any status"), *OrderStatus.choices, (NEEDS_REVIEW, "Needs review")]
+    )
     origin = forms.ChoiceField(
         required=False, choices=[("", "Desk and copy trading"), (ORIGIN_DESK, "Desk"), (ORIGIN_COPY, "Copy trading")]
     )

@@ -191,3 +191,20 @@ class RiskLimitAdmin(SimpleHistoryAdmin):
     form = RiskLimitForm
     list_display = ["symbol", "max_order_qty", "max_daily_qty", "max_daily_notional", "updated_at"]
     search_fields = ["symbol"]
+
+
+@admin.register(Fill)
+class FillAdmin(SimpleHistoryAdmin):
+    """The venue's trades, as recorded by the desk: read only (they come from the venue)."""
+
+    list_display = ["id", "time", "order", "trade_id", "qty", "price", "fee", "fee_asset"]
+    list_filter = ["fee_asset", "time"]
+    search_fields = ["=order__id", "trade_id", "order__client_order_id", "order__symbol"]
+    list_select_related = ["order"]
+    readonly_fields = [field.name for field in Fill._meta.fields]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False

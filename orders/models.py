@@ -26,6 +26,8 @@ class OrderStatus(models.TextChoices):
 # block a second order from the same signal.
 IN_FLIGHT_STATUSES = (OrderStatus.SUBMITTING, OrderStatus.UNKNOWN)
 LIVE_STATUSES = (OrderStatus.SUBMITTING, OrderStatus.UNKNOWN, OrderStatus.SUCCESS)
+# The orders board's and API's name for UNKNOWN orders waiting for a person (needs_review).
+NEEDS_REVIEW = "NEEDS_REVIEW"
 
 
 class VenueState(models.TextChoices):

@@ -38,6 +38,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("paper/", include("executor.paper.urls")),
     path("", include("ops.urls")),
+    path("", include("orders.urls")),
     path("", include("following.urls")),
     path("", include("portfolio.urls")),
     path("", include("desk.urls")),
