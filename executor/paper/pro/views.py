@@ -37,7 +37,7 @@ def _next_url(request: HttpRequest) -> str:
     return reverse("paper:pro:home")
 
 
-def _logged_in(request: HttpRequest, account, token: str) -> HttpResponse:
+def _logged_in(request: HttpRequest, token: str) -> HttpResponse:
     response = redirect(_next_url(request))
     guards.set_session_cookie(request, response, token)
     guards.clear_pending_login(response)
@@ -64,7 +64,7 @@ def login_view(request: HttpRequest) -> HttpResponse:
                 guards.set_pending_login(request, response, account)
                 return response
             _, token = services.pro_session_open(account=account)
-            return _logged_in(request, account, token)
+            return _logged_in(request, token)
     elif request.method == "POST":
         error = "Please enter your username and password."
     status = 401 if error and request.method == "POST" else 200
@@ -85,7 +85,7 @@ def login_verify_view(request: HttpRequest) -> HttpResponse:
         except LoginFailed:
             error = "Invalid or expired code. Please try again."
         else:
-            return _logged_in(request, account, token)
+            return _logged_in(request, token)
     elif request.method == "POST":
         error = "Please enter the 6-digit code from your authenticator app."
     status = 401 if error else 200
@@ -122,34 +122,15 @@ def trade_view(request: HttpRequest, pair: str) -> HttpResponse:
         return redirect("paper:pro:trade", pair=display.pair_slug(instrument.symbol))
     account = request.pro_account
     layout = request.pro_faults.get(FaultKind.LAYOUT_CHANGED)
-    renamed = layout is not None and paper_fault_fire(fault=layout)
-    look = markup.RENAMED if renamed else markup.NORMAL
+    look = markup.RENAMED if layout is not None and paper_fault_fire(fault=layout) else markup.NORMAL
     precision = Precision.of(instrument)
-    balances = {row.asset: row for row in paper_selectors.balance_list(account=account)}
+    balances = {row.asset: row.free for row in paper_selectors.balance_list(account=account)}
+    available = {
+        "BUY": display.number(balances.get(instrument.quote_asset), precision.price),
+        "SELL": display.number(balances.get(instrument.base_asset), precision.amount),
+    }
     mark = paper_selectors.mark_price(instrument=instrument).price
     words = {key: text.format(base=instrument.base_asset) for key, text in look.words.items()}
-    base_available = display.number(_free(balances, instrument.base_asset), precision.amount)
-    quote_available = display.number(_free(balances, instrument.quote_asset), precision.price)
-    state = {
-        "pair": display.pair_slug(instrument.symbol),
-        "base": instrument.base_asset,
-        "quote": instrument.quote_asset,
-        "priceDecimals": precision.price,
-        "amountDecimals": precision.amount,
-        "ids": look.ids,
-        "words": words,
-        "urls": {
-            **_panel_urls(),
-            "place": reverse("paper:pro:api-order-place"),
-            "ticker": reverse("paper:pro:api-ticker", kwargs={"pair": display.pair_slug(instrument.symbol)}),
-            "balances": reverse("paper:pro:api-balances", kwargs={"pair": display.pair_slug(instrument.symbol)}),
-        },
-        "css": {"buy": look.css["buy"], "sell": look.css["sell"]},
-        "available": {"BUY": quote_available, "SELL": base_available},
-        "lastPrice": display.plain(mark),
-        "toastMs": TOAST_MS,
-        "tickerMs": TICKER_MS,
-    }
     context = {
         "instrument": instrument,
         "pair": display.pair_label(instrument.symbol),
@@ -160,13 +141,38 @@ def trade_view(request: HttpRequest, pair: str) -> HttpResponse:
         "c": look.css,
         "ids": look.ids,
         "words": words,
-        "state": state,
-        "quote_available": quote_available,
+        "state": _ticket_state(instrument, precision, look, words, available, mark),
+        "quote_available": available["BUY"],
         "table": selectors.table_get(account=account, tab="open"),
         "open_count": selectors.open_order_count(account=account),
         "time_zone": display.TIME_ZONE_LABEL,
     }
     return render(request, "paper/pro/trade.html", context)
+
+
+def _ticket_state(instrument, precision: Precision, look: markup.Markup, words: dict, available: dict, mark) -> dict:
+    """What the ticket script needs, in #__APP_STATE__: the element ids of this layout, urls, decimals."""
+    pair = display.pair_slug(instrument.symbol)
+    return {
+        "pair": pair,
+        "base": instrument.base_asset,
+        "quote": instrument.quote_asset,
+        "priceDecimals": precision.price,
+        "amountDecimals": precision.amount,
+        "ids": look.ids,
+        "words": words,
+        "urls": {
+            **_panel_urls(),
+            "place": reverse("paper:pro:api-order-place"),
+            "ticker": reverse("paper:pro:api-ticker", kwargs={"pair": pair}),
+            "balances": reverse("paper:pro:api-balances", kwargs={"pair": pair}),
+        },
+        "css": {"buy": look.css["buy"], "sell": look.css["sell"]},
+        "available": available,
+        "lastPrice": display.plain(mark),
+        "toastMs": TOAST_MS,
+        "tickerMs": TICKER_MS,
+    }
 
 
 def _panel_urls() -> dict[str, str]:
@@ -175,11 +181,6 @@ def _panel_urls() -> dict[str, str]:
         "cancel": reverse("paper:pro:api-order-cancel", kwargs={"number": 0}),
         "login": reverse("paper:pro:login"),
     }
-
-
-def _free(balances: dict, asset: str):
-    row = balances.get(asset)
-    return row.free if row is not None else None
 
 
 def _page_number(request: HttpRequest) -> int | None:
