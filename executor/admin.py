@@ -1,9 +1,11 @@
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
 from simple_history.admin import SimpleHistoryAdmin
 
 from executor import services
-from executor.models import SECRET_FIELDS, ExchangeAccount, VenueSession
+from executor.browser.profile import ProfileError, load_profile
+from executor.browser.worker import is_browser_queue
+from executor.models import SECRET_FIELDS, ConnectorKind, ExchangeAccount, VenueSession
 
 
 class ExchangeAccountForm(forms.ModelForm):
@@ -28,6 +30,7 @@ class ExchangeAccountForm(forms.ModelForm):
             "exchange_id",
             "sandbox",
             "base_url",
+            "browser_queue",
             "is_desk_default",
             "is_active",
         ]
@@ -37,6 +40,33 @@ class ExchangeAccountForm(forms.ModelForm):
         stored = self.instance.masked_secrets() if self.instance.pk else {}
         for name in SECRET_FIELDS:
             self.fields[name].help_text = f"Stored: {stored[name]}. Empty keeps it." if name in stored else ""
+
+    def clean(self) -> dict:
+        data = super().clean()
+        if data.get("connector") != ConnectorKind.BROWSER:
+            if data.get("browser_queue"):
+                self.add_error("browser_queue", "Only browser accounts have a browser queue; leave it empty.")
+            return data
+        if data.get("venue"):
+            # The profile is what the browser worker will drive: a mistake in it is shown here,
+            # naming the file and the key, not at the first order.
+            try:
+                self.profile = load_profile(data["venue"])
+            except ProfileError as exc:
+                self.add_error("venue", f"The exchange profile does not load: {exc}")
+        queue = data.get("browser_queue", "")
+        if queue and not is_browser_queue(queue):
+            self.add_error(
+                "browser_queue",
+                f"{queue!r} is not a browser queue: use 'browser' or a name starting with 'browser-' "
+                "(the queues browser workers consume; any other worker refuses to open a browser).",
+            )
+        return data
+
+    def _get_validation_exclusions(self):
+        # At most one desk default: saving moves the mark (exchange_account_save), so the
+        # database constraint is never the answer a person sees.
+        return {*super()._get_validation_exclusions(), "is_desk_default"}
 
     def changed_secrets(self) -> dict[str, str]:
         if self.cleaned_data.get("clear_secrets"):
@@ -63,7 +93,33 @@ class ExchangeAccountAdmin(SimpleHistoryAdmin):
         return f"{session.get_state_display()} ({session.detail})" if session else "Not started"
 
     def save_model(self, request, obj, form, change) -> None:
+        previous = []
+        if obj.is_desk_default:
+            previous = list(
+                ExchangeAccount.objects.filter(is_desk_default=True).exclude(pk=obj.pk).values_list("label", flat=True)
+            )
         services.exchange_account_save(account=obj, secrets=form.changed_secrets())
+        if previous:
+            self.message_user(
+                request,
+                f"Desk orders now go to {obj.label}; {', '.join(previous)} is no longer the desk default.",
+                messages.WARNING,
+            )
+        profile = getattr(form, "profile", None)
+        if profile is not None:
+            rules = profile.instruments()
+            if rules:
+                self.message_user(
+                    request,
+                    f"Profile {profile.name}: venue rules for {', '.join(sorted(rules))} are checked at confirm.",
+                )
+            else:
+                self.message_user(
+                    request,
+                    f"Profile {profile.name} has no venue rules: symbols, lot steps and ticks are not checked "
+                    "at confirm, only by the venue when the order is placed.",
+                    messages.WARNING,
+                )
 
 
 @admin.register(VenueSession)

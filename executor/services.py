@@ -14,6 +14,13 @@ logger = logging.getLogger(__name__)
 def exchange_account_save(*, account: ExchangeAccount, secrets: dict[str, str] | None = None) -> ExchangeAccount:
     """Create or update an account; `secrets` holds only the secret fields being changed."""
     with transaction.atomic():
+        if account.is_desk_default:
+            # At most one desk default: marking this one unmarks the previous, audited.
+            others = ExchangeAccount.objects.select_for_update().filter(is_desk_default=True).exclude(pk=account.pk)
+            for other in others:
+                other.is_desk_default = False
+                other._change_reason = f"desk default moved to {account.label}"
+                other.save(update_fields=["is_desk_default", "updated_at"])
         if secrets:
             account.set_secrets(**secrets)
             account._change_reason = f"secrets changed: {', '.join(sorted(secrets))}"
