@@ -5,7 +5,6 @@ from rest_framework.views import APIView
 
 from executor import selectors
 from tradedesk.auth import IsViewer
-from tradedesk.schema import ERROR_RESPONSES
 
 HealthOutput = inline_serializer(
     "ExecutorHealth",
@@ -34,7 +33,7 @@ class ExecutorHealthApi(APIView):
 
     permission_classes = [IsViewer]
 
-    @extend_schema(responses={200: HealthOutput, 503: HealthOutput, **ERROR_RESPONSES})
+    @extend_schema(responses={200: HealthOutput, 503: HealthOutput})
     def get(self, request):
         report = selectors.executor_health()
         return Response(report, status=200 if report["ok"] else 503)

@@ -55,7 +55,7 @@ class FollowSettingsOutput(serializers.ModelSerializer):
 class TradeErrorOutput(serializers.ModelSerializer):
     user_id = serializers.IntegerField(read_only=True)
     trade_log_id = serializers.IntegerField(read_only=True, allow_null=True)
-    resolved_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    resolved_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
 
     class Meta:
         model = TradeError

@@ -17,7 +17,7 @@ from tradedesk.auth import IsTrader, IsViewer
 from tradedesk.exceptions import NotFound
 from tradedesk.filters import DeskFilterSet
 from tradedesk.formatting import UpperChoiceField
-from tradedesk.schema import ERROR_RESPONSES, positive_decimal
+from tradedesk.schema import error_responses, positive_decimal
 
 
 class OrderFilter(DeskFilterSet):
@@ -57,13 +57,13 @@ class OrderListCreateApi(ListAPIView):
     def get_queryset(self):
         return selectors.order_list()
 
-    @extend_schema(responses={200: OrderOutput(many=True), **ERROR_RESPONSES})
+    @extend_schema(responses={200: OrderOutput(many=True)})
     def get(self, request, *args, **kwargs):
         return super().get(request, *args, **kwargs)
 
     @extend_schema(
         request=OrderCreateInput,
-        responses={201: OrderOutput, **ERROR_RESPONSES},
+        responses={201: OrderOutput, **error_responses(404, 409, 422)},
         description="Runs the risk checks, creates the order as SUBMITTING and queues its placement "
         "after commit. Watch /ws/orders or GET /api/orders/{id} for the result.",
     )
@@ -77,7 +77,7 @@ class OrderListCreateApi(ListAPIView):
 class OrderDetailApi(APIView):
     permission_classes = [IsViewer]
 
-    @extend_schema(responses={200: OrderOutput, **ERROR_RESPONSES})
+    @extend_schema(responses={200: OrderOutput})
     def get(self, request, order_id: int):
         order = selectors.order_list().filter(pk=order_id).first()
         if order is None:
@@ -90,7 +90,7 @@ class OrderCancelApi(APIView):
 
     @extend_schema(
         request=None,
-        responses={200: OrderOutput, **ERROR_RESPONSES},
+        responses={200: OrderOutput, **error_responses(409)},
         description="A SUBMITTING order whose placement has not started is CANCELED at once. An order the "
         "venue accepted and that is still open there (OPEN, PARTIALLY_FILLED) becomes CANCEL_REQUESTED "
         "(`cancel_requested: true`) and the cancel is sent to the venue; its answer ends the order CANCELED "
@@ -106,7 +106,7 @@ class OrderRefreshApi(APIView):
 
     @extend_schema(
         request=None,
-        responses={202: OrderOutput, **ERROR_RESPONSES},
+        responses={202: OrderOutput, **error_responses(409)},
         description="Ask the venue now for an accepted order's state, fills and fees (they are also "
         "refreshed on a schedule). Answers at once with the order as recorded; the refreshed order "
         "follows on /ws/orders. 409 for an order that is not open at the venue.",
@@ -130,7 +130,7 @@ class OrderResolveApi(APIView):
 
     @extend_schema(
         request=Input,
-        responses={200: OrderOutput, **ERROR_RESPONSES},
+        responses={200: OrderOutput, **error_responses(409)},
         description="placed=true: SUCCESS with the venue's order id, its signal EXECUTED. placed=false: FAILED "
         "NOT_PLACED_REVIEWED, its signal orderable again (a follower order pauses its follower). 409 unless "
         "the order is UNKNOWN and in review.",
@@ -148,7 +148,7 @@ class OrderEvidenceApi(APIView):
     permission_classes = [IsViewer]
     kinds = {"screenshot": "image/png", "trace": "application/zip"}
 
-    @extend_schema(responses={(200, "application/octet-stream"): bytes, **ERROR_RESPONSES})
+    @extend_schema(responses={(200, "application/octet-stream"): bytes})
     def get(self, request, order_id: int, kind: str):
         order = selectors.order_list().filter(pk=order_id).first()
         if order is None:

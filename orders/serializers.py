@@ -19,13 +19,15 @@ class OrderOutput(serializers.ModelSerializer):
         "(ACCEPTED until the venue reported one; CANCEL_REQUESTED while a cancel is under way).",
     )
     cancel_requested = serializers.BooleanField(read_only=True)
-    reviewed_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    reviewed_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
     fills = FillOutput(many=True, read_only=True)
-    created_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
-    signal_id = serializers.IntegerField(read_only=True)
+    created_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
+    signal_id = serializers.IntegerField(read_only=True, allow_null=True, help_text="Empty for follower orders.")
     latency_ms = serializers.IntegerField(read_only=True, allow_null=True)
     has_screenshot = serializers.SerializerMethodField()
-    exchange_account = serializers.SlugRelatedField(slug_field="label", read_only=True)
+    exchange_account = serializers.SlugRelatedField(
+        slug_field="label", read_only=True, allow_null=True, help_text="Empty for the dry run."
+    )
 
     class Meta:
         model = Order

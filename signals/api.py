@@ -20,7 +20,10 @@ from tradedesk.auth import (
 from tradedesk.exceptions import InvalidInput, NotFound
 from tradedesk.filters import DeskFilterSet
 from tradedesk.formatting import UpperChoiceField
-from tradedesk.schema import ERROR_RESPONSES, positive_decimal
+from tradedesk.schema import error_responses, positive_decimal
+
+# What signals.services.normalize_symbol accepts, for the schema and the first check.
+SYMBOL_PATTERN = r"^[A-Za-z0-9]{1,15}[/_-][A-Za-z0-9]{1,15}$"
 
 IDEMPOTENCY_HEADER = OpenApiParameter(
     "Idempotency-Key",
@@ -47,7 +50,12 @@ class SignalListCreateApi(ListAPIView):
     filterset_class = SignalFilter
 
     class SignalCreateInput(serializers.Serializer):
-        symbol = serializers.CharField(max_length=32, help_text="BASE/QUOTE, e.g. BTC/USDT")
+        symbol = serializers.RegexField(
+            SYMBOL_PATTERN,
+            max_length=31,
+            help_text="BASE/QUOTE, e.g. BTC/USDT (btc-usdt and BTC_USDT are stored as BTC/USDT).",
+            error_messages={"invalid": "must look like BASE/QUOTE, e.g. BTC/USDT"},
+        )
         side = UpperChoiceField(choices=Side.choices)
         suggest_price = positive_decimal(allow_null=True, required=False)
         suggest_qty = positive_decimal()
@@ -63,14 +71,14 @@ class SignalListCreateApi(ListAPIView):
     def get_queryset(self):
         return selectors.signal_list(api_key=strategy_key_of(self.request))
 
-    @extend_schema(responses={200: SignalOutput(many=True), **ERROR_RESPONSES})
+    @extend_schema(responses={200: SignalOutput(many=True)})
     def get(self, request, *args, **kwargs):
         return super().get(request, *args, **kwargs)
 
     @extend_schema(
         request=SignalCreateInput,
         parameters=[IDEMPOTENCY_HEADER],
-        responses={201: SignalOutput, **ERROR_RESPONSES},
+        responses={201: SignalOutput, **error_responses(422)},
         description="Post a signal (status PENDING). Retries with the same Idempotency-Key "
         "(or client_signal_id) return the original signal and set `Idempotent-Replayed: true`.",
     )
@@ -115,7 +123,7 @@ class SignalDetailApi(APIView):
             return [IsTrader()]
         return [_StrategyOrViewer()]
 
-    @extend_schema(responses={200: SignalOutput, **ERROR_RESPONSES})
+    @extend_schema(responses={200: SignalOutput})
     def get(self, request, signal_id: int):
         signal = selectors.signal_list(api_key=strategy_key_of(request)).filter(pk=signal_id).first()
         if signal is None:
@@ -124,7 +132,7 @@ class SignalDetailApi(APIView):
 
     @extend_schema(
         request=SignalDecisionInput,
-        responses={200: SignalOutput, **ERROR_RESPONSES},
+        responses={200: SignalOutput, **error_responses(409)},
         description="Accept, reject or cancel a signal (trader role). An illegal transition is a 409.",
     )
     def patch(self, request, signal_id: int):

@@ -6,7 +6,9 @@ from signals.models import Signal
 
 
 class SignalOutput(serializers.ModelSerializer):
-    decided_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    decided_by = serializers.SlugRelatedField(
+        slug_field="username", read_only=True, allow_null=True, help_text="Empty until a person decides."
+    )
 
     class Meta:
         model = Signal

@@ -65,6 +65,15 @@ class IsStrategy(permissions.BasePermission):
         return strategy_key_of(request) is not None
 
 
+class IsUserOrStrategy(permissions.BasePermission):
+    """Any logged-in user (session or bearer token) or a strategy key: who may read the schema."""
+
+    message = "Log in, or send a bearer token or a strategy X-API-KEY."
+
+    def has_permission(self, request, view) -> bool:
+        return strategy_key_of(request) is not None or bool(request.user and request.user.is_authenticated)
+
+
 class IsViewer(permissions.BasePermission):
     message = "Desk access (viewer, trader or admin role) is required."
 

@@ -25,6 +25,55 @@ ERROR_RESPONSES = {
 }
 
 
+def error_responses(*statuses: int) -> dict[int, OpenApiResponse]:
+    """The errors an operation answers beyond those every API operation may answer (400, 401,
+    403; 404 with an id in the path; 413 and 415 with a body), which document_common_errors adds."""
+    return {status: ERROR_RESPONSES[status] for status in statuses}
+
+
+COMMON_ERRORS = {
+    "400": "Invalid input (a parameter given twice, a bad filter value); `fields` names each one.",
+    "401": "Missing, wrong, revoked or expired credentials.",
+    "403": "Authenticated, but the role does not allow it.",
+    "404": "No such row (or not yours), or an id that is not a whole number.",
+    "413": "The body is larger than DATA_UPLOAD_MAX_MEMORY_SIZE (2.5 MB).",
+    "415": "The body is not JSON (application/json).",
+}
+
+
+def document_common_errors(result: dict, generator, request, public) -> dict:
+    """drf-spectacular postprocessing hook: every operation lists the errors any API operation may
+    answer (the middleware, authentication and parsers answer them before the view), in the
+    desk's error format, so a client generated from the schema expects them."""
+    ref = {"$ref": "#/components/schemas/ApiError"}
+    schemas = result.setdefault("components", {}).setdefault("schemas", {})
+    schemas.setdefault(
+        "ApiError",
+        {
+            "type": "object",
+            "properties": {
+                "code": {"type": "string"},
+                "message": {"type": "string"},
+                "fields": {"type": "object", "additionalProperties": {"type": "array", "items": {"type": "string"}}},
+            },
+            "required": ["code", "message", "fields"],
+        },
+    )
+    for path, operations in result.get("paths", {}).items():
+        for operation in operations.values():
+            statuses = ["400", "401", "403"]
+            if "{" in path:
+                statuses.append("404")
+            if "requestBody" in operation:
+                statuses += ["413", "415"]
+            responses = operation.setdefault("responses", {})
+            for status in statuses:
+                responses.setdefault(
+                    status, {"content": {"application/json": {"schema": ref}}, "description": COMMON_ERRORS[status]}
+                )
+    return result
+
+
 def positive_decimal(**kwargs) -> serializers.DecimalField:
     """A price or quantity field: Decimal, at most 10 decimal places, strictly positive."""
     from decimal import Decimal

@@ -248,12 +248,23 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Strategy signal intake, staff review and order placement.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
-    # The docs are for desk users: log in (admin) or send a bearer token to read them.
-    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
+    # The docs are for API callers: log in (admin), or send a bearer token or a strategy key
+    # (a strategy generates its client from /api/schema/).
+    "SERVE_PERMISSIONS": ["tradedesk.auth.IsUserOrStrategy"],
+    "SERVE_AUTHENTICATION": [
+        "tradedesk.auth.StrategyKeyAuthentication",
+        "tradedesk.auth.UserTokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # Every operation documents the errors any API call may answer (tradedesk/schema.py).
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "tradedesk.schema.document_common_errors",
+    ],
     "ENUM_NAME_OVERRIDES": {
         "SideEnum": "signals.models.Side",
         "SignalStatusEnum": "signals.models.SignalStatus",
