@@ -153,9 +153,9 @@ def signal_mark_executed(*, signal: Signal) -> None:
     """Called inside the order-result transaction, on a signal row already locked."""
     if signal.status == SignalStatus.EXECUTED:
         return
-    # A fill is a fact: even a signal canceled while its order was in flight is executed now.
+    # An order the venue accepted is a fact: even a signal canceled while it was in flight is executed now.
     signal.status = SignalStatus.EXECUTED
-    signal._change_reason = "order filled"
+    signal._change_reason = "order accepted by the venue"
     signal.save(update_fields=["status", "updated_at"])
     _publish(signal, "signal_updated")
 

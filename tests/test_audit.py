@@ -43,7 +43,7 @@ def test_an_order_life_is_audited_from_confirm_to_result(client_for, trader, mak
     assert (status_change.old, status_change.new) == ("SUBMITTING", "SUCCESS")
     signal_records = Signal.history.filter(id=signal.pk).order_by("history_date")
     assert signal_records.last().status == "EXECUTED"
-    assert signal_records.last().history_change_reason == "order filled"
+    assert signal_records.last().history_change_reason == "order accepted by the venue"
 
 
 def test_risk_limit_changes_are_audited(desk_admin, client):
