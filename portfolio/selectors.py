@@ -155,9 +155,12 @@ def account_portfolio(account: ExchangeAccount | None) -> AccountPortfolio:
     venue_rows: dict[str, Position] = {}
     if portfolio.venue_positions.ok:
         venue_rows = {row.symbol: row for row in portfolio.venue_positions.value}
+    # A venue that just failed to answer is not asked again for each symbol's price (each would
+    # wait for its own timeout): its positions show without a last price until it answers.
+    ask_prices = account is None or account.connector == ConnectorKind.BROWSER or portfolio.venue_positions.ok
     for symbol in sorted(set(positions) | set(venue_rows)):
         pnl = positions.get(symbol) or position_from_fills(symbol, [])
-        pnl.last_price = last_price(account, symbol)
+        pnl.last_price = last_price(account, symbol) if ask_prices else None
         venue = venue_rows.get(symbol)
         row = PositionRow(pnl=pnl)
         if portfolio.venue_positions.ok:
