@@ -18,7 +18,7 @@ from rest_framework.views import APIView
 from executor.paper import guards, selectors, services
 from executor.paper.errors import DuplicateClientOrderId
 from executor.paper.forms import CLIENT_ORDER_ID
-from executor.paper.models import OrderSide, OrderStatus, OrderType, PaperApiKey, TimeInForce
+from executor.paper.models import FaultKind, OrderSide, OrderStatus, OrderType, PaperApiKey, TimeInForce
 from executor.paper.services.orders import text
 from tradedesk.exceptions import ApplicationError
 from tradedesk.parsers import DepthLimitedJSONParser
@@ -248,8 +248,7 @@ class OrderByClientIdApi(PaperApiView):
 class OrderCancelApi(PaperApiView):
     def post(self, request, client_order_id: str):
         order = selectors.order_get_by_client_id(account=self.account, client_order_id=client_order_id)
-        order = services.paper_order_cancel(account=self.account, order=order)
-        return Response(OrderOutput(order).data)
+        return _cancel(self, order)
 
 
 class OrderByIdApi(PaperApiView):
@@ -260,8 +259,14 @@ class OrderByIdApi(PaperApiView):
 class OrderCancelByIdApi(PaperApiView):
     def post(self, request, order_id: str):
         order = selectors.order_get(account=self.account, order_id=order_id)
-        order = services.paper_order_cancel(account=self.account, order=order)
-        return Response(OrderOutput(order).data)
+        return _cancel(self, order)
+
+
+def _cancel(view: PaperApiView, order) -> Response:
+    order = services.paper_order_cancel(account=view.account, order=order)
+    if guards.lost_reply(view.faults, FaultKind.LOST_CANCEL_REPLY) is not None:
+        return Response(_error("GATEWAY_TIMEOUT", "The exchange did not answer in time."), status=504)
+    return Response(OrderOutput(order).data)
 
 
 class OpenOrderListApi(PaperApiView):

@@ -92,13 +92,14 @@ def captcha_page(request: HttpRequest, faults: dict[str, PaperFault]) -> HttpRes
     return render(request, "paper/captcha.html", status=403)
 
 
-def lost_reply(faults: dict[str, PaperFault]) -> Decimal | None:
-    """If the reply to an order is to be lost: hang for the fault's seconds; returns them."""
-    fault = faults.get(FaultKind.LOST_REPLY)
+def lost_reply(faults: dict[str, PaperFault], kind: str = FaultKind.LOST_REPLY) -> Decimal | None:
+    """If the reply to an order (or, with LOST_CANCEL_REPLY, a cancel) is to be lost: hang for the
+    fault's seconds; returns them."""
+    fault = faults.get(kind)
     if fault is None or not services.paper_fault_fire(fault=fault):
         return None
     seconds = Decimal(fault.value)
-    logger.info("paper fault lost_reply: hanging %ss for account %s", seconds, fault.account_id)
+    logger.info("paper fault %s: hanging %ss for account %s", kind, seconds, fault.account_id)
     sleep(int(seconds * 1000) / 1000)
     return seconds
 

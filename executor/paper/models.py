@@ -24,7 +24,8 @@ class PaperAccount(models.Model):
     totp_last_step = models.BigIntegerField(null=True, blank=True)
     is_active = models.BooleanField(default=True)
     pro_two_factor = models.BooleanField(
-        default=False, help_text="The pro site (/paper/pro/) asks for the TOTP code at login; the classic pages always do."
+        default=False,
+        help_text="The pro site (/paper/pro/) asks for the TOTP code at login; the classic pages always do.",
     )
     created_at = models.DateTimeField(auto_now_add=True)
     last_login_at = models.DateTimeField(null=True, blank=True)
@@ -289,6 +290,7 @@ class FaultKind(models.TextChoices):
     REJECT = "reject", "Reject: orders are rejected with VALUE (CODE or CODE:reason)"
     LAYOUT_CHANGED = "layout_changed", "Layout changed: the trade page's ids are renamed"
     LOST_REPLY = "lost_reply", "Lost reply: orders are placed but the reply hangs VALUE s, then errors"
+    LOST_CANCEL_REPLY = "lost_cancel_reply", "Lost cancel reply: cancels go through, the reply hangs VALUE s"
     STALE_TOAST = "stale_toast", "Stale toast (pro site): a refused order shows the previous order's toast"
 
 

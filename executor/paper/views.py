@@ -262,6 +262,8 @@ def order_cancel_view(request: HttpRequest, order_id: str) -> HttpResponse:
         services.paper_order_cancel(account=account, order=order)
     except (PaperNotFound, OrderNotOpen) as exc:
         return HttpResponseRedirect(reverse("paper:orders") + "?" + urlencode({"error": exc.message}))
+    if guards.lost_reply(request.paper_faults, FaultKind.LOST_CANCEL_REPLY) is not None:
+        return render(request, "paper/lost_reply.html", status=504)
     return HttpResponseRedirect(reverse("paper:orders") + "?" + urlencode({"canceled": order.order_id}))
 
 

@@ -21,6 +21,7 @@ from executor.paper.binance.market import instrument_by_symbol
 from executor.paper.binance.wire import Call, endpoint
 from executor.paper.errors import DuplicateClientOrderId, OrderNotOpen
 from executor.paper.models import (
+    FaultKind,
     OrderSide,
     OrderStatus,
     OrderType,
@@ -193,6 +194,8 @@ def order_cancel(call: Call) -> dict:
     except OrderNotOpen:
         # Binance answers so for an order that filled (or ended) before the cancel reached it.
         raise errors.unknown_order() from None
+    if guards.lost_reply(call.faults, FaultKind.LOST_CANCEL_REPLY) is not None:
+        raise errors.timeout()
     return shapes.order_canceled(order, cancel_id)
 
 

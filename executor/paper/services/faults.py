@@ -1,6 +1,7 @@
 """Fault injection: switch a fault on or off for an account, and fire it.
 
-Values: slow = delay in milliseconds (default 2000); lost_reply = hang in seconds (default 30);
+Values: slow = delay in milliseconds (default 2000); lost_reply and lost_cancel_reply = hang in
+seconds (default 30);
 reject = CODE or CODE:reason (default INSUFFICIENT_BALANCE). The others take none.
 """
 
@@ -21,6 +22,7 @@ logger = logging.getLogger(__name__)
 DEFAULT_VALUES = {
     FaultKind.SLOW: "2000",
     FaultKind.LOST_REPLY: "30",
+    FaultKind.LOST_CANCEL_REPLY: "30",
     FaultKind.REJECT: "INSUFFICIENT_BALANCE",
 }
 REJECT_RE = re.compile(r"^[A-Z][A-Z0-9_]{0,39}(:.{1,150})?$")
@@ -41,7 +43,7 @@ def fault_value_check(*, kind: str, value: str) -> str:
     value = value.strip() or DEFAULT_VALUES.get(kind, "")
     if kind == FaultKind.SLOW:
         _number(value, low=Decimal(0), high=Decimal(600_000), unit="milliseconds")
-    elif kind == FaultKind.LOST_REPLY:
+    elif kind in (FaultKind.LOST_REPLY, FaultKind.LOST_CANCEL_REPLY):
         _number(value, low=Decimal(0), high=Decimal(600), unit="seconds")
     elif kind == FaultKind.REJECT and not REJECT_RE.match(value):
         raise PaperInvalid("must be CODE or CODE:reason, e.g. INSUFFICIENT_BALANCE", field="value")

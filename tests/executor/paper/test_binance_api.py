@@ -560,3 +560,12 @@ def test_a_body_that_is_not_utf8_is_no_500(trader):
         "/order", content=b"\xff\xfe\x00symbol=BTCUSDT", headers={"X-MBX-APIKEY": client.api_key}
     )
     assert 400 <= response.status_code < 500
+
+
+def test_a_lost_cancel_reply_is_1007_after_the_cancel(trader, slept):
+    alice, client = trader
+    client.order(type="LIMIT", timeInForce="GTC", price="60000", quantity="0.1", newClientOrderId="td-c")
+    services.paper_fault_set(account=alice.account, kind="lost_cancel_reply", value="4", once=True)
+    assert error(client.signed("DELETE", "/order", symbol="BTCUSDT", origClientOrderId="td-c"))[:2] == (503, -1007)
+    assert slept == [4.0]
+    assert client.signed("GET", "/order", symbol="BTCUSDT", origClientOrderId="td-c").json()["status"] == "CANCELED"

@@ -213,3 +213,21 @@ def test_the_cancel_button_cancels_a_partly_filled_order_and_keeps_its_fill(mark
     order.refresh_from_db()
     assert (order.status, order.filled_qty) == (OrderStatus.CANCELED, Decimal("0.2"))
     assert balance(alice, "USDT") == (Decimal("100000") - Decimal("12000"), Decimal("0"))
+
+
+def test_a_lost_cancel_reply_cancels_then_times_out_and_the_lookup_shows_it_canceled(mark, alice, alice_api, slept):
+    alice_api.post("/paper/api/orders", order_body("rest", type="LIMIT", price="60000", qty="0.5"), format="json")
+    services.paper_fault_set(account=alice.account, kind="lost_cancel_reply", value="5", once=True)
+    lost = alice_api.post("/paper/api/orders/by-client-id/rest/cancel")
+    assert (lost.status_code, lost.json()["error"]["code"]) == (504, "GATEWAY_TIMEOUT")
+    assert slept == [5.0]
+    assert alice_api.get("/paper/api/orders/by-client-id/rest").json()["status"] == "CANCELED"
+
+
+def test_a_lost_cancel_reply_on_the_page_is_a_504_after_the_cancel(mark, alice, alice_web):
+    place_on_page(alice_web, client_order_id="td-web", order_type="LIMIT", price="60000")
+    order = PaperOrder.objects.get(client_order_id="td-web")
+    services.paper_fault_set(account=alice.account, kind="lost_cancel_reply", value="2", once=True)
+    assert alice_web.post(f"/paper/orders/{order.order_id}/cancel").status_code == 504
+    order.refresh_from_db()
+    assert order.status == OrderStatus.CANCELED
