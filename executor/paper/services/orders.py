@@ -238,7 +238,10 @@ def paper_order_cancel(*, account: PaperAccount, order: PaperOrder) -> PaperOrde
     Under the same locks as a fill, so a cancel racing a fill ends either FILLED (the cancel is
     refused with OrderNotOpen) or CANCELED with the filled part kept, never both.
     """
-    instrument = PaperInstrument.objects.get(symbol=order.symbol)
+    instrument = PaperInstrument.objects.filter(symbol=order.symbol).first()
+    if instrument is None:
+        # Only a REJECTED order (UNKNOWN_SYMBOL) names a symbol the exchange does not list.
+        raise OrderNotOpen(f"order {order.order_id} is {order.status}; only open orders can be canceled")
     with localcontext(prec=WIDE_PRECISION), transaction.atomic():
         balances = _lock_balances(account.pk, instrument)
         order = PaperOrder.objects.select_for_update().get(pk=order.pk, account=account)
@@ -269,7 +272,12 @@ def paper_match_open_orders() -> int:
         sells = open_orders.filter(side=OrderSide.SELL, price__lte=mark.price).order_by("price", "id")
         crossed = [*buys.values_list("pk", "account_id"), *sells.values_list("pk", "account_id")]
         for order_id, account_id in crossed:
-            fills += _fill_resting(order_id, account_id, instrument, mark)
+            try:
+                fills += _fill_resting(order_id, account_id, instrument, mark)
+            except IntegrityError:
+                # Its transaction rolled back; one order whose books do not balance must not stop
+                # matching for every other order (this runs before every page and API call).
+                logger.exception("paper order %s could not be filled; left open", order_id)
     return fills
 
 

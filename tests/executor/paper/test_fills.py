@@ -231,3 +231,9 @@ def test_a_lost_cancel_reply_on_the_page_is_a_504_after_the_cancel(mark, alice, 
     assert alice_web.post(f"/paper/orders/{order.order_id}/cancel").status_code == 504
     order.refresh_from_db()
     assert order.status == OrderStatus.CANCELED
+
+
+def test_canceling_a_rejected_order_for_an_unknown_symbol_is_409_not_a_500(mark, alice_api):
+    alice_api.post("/paper/api/orders", order_body("doge", symbol="DOGE-USDT"), format="json")
+    response = alice_api.post("/paper/api/orders/by-client-id/doge/cancel")
+    assert (response.status_code, response.json()["error"]["code"]) == (409, "ORDER_NOT_OPEN")
