@@ -237,3 +237,25 @@ def test_canceling_a_rejected_order_for_an_unknown_symbol_is_409_not_a_500(mark,
     alice_api.post("/paper/api/orders", order_body("doge", symbol="DOGE-USDT"), format="json")
     response = alice_api.post("/paper/api/orders/by-client-id/doge/cancel")
     assert (response.status_code, response.json()["error"]["code"]) == (409, "ORDER_NOT_OPEN")
+
+
+def test_an_order_whose_fill_cannot_be_booked_does_not_stop_the_others(mark, alice, monkeypatch):
+    from django.db import IntegrityError
+
+    from executor.paper.services import orders as order_services
+
+    broken = place(alice, "broken", **limit("60000", "0.1"))
+    fine = place(alice, "fine", **limit("59500", "0.1"))
+    real_execute = order_services.execute
+
+    def execute(order, *args, **kwargs):
+        if order.pk == broken.pk:
+            raise IntegrityError("paper_balance_not_negative")
+        return real_execute(order, *args, **kwargs)
+
+    monkeypatch.setattr(order_services, "execute", execute)
+    mark("BTC-USDT", "59000")
+    broken.refresh_from_db()
+    fine.refresh_from_db()
+    assert (broken.status, fine.status) == (OrderStatus.NEW, OrderStatus.FILLED)
+    assert balance(alice, "USDT")[1] == Decimal("6000")
