@@ -1,7 +1,7 @@
 # ruff: noqa: F811 (the copy-trading fixtures are imported by name, then used as arguments)
 """The rough edges a newcomer hit (issue 16), each pinned by a test that failed before its fix.
-The ones that are page behaviour (a stale banner, the expiry line, the empty queue) are in
-test_queue_browser.py."""
+The ones that are page behaviour are Chromium tests: a stale refusal and the emptied queue in
+test_queue_browser.py, the expiry line and a forced confirm in test_rough_edges_browser.py."""
 
 import logging
 import re
