@@ -71,3 +71,14 @@ def test_ccxt_raises_its_typed_errors(exchange):
     binance.secret = "wrong" * 10
     with pytest.raises(ccxt.AuthenticationError):
         binance.fetch_balance()
+
+
+def test_ccxt_sees_a_lost_reply_as_a_request_timeout_and_then_finds_the_order(exchange):
+    alice, binance = exchange
+    binance.load_markets()
+    services.paper_fault_set(account=alice.account, kind="lost_reply", value="1", once=True)
+    with pytest.raises(ccxt.RequestTimeout):
+        binance.create_order("BTC/USDT", "market", "buy", 0.01, params={"clientOrderId": "td-ccxt-lost"})
+    found = binance.fetch_order(None, "BTC/USDT", params={"origClientOrderId": "td-ccxt-lost"})
+    assert (found["status"], found["filled"]) == ("closed", 0.01)
+    assert PaperOrder.objects.filter(client_order_id="td-ccxt-lost").count() == 1
