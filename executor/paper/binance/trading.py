@@ -170,12 +170,13 @@ def _find(call: Call, *, missing: errors.BinanceError) -> PaperOrder:
     if order_id is None and client_order_id is None:
         raise errors.one_of_mandatory("origClientOrderId", "orderId")
     orders = selectors.order_list(account=call.account).filter(symbol=instrument.symbol)
+    # Binance: orderId is searched first; a origClientOrderId sent with it must be that order's.
     order = (
         orders.filter(pk=order_id).first()
         if order_id is not None
         else orders.filter(client_order_id=client_order_id).first()
     )
-    if order is None:
+    if order is None or (client_order_id is not None and order.client_order_id != client_order_id):
         raise missing
     return order
 

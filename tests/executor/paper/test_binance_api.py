@@ -569,3 +569,12 @@ def test_a_lost_cancel_reply_is_1007_after_the_cancel(trader, slept):
     assert error(client.signed("DELETE", "/order", symbol="BTCUSDT", origClientOrderId="td-c"))[:2] == (503, -1007)
     assert slept == [4.0]
     assert client.signed("GET", "/order", symbol="BTCUSDT", origClientOrderId="td-c").json()["status"] == "CANCELED"
+
+
+def test_an_order_id_and_a_client_order_id_that_name_different_orders_find_nothing(trader):
+    _, client = trader
+    first = client.order(newClientOrderId="first").json()["orderId"]
+    client.order(newClientOrderId="second")
+    assert client.signed("GET", "/order", symbol="BTCUSDT", orderId=first, origClientOrderId="first").status_code == 200
+    mismatch = client.signed("GET", "/order", symbol="BTCUSDT", orderId=first, origClientOrderId="second")
+    assert error(mismatch)[1] == -2013
