@@ -7,7 +7,9 @@ Faults are the paper exchange's (executor.paper.services.faults); slow and lost_
 its guards, captcha and session expiry answer in this site's own way.
 """
 
+import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from functools import wraps
 from urllib.parse import urlencode
 
@@ -25,6 +27,7 @@ PENDING_COOKIE = "pro_login"  # between the password and the 2FA step
 COOKIE_PATH = "/paper/pro/"
 SALT = "executor.paper.pro.session"
 PENDING_MAX_AGE = 300
+CODE_ATTEMPTS = 5  # wrong 2FA codes before the password has to be entered again
 
 
 def session_token(request: HttpRequest) -> str | None:
@@ -41,10 +44,22 @@ def clear_session_cookie(response: HttpResponse) -> None:
     response.delete_cookie(SESSION_COOKIE, path=COOKIE_PATH, samesite="Lax")
 
 
-def set_pending_login(request: HttpRequest, response: HttpResponse, account: PaperAccount) -> None:
+@dataclass(frozen=True)
+class PendingLogin:
+    """Between the password and the 2FA code: which account, how many wrong codes, since when."""
+
+    account: PaperAccount
+    attempts: int
+    issued: int
+
+
+def set_pending_login(
+    request: HttpRequest, response: HttpResponse, account: PaperAccount, *, attempts: int = 0, issued: int | None = None
+) -> None:
+    value = f"{account.pk}:{attempts}:{issued if issued is not None else int(time.time())}"
     response.set_signed_cookie(
         PENDING_COOKIE,
-        str(account.pk),
+        value,
         salt=SALT + ".pending",
         path=COOKIE_PATH,
         httponly=True,
@@ -53,12 +68,18 @@ def set_pending_login(request: HttpRequest, response: HttpResponse, account: Pap
     )
 
 
-def pending_login(request: HttpRequest) -> PaperAccount | None:
+def pending_login(request: HttpRequest) -> PendingLogin | None:
+    """The pending login, or None: none, forged, older than PENDING_MAX_AGE or out of attempts."""
     try:
-        account_id = request.get_signed_cookie(PENDING_COOKIE, salt=SALT + ".pending", max_age=PENDING_MAX_AGE)
-    except (KeyError, signing.BadSignature):
+        value = request.get_signed_cookie(PENDING_COOKIE, salt=SALT + ".pending", max_age=PENDING_MAX_AGE)
+        account_id, attempts, issued = (int(part) for part in value.split(":"))
+    except (KeyError, ValueError, signing.BadSignature):
         return None
-    return PaperAccount.objects.filter(pk=account_id, is_active=True).first()
+    # The age counts from the password step: a wrong code re-signs the cookie but adds no time.
+    if time.time() - issued > PENDING_MAX_AGE or attempts >= CODE_ATTEMPTS:
+        return None
+    account = PaperAccount.objects.filter(pk=account_id, is_active=True).first()
+    return PendingLogin(account, attempts, issued) if account is not None else None
 
 
 def clear_pending_login(response: HttpResponse) -> None:

@@ -74,23 +74,30 @@ def login_view(request: HttpRequest) -> HttpResponse:
 
 @require_http_methods(["GET", "POST"])
 def login_verify_view(request: HttpRequest) -> HttpResponse:
-    account = guards.pending_login(request)
-    if account is None:
-        return redirect(guards.login_url(_next_url(request)))
+    pending = guards.pending_login(request)
+    if pending is None:
+        response = redirect(guards.login_url(_next_url(request)))
+        guards.clear_pending_login(response)
+        return response
     form = CodeForm(request.POST or None)
     error = ""
     if request.method == "POST" and form.is_valid():
         try:
-            _, token = services.pro_session_open_with_code(account=account, code=form.cleaned_data["code"])
+            _, token = services.pro_session_open_with_code(account=pending.account, code=form.cleaned_data["code"])
         except LoginFailed:
             error = "Invalid or expired code. Please try again."
         else:
             return _logged_in(request, token)
     elif request.method == "POST":
         error = "Please enter the 6-digit code from your authenticator app."
-    status = 401 if error else 200
-    context = {"form": form, "error": error, "next": _next_url(request), "username": account.username}
-    return render(request, "paper/pro/verify.html", context, status=status)
+    context = {"form": form, "error": error, "next": _next_url(request), "username": pending.account.username}
+    response = render(request, "paper/pro/verify.html", context, status=401 if error else 200)
+    if error:
+        # Each wrong code counts; after CODE_ATTEMPTS the password step starts over.
+        guards.set_pending_login(
+            request, response, pending.account, attempts=pending.attempts + 1, issued=pending.issued
+        )
+    return response
 
 
 @require_POST

@@ -1,6 +1,8 @@
 """Paper Pro's login: its own session (password, then the TOTP code when 2FA is on), apart from
 the classic paper pages and the desk; every page and endpoint refuses a logged-out visitor."""
 
+import time
+
 import pytest
 from django.test import Client
 
@@ -144,3 +146,29 @@ def test_django_admin_shows_the_pro_2fa_switch(alice, desk_admin):
     client.force_login(desk_admin)
     page = client.get(f"/admin/paper/paperaccount/{alice.account.pk}/change/").content.decode()
     assert 'name="pro_two_factor"' in page
+
+
+def test_five_wrong_codes_send_the_login_back_to_the_password(alice):
+    two_factor_on(alice)
+    client = Client()
+    pro_login(client, alice)
+    for _ in range(5):
+        assert client.post(f"{PRO}/login/verify", {"code": alice.wrong_totp()}).status_code == 401
+    response = client.post(f"{PRO}/login/verify", {"code": alice.totp()})
+    assert response.status_code == 302 and response["Location"].startswith(f"{PRO}/login?")
+    assert not PaperSession.objects.exists()
+    pro_login(client, alice)
+    assert client.post(f"{PRO}/login/verify", {"code": alice.totp()}).status_code == 302
+
+
+def test_the_code_step_ends_five_minutes_after_the_password_however_many_tries(alice, monkeypatch):
+    two_factor_on(alice)
+    client = Client()
+    start = time.time()
+    pro_login(client, alice)
+    monkeypatch.setattr(time, "time", lambda: start + 200)
+    client.post(f"{PRO}/login/verify", {"code": alice.wrong_totp()})  # re-signs the cookie at +200 s
+    monkeypatch.setattr(time, "time", lambda: start + 301)
+    response = client.post(f"{PRO}/login/verify", {"code": alice.totp()})
+    assert response.status_code == 302 and response["Location"].startswith(f"{PRO}/login?")
+    assert not PaperSession.objects.exists()
