@@ -21,6 +21,7 @@ from decimal import Decimal
 from functools import wraps
 from urllib.parse import parse_qsl
 
+from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
@@ -100,9 +101,13 @@ def _without_signature(raw: str) -> str:
 
 
 def _raw_body(request: HttpRequest) -> str:
-    if request.method == "GET" or not request.body:
+    if request.method == "GET":
         return ""
-    return request.body.decode("utf-8", errors="replace")
+    try:
+        body = request.body
+    except RequestDataTooBig:
+        raise BinanceError(-1000, "The request body is too large.", 413) from None
+    return body.decode("utf-8", errors="replace")
 
 
 def read_params(request: HttpRequest) -> dict[str, str]:

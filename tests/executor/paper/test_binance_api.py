@@ -578,3 +578,10 @@ def test_an_order_id_and_a_client_order_id_that_name_different_orders_find_nothi
     assert client.signed("GET", "/order", symbol="BTCUSDT", orderId=first, origClientOrderId="first").status_code == 200
     mismatch = client.signed("GET", "/order", symbol="BTCUSDT", orderId=first, origClientOrderId="second")
     assert error(mismatch)[1] == -2013
+
+
+def test_a_body_over_the_size_limit_is_a_json_413(trader, settings):
+    _, client = trader
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1000
+    response = client.order(newClientOrderId="x" * 10, junk="y" * 5000)
+    assert (response.status_code, response.json()["code"]) == (413, -1000)
