@@ -102,6 +102,7 @@ def test_the_login_does_not_redirect_outside_the_exchange(alice):
         ("get", "/paper/orders"),
         ("post", "/paper/orders/P-000001/cancel"),
         ("get", "/paper/account"),
+        ("get", "/paper/trades"),
     ],
 )
 def test_every_page_needs_a_paper_login(alice, method, path):
