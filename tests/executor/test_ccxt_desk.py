@@ -174,3 +174,34 @@ def test_the_account_check_records_health_and_metrics_show_it_per_venue(desk_acc
     }
     labels = (("account", "paper (binance-api)"), ("health", "ok"), ("venue", "ccxt:binance"))
     assert samples[("tradedesk_exchange_account_health", labels)] == 1
+
+
+def test_a_clock_two_minutes_off_marks_the_account_at_the_scheduled_check(desk_account):
+    from executor import tasks as executor_tasks
+
+    # Our clock two minutes slow, as ccxt signs (its clock less options["timeDifference"]).
+    ccxt_pool.pooled(desk_account.config()).exchange.options["timeDifference"] = 120_000
+    executor_tasks.check_accounts()
+    desk_account.refresh_from_db()
+    assert desk_account.health == "needs_person"
+    assert "clock" in desk_account.health_detail and "NTP" in desk_account.health_detail
+    # Set right again: the next check records it working.
+    ccxt_pool.pooled(desk_account.config()).exchange.options["timeDifference"] = 0
+    executor_tasks.check_accounts()
+    desk_account.refresh_from_db()
+    assert desk_account.health == "ok"
+
+
+def test_the_scheduled_refresh_keeps_rules_a_confirm_uses_while_the_venue_is_down(
+    client_for, trader, make_signal, desk_account, settings, queued_tasks
+):
+    from executor import tasks as executor_tasks
+
+    executor_tasks.refresh_instruments()
+    settings.VENUE_RULES_TTL = 0  # stale at once: the confirm asks the venue, which is down...
+    ExchangeAccount.objects.filter(pk=desk_account.pk).update(base_url="http://127.0.0.1:9/paper/binance")
+    ccxt_pool.pool_clear()
+    settings.CCXT_RETRIES = 0
+    response = confirm(client_for(trader), make_signal(), qty="0.00125")
+    # ...so the refreshed rules decide: off the step.
+    assert response.status_code == 400 and response.json()["code"] == "qty_off_step"
