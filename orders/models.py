@@ -6,6 +6,7 @@ from django.db import models
 from simple_history.models import HistoricalRecords
 
 from signals.models import PRICE, Side
+from tradedesk.formatting import number
 
 
 class OrderType(models.TextChoices):
@@ -131,7 +132,7 @@ class Order(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"#{self.pk} {self.side} {self.qty} {self.symbol} ({self.status})"
+        return f"#{self.pk} {self.side} {number(self.qty)} {self.symbol} ({self.status})"
 
     @property
     def latency_ms(self) -> int | None:

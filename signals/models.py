@@ -4,6 +4,8 @@ from django.core.validators import MinValueValidator
 from django.db import models
 from simple_history.models import HistoricalRecords
 
+from tradedesk.formatting import number
+
 PRICE = {"max_digits": 28, "decimal_places": 10}
 POSITIVE = [MinValueValidator(Decimal("0.0000000001"))]
 
@@ -67,7 +69,7 @@ class Signal(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"#{self.pk} {self.side} {self.suggest_qty} {self.symbol} ({self.status})"
+        return f"#{self.pk} {self.side} {number(self.suggest_qty)} {self.symbol} ({self.status})"
 
     @property
     def is_orderable(self) -> bool:
