@@ -124,7 +124,11 @@ class OrderResolveApi(APIView):
     class Input(serializers.Serializer):
         placed = serializers.BooleanField(help_text="Whether the order is at the venue.")
         exchange_order_id = serializers.CharField(
-            required=False, default="", max_length=128, help_text="The venue's id of the order; required if placed."
+            required=False,
+            default="",
+            allow_blank=True,
+            max_length=128,
+            help_text="The venue's id of the order; required if placed.",
         )
         note = serializers.CharField(required=False, default="", allow_blank=True, max_length=2000)
 

@@ -149,7 +149,9 @@ def test_a_trader_resolves_placed_with_the_venue_id_and_the_signal_is_executed(
 
 def test_a_trader_resolves_not_placed_and_the_signal_can_be_ordered_again(in_review, client_for, trader):
     order = in_review()
-    response = client_for(trader).post(f"/api/orders/{order.pk}/resolve", {"placed": False}, format="json")
+    response = client_for(trader).post(
+        f"/api/orders/{order.pk}/resolve", {"placed": False, "exchange_order_id": ""}, format="json"
+    )
     assert response.status_code == 200
     order.refresh_from_db()
     assert (order.status, order.error_code, order.needs_review) == ("FAILED", "NOT_PLACED_REVIEWED", False)
