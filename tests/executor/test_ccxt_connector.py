@@ -218,8 +218,12 @@ def test_a_working_account_checks_ok(connector):
     assert abs(check.clock_skew_ms) < 5000
 
 
-def test_an_unreachable_venue_is_a_network_failure_with_nothing_sent(settings):
+def test_an_unreachable_venue_is_retried_a_bounded_number_of_times_then_a_network_failure(settings, caplog):
     settings.CCXT_RETRY_DELAY = 0.01
+    settings.CCXT_RETRIES = 2
     config = AccountConfig(label="x", venue="paper", exchange_id="binance", base_url="http://127.0.0.1:9/paper/binance")
     result = CcxtConnector(config).place_order(ticket("td-ccxt-14"))
     assert (result.status, result.error_code) == (ResultStatus.FAILED, ErrorCode.NETWORK)
+    assert "nothing was sent" in result.error_message
+    # The connection was refused (nothing left): sent again twice, then given up.
+    assert len([r for r in caplog.records if "retrying" in r.getMessage()]) == 2
