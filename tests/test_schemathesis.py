@@ -21,10 +21,27 @@ CHECKS = "not_a_server_error,response_schema_conformance,status_code_conformance
 MAX_EXAMPLES = os.environ.get("SCHEMATHESIS_MAX_EXAMPLES", "10")
 ST = Path(sys.executable).with_name("st")
 
+# A follower (a user without a desk role) following a master's dry-run account, with one
+# unresolved error, so the follow-config answers carry real rows; prints the follower's token.
 SEED = """
+from decimal import Decimal
 from django.contrib.auth.models import User
+from executor.models import ExchangeAccount
+from executor.services import exchange_account_save
+from following import services
 from tradedesk.models import UserToken
+def account(owner):
+    row = ExchangeAccount(owner=owner, label=owner.username + "-acct", venue="paper", connector="dry_run")
+    return exchange_account_save(account=row, secrets=None)
+master = User.objects.create_user(username="mona_master", password="a-long-master-password")
+master_account = account(master)
+services.master_account_open(user=master, credential_id=master_account.pk)
 follower = User.objects.create_user(username="fiona_follower", password="a-long-follower-password")
+row = services.follow_settings_create(
+    user=follower, master_credential_id=master_account.pk, follower_credential_id=account(follower).pk,
+    follow_ratio=Decimal("0.1"), is_active=True,
+)
+services.trade_error_record(settings_id=row.pk, error_type="INSUFFICIENT_BALANCE", message="no money")
 print(UserToken.objects.create_key(name="schemathesis", user=follower)[1])
 """
 
