@@ -169,8 +169,15 @@ class PaperInstrumentAdmin(admin.ModelAdmin):
         services.paper_price_set(symbol=obj.symbol, price=obj.override_price)
 
 
+class TradeInline(ReadOnlyInline):
+    model = PaperTrade
+    fields = ["created_at", "qty", "price", "quote_qty", "fee", "fee_asset", "is_maker"]
+    readonly_fields = fields
+
+
 @admin.register(PaperOrder)
 class PaperOrderAdmin(admin.ModelAdmin):
+    inlines = [TradeInline]
     list_display = [
         "__str__",
         "account",
