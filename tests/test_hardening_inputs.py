@@ -144,3 +144,19 @@ def test_on_postgresql_an_offset_past_its_range_is_a_400_not_a_database_error(ap
     for path in LISTS:
         assert_json_error(api.get(path, {"created_after": value}), 400, "created_after")
     assert api.get("/api/signals", {"created_after": "2026-01-01T00:00:00+14:00"}).status_code == 200
+
+
+def test_the_paper_api_answers_a_20_mb_body_with_a_json_413_in_its_own_format(paper_instruments):
+    from executor.paper.services import paper_account_create
+
+    _, key = paper_account_create(username="huge", password="paper-password-123", balances={})
+    body = json.dumps({"symbol": "BTC/USDT", "note": "x" * (20 * 1024 * 1024)})
+    response = Client().post("/paper/api/orders", data=body, content_type="application/json", HTTP_X_PAPER_KEY=key)
+    assert response.status_code == 413
+    assert response.json()["error"]["code"] == "REQUEST_TOO_LARGE"
+
+
+def test_an_unknown_paper_api_path_is_a_json_404_in_its_own_format():
+    response = Client().get("/paper/api/nothing-here")
+    assert response.status_code == 404 and response["Content-Type"].startswith("application/json")
+    assert response.json()["error"]["code"] == "NOT_FOUND"

@@ -79,6 +79,8 @@ class RequestIdMiddleware:
 
 
 API_PREFIX = "/api/"
+# The bundled paper exchange's own JSON API: the same rules, in its error format ({"error": {...}}).
+PAPER_API_PREFIX = "/paper/api/"
 # Query parameters the API takes as a list (?status=A&status=B); any other given twice is a 400.
 LIST_PARAMETERS = frozenset({"status"})
 _ERROR_CODES = {
@@ -93,8 +95,12 @@ _ERROR_CODES = {
 }
 
 
-def _json_error(status: int, message: str, fields: dict[str, list[str]] | None = None) -> JsonResponse:
+def _json_error(
+    status: int, message: str, fields: dict[str, list[str]] | None = None, *, paper: bool = False
+) -> JsonResponse:
     body = {"code": _ERROR_CODES.get(status, "error"), "message": message, "fields": fields or {}}
+    if paper:
+        body = {"error": {**body, "code": body["code"].upper()}}
     return JsonResponse(body, status=status)
 
 
@@ -102,7 +108,8 @@ class ApiErrorsMiddleware:
     """Every answer under /api/ is JSON in the desk's error format ({code, message, fields}),
     also those made outside DRF: an unknown path or an id that is not a number (Django's 404
     page), a body over DATA_UPLOAD_MAX_MEMORY_SIZE (413, refused before anything reads it), a
-    repeated query parameter (400 naming it; otherwise the last one would silently win)."""
+    repeated query parameter (400 naming it; otherwise the last one would silently win). The
+    paper exchange's JSON API under /paper/api/ gets the same, in its own error format."""
 
     sync_capable = True
     async_capable = True
@@ -116,28 +123,33 @@ class ApiErrorsMiddleware:
     def __call__(self, request):
         if self.is_async:
             return self._acall(request)
-        if not request.path.startswith(API_PREFIX):
+        if not request.path.startswith((API_PREFIX, PAPER_API_PREFIX)):
             return self.get_response(request)
         return self._finish(request, self._refuse(request) or self.get_response(request))
 
     async def _acall(self, request):
-        if not request.path.startswith(API_PREFIX):
+        if not request.path.startswith((API_PREFIX, PAPER_API_PREFIX)):
             return await self.get_response(request)
         return self._finish(request, self._refuse(request) or await self.get_response(request))
 
     def _finish(self, request, response):
         if response.status_code >= 400 and not response.get("Content-Type", "").startswith("application/json"):
-            return _json_error(response.status_code, self._message(request, response.status_code))
+            message = self._message(request, response.status_code)
+            return _json_error(response.status_code, message, paper=_is_paper(request))
         return response
 
     def _refuse(self, request) -> JsonResponse | None:
+        paper = _is_paper(request)
         limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
         try:
             length = int(request.META.get("CONTENT_LENGTH") or 0)
         except ValueError:
-            return _json_error(400, "Content-Length is not a number.", {"Content-Length": ["must be a number"]})
+            fields = {"Content-Length": ["must be a number"]}
+            return _json_error(400, "Content-Length is not a number.", fields, paper=paper)
         if limit is not None and length > limit:
-            return _json_error(413, f"The request body is larger than {limit} bytes.")
+            return _json_error(413, f"The request body is larger than {limit} bytes.", paper=paper)
+        if paper:
+            return None
         repeated = {
             name: [f"give one value, not {len(request.GET.getlist(name))}"]
             for name in request.GET
@@ -157,3 +169,7 @@ class ApiErrorsMiddleware:
         if status >= 500:
             return "The server failed to answer; the request id in X-Request-ID finds it in the logs."
         return "The request could not be read."
+
+
+def _is_paper(request) -> bool:
+    return request.path.startswith(PAPER_API_PREFIX)
