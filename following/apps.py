@@ -4,3 +4,9 @@ from django.apps import AppConfig
 class FollowingConfig(AppConfig):
     name = "following"
     verbose_name = "Copy trading"
+
+    def ready(self) -> None:
+        from following.follower_orders import follower_order_failed
+        from orders import hooks
+
+        hooks.on_follower_order_failed(follower_order_failed)

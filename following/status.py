@@ -7,9 +7,9 @@ from decimal import Decimal
 
 from django.conf import settings
 
-from following import selectors
+from following import selectors, venue
 from following.models import FollowSettings
-from following.sync import instruments_for, read_positions, target_qty
+from following.sizing import target_qty
 
 logger = logging.getLogger(__name__)
 ZERO = Decimal("0")
@@ -17,7 +17,7 @@ ZERO = Decimal("0")
 
 def _read(account) -> tuple[dict[str, Decimal] | None, str]:
     try:
-        return {p.symbol: p.qty for p in read_positions(account)}, ""
+        return {p.symbol: p.qty for p in venue.read_positions(account)}, ""
     except Exception as exc:
         logger.warning("positions of account %s unavailable: %s", account.pk, exc)
         return None, f"positions of {account.label} unavailable: {exc}"
@@ -49,7 +49,7 @@ def follow_status(*, row: FollowSettings, live: bool = True) -> dict:
             if after is not None
             else {symbol: Decimal(line["own"]) for symbol, line in last.items()}
         )
-    instruments = instruments_for(row.follower_credential) if live else {}
+    instruments = venue.instruments_for(row.follower_credential) if live else {}
     symbols = sorted({s for s, q in master.items() if q} | {s for s, q in own.items() if q} | set(last))
     positions = []
     for symbol in symbols:

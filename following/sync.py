@@ -14,32 +14,32 @@ A cycle (Celery beat, every FOLLOW_SYNC_EVERY seconds):
 
 Any failure of a follower records a TradeError and pauses that follower (same transaction);
 the others go on. A failure to read a master skips its followers for this cycle, unpaused.
+
+Venue reads are in following/venue.py, the quantity maths in following/sizing.py, the follower
+orders in following/follower_orders.py.
 """
 
 import hashlib
 import logging
 import queue
 import threading
-import time
 import uuid
 from collections import defaultdict
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from decimal import ROUND_DOWN, Decimal
+from decimal import Decimal
 
 from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
 from django.utils import timezone
 
-from executor.connectors import API_CONNECTORS, get_connector
-from executor.connectors.base import AccountConfig, Instrument, Position
-from executor.models import ExchangeAccount
-from executor.selectors import connector_for
-from following import selectors
+from executor.connectors.base import Instrument
+from following import selectors, venue
+from following.follower_orders import follower_order_submit
 from following.models import ErrorType, FollowSettings, SyncOutcome, SyncRun
 from following.services import trade_error_record
+from following.sizing import floor_to, target_qty
 from orders.models import OrderStatus
 from tradedesk.exceptions import Conflict
 
@@ -49,27 +49,6 @@ ZERO = Decimal("0")
 CYCLE_LOCK = "following:sync-cycle"
 # Cycle records older than this are deleted (one cycle in a hundred does it): a week of history.
 KEEP_RUNS = timedelta(days=7)
-_INSTRUMENTS_TTL = 300.0
-_instruments_cache: dict[tuple[str, str], tuple[float, dict[str, Instrument]]] = {}
-_instruments_lock = threading.Lock()
-
-
-def floor_to(qty: Decimal, step: Decimal) -> Decimal:
-    """Round a non-negative quantity down to a multiple of step."""
-    if step <= 0:
-        return qty
-    return (qty / step).to_integral_value(rounding=ROUND_DOWN) * step
-
-
-def target_qty(master_qty: Decimal, ratio: Decimal, lot: Decimal) -> Decimal:
-    sign = -1 if master_qty < 0 else 1
-    return sign * floor_to(abs(master_qty) * ratio, lot)
-
-
-@dataclass
-class MasterSnapshot:
-    positions: dict[str, Position]
-    fingerprint: str
 
 
 @dataclass
@@ -146,8 +125,9 @@ def _cycle(now: datetime) -> tuple[CycleTotals, int]:
     for row in followers:
         by_master[row.master_credential_id].append(row)
 
-    jobs: list[tuple[FollowSettings, MasterSnapshot]] = []
-    snapshots = _master_snapshots([rows[0].master_credential for rows in by_master.values()])
+    jobs: list[tuple[FollowSettings, venue.MasterSnapshot]] = []
+    masters = [rows[0].master_credential for rows in by_master.values()]
+    snapshots = venue.master_snapshots(masters, threads=min(settings.FOLLOW_SYNC_THREADS, _pool_room()))
     for master_id, rows in by_master.items():
         snapshot = snapshots[master_id]
         if isinstance(snapshot, Exception):
@@ -173,7 +153,7 @@ def _cycle(now: datetime) -> tuple[CycleTotals, int]:
 
 
 def _run_jobs(
-    jobs: list[tuple[FollowSettings, MasterSnapshot]], in_flight: dict[int, set[str]], now: datetime
+    jobs: list[tuple[FollowSettings, venue.MasterSnapshot]], in_flight: dict[int, set[str]], now: datetime
 ) -> list[FollowerOutcome]:
     """Evaluate followers, in threads when FOLLOW_SYNC_THREADS > 0. A slow follower holds one
     thread; the others carry on with the rest."""
@@ -219,7 +199,9 @@ def _pool_room() -> int:
     return max(1, size - 2)
 
 
-def _safe_sync(row: FollowSettings, snapshot: MasterSnapshot, in_flight: set[str], now: datetime) -> FollowerOutcome:
+def _safe_sync(
+    row: FollowSettings, snapshot: venue.MasterSnapshot, in_flight: set[str], now: datetime
+) -> FollowerOutcome:
     lock = f"following:follower:{row.pk}"
     if not cache.add(lock, 1, timeout=settings.FOLLOW_SYNC_LOCK_SECONDS):
         return FollowerOutcome(row.pk, SyncOutcome.WAITING)
@@ -242,7 +224,7 @@ def _safe_sync(row: FollowSettings, snapshot: MasterSnapshot, in_flight: set[str
 
 
 def sync_follower(
-    *, row: FollowSettings, snapshot: MasterSnapshot, in_flight: set[str], now: datetime
+    *, row: FollowSettings, snapshot: venue.MasterSnapshot, in_flight: set[str], now: datetime
 ) -> FollowerOutcome:
     """Bring one follower to its targets. `in_flight` holds the symbols it has an order in
     flight for, read before its positions: such a symbol waits, so a filled-but-unrecorded
@@ -263,8 +245,8 @@ def sync_follower(
         )
         return FollowerOutcome(row.pk, SyncOutcome.FAILED, evaluated=True, error=True)
     try:
-        instruments = instruments_for(account, strict=True)
-    except InstrumentsUnavailable as exc:
+        instruments = venue.instruments_for(account, strict=True)
+    except venue.InstrumentsUnavailable as exc:
         # The venue is not answering: nothing is ordered and the follower is not paused; the
         # next cycle tries again.
         logger.warning("follower %s: %s; skipped this cycle", row.pk, exc)
@@ -274,7 +256,7 @@ def sync_follower(
         return FollowerOutcome(row.pk, SyncOutcome.VENUE_UNAVAILABLE, evaluated=True)
     trusted = _trusted_positions(row, account.pk, now)
     try:
-        own = trusted if trusted is not None else {p.symbol: p.qty for p in read_positions(account)}
+        own = trusted if trusted is not None else {p.symbol: p.qty for p in venue.read_positions(account)}
     except Exception as exc:
         trade_error_record(
             settings_id=row.pk,
@@ -339,7 +321,7 @@ def _trusted_positions(row: FollowSettings, account_id: int, now: datetime) -> d
 def _sync_symbol(
     row: FollowSettings,
     symbol: str,
-    snapshot: MasterSnapshot,
+    snapshot: venue.MasterSnapshot,
     own_qty: Decimal,
     instruments: dict[str, Instrument],
     in_flight: set[str],
@@ -377,8 +359,6 @@ def _sync_symbol(
 
 
 def _place(row: FollowSettings, symbol: str, diff: Decimal, qty: Decimal, master, line: dict) -> tuple[dict, int]:
-    from orders.services import follower_order_submit
-
     try:
         order = follower_order_submit(
             follow_settings_id=row.pk,
@@ -416,96 +396,6 @@ def _overall(lines: dict[str, dict]) -> str:
 
 def _s(value: Decimal) -> str:
     return format(value.normalize(), "f") if value else "0"
-
-
-def _master_snapshots(accounts: list[ExchangeAccount]) -> dict[int, MasterSnapshot | Exception]:
-    """Every master's positions, read at the same time: a slow master delays no other master."""
-    if len(accounts) == 1 or settings.FOLLOW_SYNC_THREADS <= 0:
-        return {account.pk: _master_snapshot_or_error(account) for account in accounts}
-
-    def in_thread(account: ExchangeAccount) -> MasterSnapshot | Exception:
-        try:
-            return _master_snapshot_or_error(account)
-        finally:
-            connection.close()  # this pool thread's connection, if the ledger needed one
-
-    with ThreadPoolExecutor(max_workers=min(len(accounts), settings.FOLLOW_SYNC_THREADS, _pool_room())) as pool:
-        return dict(zip([a.pk for a in accounts], pool.map(in_thread, accounts), strict=True))
-
-
-def _master_snapshot_or_error(account: ExchangeAccount) -> MasterSnapshot | Exception:
-    try:
-        return _master_snapshot(account)
-    except Exception as exc:
-        return exc
-
-
-def _master_snapshot(account: ExchangeAccount) -> MasterSnapshot:
-    if not account.is_active:
-        # Deactivated by an admin: its followers wait (unpaused) until it is active again.
-        raise RuntimeError(f"exchange account {account.pk} is deactivated")
-    positions = {p.symbol: p for p in read_positions(account) if p.qty}
-    text = ";".join(f"{symbol}={positions[symbol].qty.normalize()}" for symbol in sorted(positions))
-    return MasterSnapshot(positions=positions, fingerprint=hashlib.sha256(text.encode()).hexdigest())
-
-
-def _reader_config(account: ExchangeAccount) -> tuple[str, AccountConfig]:
-    """How to read an account: its own connector, or for a browser account the venue's API
-    connector with the same secrets (the browser reads no positions)."""
-    config = account.config()
-    if account.connector == "browser" and account.venue in API_CONNECTORS:
-        return "api", config
-    return account.connector, config
-
-
-def read_positions(account: ExchangeAccount) -> list[Position]:
-    kind, config = _reader_config(account)
-    if kind == "api" and account.connector == "browser" and not config.secrets.get("api_key"):
-        return selectors.ledger_positions(account_id=account.pk)
-    if kind == account.connector:
-        return connector_for(account).get_positions()
-    return get_connector(kind, config).get_positions()
-
-
-class InstrumentsUnavailable(Exception):
-    """The venue publishes lot sizes but could not be asked, and none are known from before."""
-
-
-def instruments_for(account: ExchangeAccount, *, strict: bool = False) -> dict[str, Instrument]:
-    """The venue's lot sizes and minimums, cached per venue and address for a few minutes.
-
-    When the venue cannot be asked, the last known ones are used however old; with none known,
-    `strict` raises InstrumentsUnavailable (the sync then orders nothing rather than guess a lot
-    the venue would refuse), else {} (the status page's estimate)."""
-    kind, config = _reader_config(account)
-    key = (kind, f"{config.venue}|{config.exchange_id}|{config.sandbox}|{config.base_url or settings.PAPER_BASE_URL}")
-    with _instruments_lock:
-        cached = _instruments_cache.get(key)
-        if cached and time.monotonic() - cached[0] < _INSTRUMENTS_TTL:
-            return cached[1]
-    try:
-        if kind == "ccxt":
-            # ccxt: the account's own (pooled) exchange instance, which knows its exchange id and testnet.
-            found = connector_for(account)
-        else:
-            public = AccountConfig(label="instruments", venue=config.venue, base_url=config.base_url)
-            found = get_connector(kind, public)
-        instruments = found.instruments()
-    except Exception as exc:
-        logger.warning("instruments of %s unavailable: %s", key, exc)
-        if cached:
-            return cached[1]
-        if strict:
-            raise InstrumentsUnavailable(f"the venue's lot sizes could not be read: {exc}") from exc
-        return {}
-    with _instruments_lock:
-        _instruments_cache[key] = (time.monotonic(), instruments)
-    return instruments
-
-
-def instruments_cache_clear() -> None:
-    with _instruments_lock:
-        _instruments_cache.clear()
 
 
 # The engine's bookkeeping on the follower row: single queryset updates, not audited settings.

@@ -13,6 +13,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from executor.connectors.base import ErrorCode, OrderResult, ResultStatus
+from orders import hooks
 from orders.models import Order, OrderStatus
 from orders.services import (
     _connector,
@@ -164,9 +165,7 @@ def order_resolve_review(
         if placed and order.signal_id is not None:
             signal_mark_executed(signal=Signal.objects.select_for_update().get(pk=order.signal_id))
         if not placed and order.follow_settings_id is not None:
-            from following.services import trade_error_record_for_order
-
-            trade_error_record_for_order(order=order)
+            hooks.follower_order_failed(order)
         _publish(order)
         if placed:
             transaction.on_commit(lambda: _enqueue_for_venue("refresh_order", order))

@@ -11,7 +11,7 @@ from django.utils import timezone
 from executor.connectors.base import ErrorCode, OrderResult, OrderTicket, ResultStatus
 from executor.models import ExchangeAccount
 from executor.selectors import connector_for, desk_account_get, task_queue_for
-from orders import risk
+from orders import hooks, risk
 from orders.models import (
     FINAL_VENUE_STATES,
     IN_FLIGHT_STATUSES,
@@ -162,6 +162,18 @@ def order_create(
         transaction.on_commit(lambda: _enqueue_placement(order))
     logger.info("order %s created for signal %s by user %s", order.pk, signal.pk, user.pk)
     return order
+
+
+def order_send(*, order: Order) -> Order:
+    """Send an order whose placement is already recorded (placement_started_at set, committed,
+    no transaction open) and record the answer. For callers that create their own orders and
+    place them at once (copy trading's follower orders)."""
+    return _send_and_record(order, _connector(order))
+
+
+def order_enqueue_placement(*, order: Order) -> None:
+    """Queue the placement of a committed SUBMITTING order on its account's queue."""
+    _enqueue_placement(order)
 
 
 def _enqueue_placement(order: Order) -> None:
@@ -361,9 +373,7 @@ def order_record_result(*, order_id: int, result: OrderResult) -> Order:
             signal_mark_executed(signal=Signal.objects.select_for_update().get(pk=order.signal_id))
         if order.status == OrderStatus.FAILED and order.follow_settings_id is not None:
             # A follower's failure is recorded and pauses the follower in this same transaction.
-            from following.services import trade_error_record_for_order
-
-            trade_error_record_for_order(order=order)
+            hooks.follower_order_failed(order)
         _publish(order)
     logger.info("order %s %s %s", order.pk, order.status, order.error_code or order.exchange_order_id)
     if order.status == OrderStatus.FAILED and order.signal_id is not None:
@@ -473,87 +483,3 @@ def _locked(order_id: int) -> Order:
         return Order.objects.select_for_update().get(pk=order_id)
     except Order.DoesNotExist:
         raise NotFound(f"order {order_id} does not exist", field="order_id") from None
-
-
-def follower_order_create(
-    *,
-    follow_settings_id: int,
-    user: User,
-    account: ExchangeAccount,
-    symbol: str,
-    side: str,
-    qty: Decimal,
-    reference_price: Decimal | None = None,
-    placing_now: bool = False,
-) -> Order:
-    """A copy-trading MARKET order for a follower's own exchange account, SUBMITTING.
-
-    The row (and its client order id) is committed before any venue call. A follower has at
-    most one order in flight per symbol (a database constraint): a second one is refused with a
-    409 `follower_order_in_flight`, so two sync cycles can never order the same difference twice.
-    A follower turned off or paused by an error since the cycle read its settings gets no order
-    (409 `follower_paused`): the cycle's read can be seconds old when it has many followers.
-    """
-    from django.db import IntegrityError
-
-    order = Order(
-        follow_settings_id=follow_settings_id,
-        symbol=symbol,
-        side=side,
-        order_type=OrderType.MARKET,
-        qty=qty,
-        reference_price=reference_price,
-        venue=account.connector,
-        exchange_account=account,
-        created_by=user,
-        # Placed by the caller right after this commit: the attempt is recorded with the row, so
-        # a crash before the answer is settled by a lookup at the venue, never by a second send.
-        placement_started_at=timezone.now() if placing_now else None,
-    )
-    order._change_reason = f"copy trading for {user.get_username()}"
-    try:
-        with transaction.atomic():
-            if not _follower_still_on(follow_settings_id):
-                raise Conflict(
-                    f"follower settings {follow_settings_id} are off or paused by an error; nothing ordered",
-                    code="follower_paused",
-                )
-            order.save()
-            _publish(order)
-    except IntegrityError:
-        raise Conflict(
-            f"follower settings {follow_settings_id} already have a {symbol} order in flight",
-            field="symbol",
-            code="follower_order_in_flight",
-        ) from None
-    return order
-
-
-def _follower_still_on(follow_settings_id: int) -> bool:
-    """Whether the follower is on and has no unresolved trade error, right now. One statement per
-    follower order, in plain SQL: building it with the ORM costs about 0.4 ms of CPU, paid a
-    thousand times per master change with a thousand followers."""
-    from django.db import connection
-
-    from following.models import FollowSettings, TradeError
-
-    settings_table = connection.ops.quote_name(FollowSettings._meta.db_table)
-    errors_table = connection.ops.quote_name(TradeError._meta.db_table)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT 1 AS still_on FROM {settings_table} s WHERE s.id = %s AND s.is_active = %s AND NOT EXISTS "  # noqa: S608
-            f"(SELECT 1 FROM {errors_table} e WHERE e.user_id = s.user_id AND e.is_resolved = %s)",
-            [follow_settings_id, True, False],
-        )
-        return cursor.fetchone() is not None
-
-
-def follower_order_submit(**fields) -> Order:
-    """Create a follower order (see follower_order_create) and place it: API and dry-run orders
-    at once in this thread (no transaction open), browser orders through the browser queue."""
-    if fields["account"].connector == "browser":
-        order = follower_order_create(**fields)
-        _enqueue_placement(order)
-        return order
-    order = follower_order_create(**fields, placing_now=True)
-    return _send_and_record(order, _connector(order))

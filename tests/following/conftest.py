@@ -16,7 +16,8 @@ from executor.connectors.base import OrderTicket
 from executor.models import ExchangeAccount
 from executor.selectors import connector_for
 from executor.services import exchange_account_save
-from following import services, sync
+from following import services
+from following import venue as follow_venue
 from following.models import FollowSettings
 
 
@@ -26,7 +27,7 @@ def clean_engine_state(settings):
     # rollback; the engine caches instruments per venue. Start every test from nothing.
     dry_run._positions.clear()
     dry_run._ledger.clear()
-    sync.instruments_cache_clear()
+    follow_venue.instruments_cache_clear()
     settings.FOLLOW_SYNC_THREADS = 0
     settings.FOLLOW_MAX_ORDER_QTY = ""
     settings.DRY_RUN_PRICES = {"BTC/USDT": Decimal("65000")}
@@ -115,4 +116,4 @@ def trade() -> Callable[..., None]:
 
 
 def positions(account: ExchangeAccount) -> dict[str, Decimal]:
-    return {p.symbol: p.qty for p in sync.read_positions(account)}
+    return {p.symbol: p.qty for p in follow_venue.read_positions(account)}

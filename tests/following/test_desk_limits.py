@@ -4,8 +4,9 @@ from decimal import Decimal
 
 import pytest
 
+from following.follower_orders import follower_order_create
 from orders import risk
-from orders.services import follower_order_create, order_create
+from orders.services import order_create
 
 pytestmark = pytest.mark.django_db
 

@@ -218,12 +218,12 @@ def test_the_schema_documents_the_follow_config_api(client_for, desk_admin):
 def test_status_falls_back_to_the_last_sync_when_the_venue_cannot_answer(
     monkeypatch, client_for, follower, follower_account, master_account, follow, trade
 ):
-    from following import status, sync
+    from following import sync, venue
 
     follow(follower, follower_account, "0.1")
     trade(master_account, "BUY", "1.0")
     sync.follow_sync_cycle()
-    monkeypatch.setattr(status, "read_positions", lambda account: (_ for _ in ()).throw(OSError("venue down")))
+    monkeypatch.setattr(venue, "read_positions", lambda account: (_ for _ in ()).throw(OSError("venue down")))
     data = client_for(follower).get(f"{URL}/status").json()
     assert data["positions_source"] == "last_sync" and "venue down" in data["problems"][0]
     assert (data["positions"][0]["master_qty"], data["positions"][0]["own_qty"]) == ("1", "0.1")

@@ -6,6 +6,7 @@ import pytest
 from django.contrib.auth.models import User
 
 from following import services, sync
+from following import venue as follow_venue
 from following.models import FollowSettings, TradeError
 
 pytestmark = pytest.mark.django_db
@@ -171,7 +172,7 @@ def test_a_browser_account_without_an_api_key_counts_its_filled_follower_orders(
             follow_settings=row, symbol="BTC/USDT", side=side, order_type="MARKET", qty=Decimal(qty),
             filled_qty=Decimal(qty), venue="browser", exchange_account=browser, status=status,
         )  # fmt: skip
-    assert {p.symbol: p.qty for p in sync.read_positions(browser)} == {"BTC/USDT": Decimal("0.2")}
+    assert {p.symbol: p.qty for p in follow_venue.read_positions(browser)} == {"BTC/USDT": Decimal("0.2")}
 
 
 def test_a_follower_of_a_closed_master_changes_the_ratio_from_the_dashboard(

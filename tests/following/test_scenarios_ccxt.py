@@ -21,7 +21,7 @@ from executor.paper.services.accounts import paper_account_create
 from executor.paper.services.faults import paper_fault_set
 from executor.paper.services.prices import paper_price_set
 from executor.services import exchange_account_save
-from following import sync
+from following import venue as follow_venue
 from following.models import FollowSettings, SyncRun, TradeError
 from tests.following import test_scenarios_services as base
 from tests.following.test_scenarios_services import URL, follower_orders, start_following, wait_cycles, wait_for
@@ -72,7 +72,7 @@ def running(celery_processes):
 
 @pytest.fixture
 def venue(live_server, paper_instruments, master, follower):
-    sync.instruments_cache_clear()
+    follow_venue.instruments_cache_clear()
     ccxt_pool.pool_clear()
     return CcxtVenue(f"{live_server.url}/paper/binance", master, follower)
 

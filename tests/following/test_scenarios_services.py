@@ -27,6 +27,7 @@ from executor.paper.services.faults import paper_fault_set
 from executor.paper.services.prices import paper_price_set
 from executor.services import exchange_account_save
 from following import services, sync
+from following import venue as follow_venue
 from following.models import FollowSettings, SyncRun, TradeError
 from orders.models import Order
 from tests.services.test_worker import database_url
@@ -120,7 +121,7 @@ class Venue:
 
 @pytest.fixture
 def venue(live_server, paper_instruments, master, follower):
-    sync.instruments_cache_clear()
+    follow_venue.instruments_cache_clear()
     return Venue(f"{live_server.url}/paper", master, follower)
 
 

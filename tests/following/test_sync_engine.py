@@ -10,7 +10,8 @@ from django.test.utils import CaptureQueriesContext
 
 from executor.connectors.base import ErrorCode, OrderResult
 from executor.connectors.dry_run import DryRunConnector
-from following import sync
+from following import sizing, sync
+from following import venue as follow_venue
 from following.models import FollowSettings, SyncOutcome, SyncRun, TradeError
 from orders.models import Order
 from tests.following.conftest import positions
@@ -112,7 +113,7 @@ def test_an_order_in_flight_counts_and_is_never_ordered_again(
 def test_the_database_refuses_a_second_order_in_flight_for_the_same_follower_and_symbol(
     follower, follower_account, master_account, follow
 ):
-    from orders.services import follower_order_create
+    from following.follower_orders import follower_order_create
 
     row = follow(follower, follower_account)
     values = {"follow_settings_id": row.pk, "user": follower, "account": follower_account, "symbol": "BTC/USDT"}
@@ -167,14 +168,14 @@ def test_one_failing_follower_does_not_stop_the_others(
     follow(follower, failing, "0.1")
     follow(other_follower, healthy, "0.2")
     trade(master_account, "BUY", "1.0")
-    original = sync.read_positions
+    original = follow_venue.read_positions
 
     def broken(account):
         if account.pk == failing.pk:
             raise RuntimeError("venue down for this account")
         return original(account)
 
-    monkeypatch.setattr(sync, "read_positions", broken)
+    monkeypatch.setattr(follow_venue, "read_positions", broken)
     run = sync.follow_sync_cycle()
     assert positions(healthy) == {"BTC/USDT": Decimal("0.2")}
     assert TradeError.objects.get().error_type == "POSITIONS_UNAVAILABLE"
@@ -223,8 +224,8 @@ def test_an_unchanged_master_costs_no_venue_call_and_reading_settings_does_not_g
     followers(3)
     sync.follow_sync_cycle()  # everyone in sync now
     reads = []
-    original = sync.read_positions
-    monkeypatch.setattr(sync, "read_positions", lambda account: reads.append(account.pk) or original(account))
+    original = follow_venue.read_positions
+    monkeypatch.setattr(follow_venue, "read_positions", lambda account: reads.append(account.pk) or original(account))
 
     def queries_of_a_quiet_cycle() -> int:
         with CaptureQueriesContext(connection) as captured:
@@ -251,8 +252,8 @@ def test_the_master_is_read_once_per_cycle_however_many_followers(
         follow(user, make_account(user))
     trade(master_account, "BUY", "1.0")
     reads = []
-    original = sync.read_positions
-    monkeypatch.setattr(sync, "read_positions", lambda account: reads.append(account.pk) or original(account))
+    original = follow_venue.read_positions
+    monkeypatch.setattr(follow_venue, "read_positions", lambda account: reads.append(account.pk) or original(account))
     run = sync.follow_sync_cycle()
     assert reads.count(master_account.pk) == 1 and run.orders_placed == 5
 
@@ -289,8 +290,8 @@ def test_between_rechecks_the_follower_is_not_read_again_and_a_trade_outside_is_
     trade(master_account, "BUY", "1.0")
     sync.follow_sync_cycle()
     reads = []
-    original = sync.read_positions
-    monkeypatch.setattr(sync, "read_positions", lambda account: reads.append(account.pk) or original(account))
+    original = follow_venue.read_positions
+    monkeypatch.setattr(follow_venue, "read_positions", lambda account: reads.append(account.pk) or original(account))
     trade(master_account, "BUY", "1.0")
     trade(follower_account, "SELL", "0.05")  # the follower trades by itself
     sync.follow_sync_cycle()
@@ -343,14 +344,14 @@ def test_masters_are_read_at_the_same_time_and_a_failing_one_skips_only_its_foll
             user=user, master_credential_id=account.pk, follower_credential_id=own.pk, follow_ratio=Decimal("0.1")
         )
     trade(first, "BUY", "1.0")
-    original = sync._master_snapshot
+    original = follow_venue.master_snapshot
 
     def read(account):
         if account.pk == second.pk:
             raise OSError("down")
         return original(account)
 
-    monkeypatch.setattr(sync, "_master_snapshot", read)
+    monkeypatch.setattr(follow_venue, "master_snapshot", read)
     run = sync.follow_sync_cycle()
     assert (run.masters_read, run.orders_placed, run.outcome) == (2, 1, "partial")
     assert FollowSettings.objects.get(user=other_follower).last_sync_outcome == SyncOutcome.MASTER_UNAVAILABLE
@@ -430,7 +431,7 @@ def test_a_follower_turned_off_after_the_cycle_read_it_gets_no_order(
     ],
 )
 def test_the_target_is_master_times_ratio_rounded_down_to_the_lot(master, ratio, lot, expected):
-    assert sync.target_qty(Decimal(master), Decimal(ratio), Decimal(lot)) == Decimal(expected)
+    assert sizing.target_qty(Decimal(master), Decimal(ratio), Decimal(lot)) == Decimal(expected)
 
 
 def test_a_venue_whose_lot_sizes_cannot_be_read_gets_no_guessed_order_and_pauses_no_one(
@@ -456,7 +457,7 @@ def test_a_venue_whose_lot_sizes_cannot_be_read_gets_no_guessed_order_and_pauses
     monkeypatch.setattr(DryRunConnector, "instruments", lambda self: lots)
     sync.follow_sync_cycle()
     assert positions(follower_account) == {"BTC/USDT": Decimal("0.1")}
-    monkeypatch.setattr(sync, "_INSTRUMENTS_TTL", 0.0)
+    monkeypatch.setattr(follow_venue, "_INSTRUMENTS_TTL", 0.0)
     monkeypatch.setattr(DryRunConnector, "instruments", down)
     trade(master_account, "BUY", "0.55")  # target 0.155: 0.15 at the venue's lot
     sync.follow_sync_cycle()

@@ -180,6 +180,7 @@ def test_resolving_needs_a_trader_a_venue_id_when_placed_and_an_order_in_review(
 
 def _follower_order() -> Order:
     from following import services as following
+    from following.follower_orders import follower_order_create
 
     master = User.objects.create_user("mia_master", password="x" * 20)
     follower = User.objects.create_user("fred_follower", password="x" * 20)
@@ -196,7 +197,7 @@ def _follower_order() -> Order:
         follower_credential_id=own.pk,
         follow_ratio=Decimal("0.1"),
     )
-    order = services.follower_order_create(
+    order = follower_order_create(
         follow_settings_id=row.pk, user=follower, account=own, symbol="BTC/USDT", side="BUY", qty=Decimal("0.1")
     )
     Order.objects.filter(pk=order.pk).update(status="UNKNOWN", needs_review=True)

@@ -1,0 +1,27 @@
+"""The one hook other apps give orders: "a follower order failed".
+
+orders never imports following: copy trading registers its handler at start-up
+(following.apps.FollowingConfig.ready). The handler runs inside the transaction that marks the
+order FAILED, so the follower's error and pause commit together with the failure."""
+
+import logging
+from collections.abc import Callable
+
+from orders.models import Order
+
+logger = logging.getLogger(__name__)
+
+_follower_order_failed: Callable[[Order], None] | None = None
+
+
+def on_follower_order_failed(handler: Callable[[Order], None]) -> None:
+    """Register the handler (one; registering again replaces it)."""
+    global _follower_order_failed
+    _follower_order_failed = handler
+
+
+def follower_order_failed(order: Order) -> None:
+    if _follower_order_failed is None:
+        logger.error("follower order %s failed but no handler is registered (following not installed?)", order.pk)
+        return
+    _follower_order_failed(order)
