@@ -15,6 +15,15 @@
 
 Prints p50/p95 and the ratios; writes bench/results/order_placement.json.
 
+    python bench/order_placement.py --site pro [--orders 100]
+
+The same against Paper Pro (/paper/pro/, a site built like a real exchange's): desk orders go to
+a `pro` browser account on the demo's paper login, and the bare script does the pro profile's
+steps (side tab, order-type dropdown, price, amount, Buy, Confirm in the dialog) on the same
+page and waits for the submit's JSON answer and its toast. The desk also reads the order history
+in a second tab before each submit (the snapshot that settles a lost answer); the bare script
+does not. Writes bench/results/order_placement_pro.json. Target: desk p50 <= 1.3 x bare p50.
+
     python bench/order_placement.py --path ccxt [--orders 100]
 
 The ccxt path instead: desk orders go to the demo's `paper (binance-api)` account (ccxt's binance
@@ -224,16 +233,42 @@ def bare_order(page, base: str, client_order_id: str) -> None:
     page.wait_for_selector(f'[data-testid=order-success][data-client-order-id="{client_order_id}"]')
 
 
-def bare_orders(base: str, creds: dict, count: int) -> list[float]:
+def bare_pro_login(page, base: str, creds: dict) -> None:
+    page.goto(f"{base}/paper/pro/login")
+    page.get_by_label("Username", exact=True).fill(creds["paper_username"])
+    page.get_by_label("Password", exact=True).fill(creds["paper_password"])
+    page.get_by_role("button", name="Log in", exact=True).click()
+    page.get_by_role("button", name="Log out", exact=True).wait_for()
+
+
+def bare_pro_order(page, base: str, client_order_id: str) -> None:
+    """The pro profile's steps by hand (no client order id on this site: the argument is unused)."""
+    if "/paper/pro/trade/BTC_USDT" not in page.url:
+        page.goto(f"{base}/paper/pro/trade/BTC_USDT", wait_until="domcontentloaded")
+    ticket = page.get_by_role("region", name="Place order")
+    ticket.get_by_role("tab", name="Buy", exact=True).dispatch_event("click")  # under the last toast
+    page.get_by_role("button", name="Order type").click()
+    page.get_by_role("option", name="Limit", exact=True).click()
+    page.get_by_label("Price", exact=True).fill("70000")
+    page.get_by_label("Amount", exact=True).fill("0.001")
+    page.get_by_role("button", name="Buy BTC", exact=True).click()
+    with page.expect_response("**/api/order/place") as answer:
+        page.get_by_role("dialog", name="Confirm order").get_by_role("button", name="Confirm", exact=True).click()
+    number = answer.value.json()["data"]["orderId"]
+    page.get_by_role("status").filter(has_text=f"#{number}").wait_for()
+
+
+def bare_orders(base: str, creds: dict, count: int, site: str = "paper") -> list[float]:
     latencies = []
+    login, order = (bare_pro_login, bare_pro_order) if site == "pro" else (bare_login, bare_order)
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=chromium(), headless=True, args=LAUNCH_ARGS)
         page = browser.new_page()
-        bare_login(page, base, creds)
-        bare_order(page, base, f"bare-warm-{time.time_ns()}")
+        login(page, base, creds)
+        order(page, base, f"bare-warm-{time.time_ns()}")
         for index in range(count):
             started = time.perf_counter()
-            bare_order(page, base, f"bare-{time.time_ns()}-{index}")
+            order(page, base, f"bare-{time.time_ns()}-{index}")
             latencies.append((time.perf_counter() - started) * 1000)
         browser.close()
     return latencies
@@ -251,6 +286,18 @@ def cold_starts(base: str, creds: dict, count: int) -> list[float]:
             times.append((time.perf_counter() - started) * 1000)
             browser.close()
     return times
+
+
+def use_pro_account(desk: Desk) -> None:
+    """Desk orders to a Paper Pro browser account on the demo's paper login."""
+    code = (
+        "from executor.models import ExchangeAccount as A; from executor.services import exchange_account_save; "
+        "src = A.objects.get(is_desk_default=True, connector='browser'); s = src.get_secrets(); "
+        f"pro = A(owner=src.owner, label='paper-pro (browser)', venue='pro', connector='browser', "
+        f"base_url='{desk.base}/paper/pro', is_desk_default=True); "
+        "exchange_account_save(account=pro, secrets={k: s[k] for k in ('web_username', 'web_password')})"
+    )
+    desk.manage("shell", "-c", code)
 
 
 def use_ccxt_account(desk: Desk) -> None:
@@ -357,6 +404,7 @@ def main() -> None:
     parser.add_argument("--memory-orders", type=int, default=1000, help="orders for the memory check (0 skips)")
     parser.add_argument("--cold", type=int, default=3, help="cold starts to time")
     parser.add_argument("--path", choices=["browser", "ccxt"], default="browser", help="which desk path to time")
+    parser.add_argument("--site", choices=["paper", "pro"], default="paper", help="browser path: which test site")
     parser.add_argument(
         "--spacing",
         type=float,
@@ -375,10 +423,12 @@ def main() -> None:
         try:
             log("starting the embedded desk (migrate, demo setup, rundesk)")
             creds = desk.start()
+            if args.site == "pro":
+                use_pro_account(desk)
             cookie = desk.session_cookie(creds["username"], creds["password"])
             headers = {"Origin": desk.base, "Cookie": cookie}
             with ws_connect(desk.base.replace("http", "ws") + "/ws/orders", additional_headers=headers) as socket_:
-                log("first desk order (browser start and login)")
+                log(f"first desk order on the {args.site} site (browser start and login)")
                 first = desk_orders(desk, creds, 1, socket_, "first")
                 log("warm-up: 10 desk orders")
                 desk_orders(desk, creds, 10, socket_, "warm-up")
@@ -386,9 +436,9 @@ def main() -> None:
                 log(f"timing {args.orders} desk orders (confirm -> SUCCESS event)")
                 warm = desk_orders(desk, creds, args.orders, socket_, "desk")
                 log(f"timing {args.orders} bare Playwright orders on the same page")
-                bare = bare_orders(desk.base, creds, args.orders)
+                bare = bare_orders(desk.base, creds, args.orders, args.site)
                 log(f"timing {args.cold} cold starts (launch, login, order)")
-                cold = cold_starts(desk.base, creds, args.cold)
+                cold = cold_starts(desk.base, creds, args.cold) if args.site == "paper" else []
                 rss_end = rss_warm
                 if args.memory_orders:
                     remaining = max(0, args.memory_orders - args.orders - 11)
@@ -403,7 +453,7 @@ def main() -> None:
             "first_order_ms": round(first[0], 1),
             "desk_warm": summary(warm),
             "bare_playwright": summary(bare),
-            "cold_start": summary(cold),
+            "cold_start": summary(cold) if cold else None,
             "ratio_desk_to_bare_p50": round(percentile(warm, 0.5) / percentile(bare, 0.5), 2),
             "ratio_desk_to_bare_p95": round(percentile(warm, 0.95) / percentile(bare, 0.95), 2),
             "browser_rss_mb_after_warmup": round(rss_warm / 2**20, 1),
@@ -413,7 +463,8 @@ def main() -> None:
     )
     out = ROOT / "bench" / "results"
     out.mkdir(parents=True, exist_ok=True)
-    (out / "order_placement.json").write_text(json.dumps(result, indent=2))
+    name = "order_placement.json" if args.site == "paper" else f"order_placement_{args.site}.json"
+    (out / name).write_text(json.dumps(result, indent=2))
 
     print()
     box = result["machine"]
@@ -425,7 +476,8 @@ def main() -> None:
         ("cold start (launch+login+order)", "cold_start"),
     ):
         row = result[key]
-        print(f"{name:<34}{row['n']:>6}{row['p50_ms']:>10}{row['p95_ms']:>10}{row['max_ms']:>10}")
+        if row:
+            print(f"{name:<34}{row['n']:>6}{row['p50_ms']:>10}{row['p95_ms']:>10}{row['max_ms']:>10}")
     print(f"first desk order after start: {result['first_order_ms']} ms")
     print(
         f"desk / bare: p50 x{result['ratio_desk_to_bare_p50']}, p95 x{result['ratio_desk_to_bare_p95']} "
