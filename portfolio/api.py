@@ -38,7 +38,7 @@ def _portfolios(request) -> list[selectors.AccountPortfolio]:
     account_id = query.validated_data.get("account")
     portfolios = selectors.portfolio_list(account_id=account_id)
     if account_id is not None and not portfolios:
-        raise NotFound(f"exchange account {account_id} does not exist", field="account")
+        raise NotFound(f"exchange account {account_id} does not exist or is not one the desk trades", field="account")
     return portfolios
 
 

@@ -110,11 +110,12 @@ class AccountPortfolio:
 
 def portfolio_accounts(*, account_id: int | None = None) -> list[ExchangeAccount | None]:
     """The accounts the desk trades: the desk default and every account with a desk order;
-    None stands for the dry run when it has fills or is the desk's executor."""
+    None stands for the dry run when it has fills or is the desk's executor. A follower's own
+    account is not among them: desk staff see the desk's book, not a follower's balances."""
     desk_orders = Q(orders__follow_settings__isnull=True, orders__isnull=False)
     accounts = ExchangeAccount.objects.filter(Q(is_desk_default=True) | desk_orders).distinct().order_by("label", "id")
     if account_id is not None:
-        accounts = ExchangeAccount.objects.filter(pk=account_id)
+        accounts = accounts.filter(pk=account_id)
     result: list[ExchangeAccount | None] = list(accounts)
     dry_run_used = Fill.objects.filter(order__exchange_account__isnull=True).exists()
     if account_id is None and (dry_run_used or settings.EXECUTOR != "exchange"):

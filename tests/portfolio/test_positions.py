@@ -165,3 +165,18 @@ def test_a_browser_accounts_venue_is_read_only_by_its_own_worker(monkeypatch, cl
     assert {queue for _, queue in queued} == {"browser-b"}
     client_for(viewer).get(f"/api/positions?account={account.pk}")
     assert len(queued) == 3  # one read per account and kind at a time
+
+
+def test_a_followers_own_account_is_not_shown_to_desk_staff(client_for, viewer, outsider):
+    follower_account = exchange_account_save(
+        account=ExchangeAccount(
+            owner=outsider, label="fred's", venue="paper", connector="api", base_url="http://127.0.0.1:9"
+        ),
+        secrets={"api_key": "k"},
+    )
+
+    client = client_for(viewer)
+
+    assert client.get(f"/api/balances?account={follower_account.pk}").status_code == 404
+    listed = {row["account_id"] for row in client.get("/api/positions").json()["accounts"]}
+    assert follower_account.pk not in listed
