@@ -170,7 +170,7 @@ def account_portfolio(account: ExchangeAccount | None) -> AccountPortfolio:
         if pnl.fills or row.venue_qty:
             portfolio.rows.append(row)
     if portfolio.drifts:
-        logger.info("account %s: %d position(s) drift from the desk's fills", portfolio.key, len(portfolio.drifts))
+        logger.debug("account %s: %d position(s) drift from the desk's fills", portfolio.key, len(portfolio.drifts))
     return portfolio
 
 
