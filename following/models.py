@@ -36,10 +36,35 @@ class SyncOutcome(models.TextChoices):
     VENUE_UNAVAILABLE = "venue_unavailable", "Venue's lot sizes unavailable"
 
 
-class FollowSettings(models.Model):
-    """One follower's settings (one per user): whom they copy, with which account, at what ratio."""
+class SizingMode(models.TextChoices):
+    RATIO = "ratio", "Ratio of the master's quantity"
+    EQUITY = "equity", "Proportional to equity (your equity / master's equity x ratio)"
+    FIXED_NOTIONAL = "fixed_notional", "Fixed notional per master trade"
 
-    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="follow_settings")
+
+class JoinMode(models.TextChoices):
+    NOW = "now", "Copy the master's current position now"
+    CHANGES = "changes", "Copy only the master's changes from now on"
+
+
+class UnfollowMode(models.TextChoices):
+    KEEP = "keep", "Keep the copied positions"
+    CLOSE = "close", "Close the copied positions"
+
+
+MONEY = {"max_digits": 28, "decimal_places": 10}
+DEFAULT_MAX_SLIPPAGE = "0.005"
+
+
+class FollowSettings(models.Model):
+    """One follow: a user copies one master account with one of their own accounts, at a ratio.
+
+    A user may follow several masters (one row each, each with its own ratio, active flag, sizing,
+    caps and slippage). The follows of one follower account add up per symbol: the first (lowest
+    id) open follow of the account owns whatever the account holds beyond the others' copied
+    positions, so a one-master follower is synced exactly as before (to master x ratio)."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="follows")
     master_user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="followers")
     master_credential = models.ForeignKey(
         "executor.ExchangeAccount", on_delete=models.PROTECT, related_name="followed_by"
@@ -54,6 +79,33 @@ class FollowSettings(models.Model):
     paused_by_error = models.BooleanField(
         default=False, help_text="Following was turned off by a trade error (it resumes when none is left)."
     )
+    sizing_mode = models.CharField(max_length=20, choices=SizingMode.choices, default=SizingMode.RATIO)
+    fixed_notional = models.DecimalField(
+        **MONEY, null=True, blank=True, help_text="fixed_notional mode: quote amount per master trade."
+    )
+    join_mode = models.CharField(max_length=10, choices=JoinMode.choices, default=JoinMode.NOW)
+    # changes-only joining: the master's positions when the follow began (shrunk as the master
+    # closes them), not copied. {symbol: qty}
+    join_baseline = models.JSONField(default=dict, blank=True)
+    max_slippage = models.DecimalField(
+        max_digits=8, decimal_places=6, default=DEFAULT_MAX_SLIPPAGE,
+        help_text="Follower orders are limits at the master's price +/- this fraction (0.005 = 0.5%).",
+    )  # fmt: skip
+    # Risk caps (empty = no cap). A breach pauses the follow with its own error type.
+    max_order_notional = models.DecimalField(**MONEY, null=True, blank=True)
+    max_position_notional = models.DecimalField(**MONEY, null=True, blank=True)
+    max_trades_per_day = models.PositiveIntegerField(null=True, blank=True)
+    max_loss = models.DecimalField(
+        max_digits=8, decimal_places=6, null=True, blank=True,
+        help_text="Fraction of the account's equity high-water mark (0.2 = pause at a 20% drawdown).",
+    )  # fmt: skip
+    allowed_symbols = models.JSONField(default=list, blank=True, help_text="Empty: every symbol.")
+    equity_high_water = models.DecimalField(**MONEY, null=True, blank=True)
+    # Unfollowed: the row stays (its orders and statistics keep their follow); kept positions
+    # stay the follower's and are never synced again.
+    ended_at = models.DateTimeField(null=True, blank=True)
+    unfollow_mode = models.CharField(max_length=10, choices=UnfollowMode.choices, blank=True)
+    kept_positions = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -74,6 +126,7 @@ class FollowSettings(models.Model):
             "last_sync_detail",
             "sync_fingerprint",
             "last_checked_at",
+            "equity_high_water",
         ]
     )
 
@@ -81,6 +134,14 @@ class FollowSettings(models.Model):
         verbose_name_plural = "follow settings"
         constraints = [
             models.CheckConstraint(condition=models.Q(follow_ratio__gt=0), name="follow_ratio_positive"),
+            models.UniqueConstraint(
+                fields=["user", "master_credential"],
+                condition=models.Q(ended_at__isnull=True),
+                name="one_open_follow_per_master",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(max_slippage__gte=0) & models.Q(max_slippage__lt=1), name="max_slippage_range"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -101,12 +162,22 @@ class ErrorType(models.TextChoices):
     INSTRUMENT_UNKNOWN = "INSTRUMENT_UNKNOWN"
     ORDER_REFUSED = "ORDER_REFUSED"
     INTERNAL = "INTERNAL"
+    # A risk cap of the follow was reached (each its own type, as the issue asks).
+    CAP_ORDER_NOTIONAL = "CAP_ORDER_NOTIONAL"
+    CAP_POSITION_NOTIONAL = "CAP_POSITION_NOTIONAL"
+    CAP_TRADES_PER_DAY = "CAP_TRADES_PER_DAY"
+    CAP_MAX_LOSS = "CAP_MAX_LOSS"
+    CAP_SYMBOL_NOT_ALLOWED = "CAP_SYMBOL_NOT_ALLOWED"
 
 
 class TradeError(models.Model):
     """A follower's failure. While any is unresolved the follower is paused (is_active False)."""
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="trade_errors")
+    # The follow it pauses (several follows of one user pause and resume on their own).
+    follow_settings = models.ForeignKey(
+        FollowSettings, null=True, blank=True, on_delete=models.CASCADE, related_name="trade_errors"
+    )
     # The follower's order that failed (the seed's trade_log); empty when no order was made.
     trade_log = models.ForeignKey(
         "orders.Order", null=True, blank=True, on_delete=models.SET_NULL, related_name="trade_errors"
@@ -133,6 +204,23 @@ class TradeError(models.Model):
 
     def __str__(self) -> str:
         return f"#{self.pk} {self.error_type} ({'resolved' if self.is_resolved else 'open'})"
+
+
+class CopyTrade(models.Model):
+    """The prices of one follower order against its master: the slippage guard's record."""
+
+    order = models.OneToOneField("orders.Order", on_delete=models.CASCADE, related_name="copy_trade")
+    follow_settings = models.ForeignKey(FollowSettings, on_delete=models.CASCADE, related_name="copy_trades")
+    master_price = models.DecimalField(**MONEY, null=True, blank=True, help_text="The master's fill price.")
+    limit_price = models.DecimalField(**MONEY, null=True, blank=True)
+    max_slippage = models.DecimalField(max_digits=8, decimal_places=6)
+    # Signed fraction against the master's price, worse for the follower when positive; set
+    # once the order has a fill price.
+    slippage = models.DecimalField(max_digits=16, decimal_places=10, null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"copy of order {self.order_id} (slippage {self.slippage})"
 
 
 class SyncRun(models.Model):
