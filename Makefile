@@ -107,6 +107,7 @@ bench-live: install
 # The README's screenshots of the desk pages (docs/screenshots/), from a real run in Chromium.
 screenshots: install
 	$(PY) scripts/screenshots.py
+	$(PY) scripts/screenshots_desk_day.py
 	$(PY) scripts/screenshots_follow.py
 	$(PY) scripts/portfolio_screenshots.py
 
