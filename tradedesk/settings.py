@@ -467,6 +467,8 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
+        # ccxt logs every request's headers and body at DEBUG: API keys, signatures, balances.
+        "ccxt": {"level": "INFO"},
         # One line per 4xx: the request middleware's (tradedesk.request, with the request id).
         # django.request would add a WARNING for it, and Django's own console handler on the
         # "django" logger (DEBUG) a third, unformatted copy; 5xx still come here with the traceback.

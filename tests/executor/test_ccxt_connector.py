@@ -227,3 +227,18 @@ def test_an_unreachable_venue_is_retried_a_bounded_number_of_times_then_a_networ
     assert "nothing was sent" in result.error_message
     # The connection was refused (nothing left): sent again twice, then given up.
     assert len([r for r in caplog.records if "retrying" in r.getMessage()]) == 2
+
+
+def test_nothing_secret_reaches_the_logs_even_at_debug(paper, live_server, caplog):
+    import logging
+    import re
+
+    caplog.set_level(logging.DEBUG)
+    config = config_for(paper, live_server)
+    connector = CcxtConnector(config)
+    connector.place_order(ticket("td-ccxt-15"))
+    connector.get_balances()
+    text = "\n".join(record.getMessage() for record in caplog.records)
+    for secret in (config.secrets["api_key"], config.secrets["api_secret"]):
+        assert secret not in text
+    assert not re.search(r"signature=[0-9a-f]{64}", text)
