@@ -11,7 +11,7 @@ from following import selectors, services
 from following.models import FollowSettings, SyncOutcome, TradeError
 from following.status import follow_status
 from tradedesk.exceptions import NotFound
-from tradedesk.schema import ERROR_RESPONSES
+from tradedesk.schema import ERROR_RESPONSES, error_responses
 
 # Ids are 64-bit: a larger number is a 400 naming the field, not an overflow in the database driver.
 MAX_ID = 2**63 - 1
@@ -97,28 +97,32 @@ class FollowSettingsApi(APIView):
         master_user_id = serializers.IntegerField(min_value=1, max_value=MAX_ID, required=False)
         is_active = serializers.BooleanField(required=False)
 
-    @extend_schema(responses={200: FollowSettingsOutput, **ERROR_RESPONSES})
+    @extend_schema(responses={200: FollowSettingsOutput, **error_responses(404)})
     def get(self, request):
         row = selectors.follow_settings_get(user=request.user)
         if row is None:
             raise NotFound("you have no follow settings yet; create them with POST")
         return Response(FollowSettingsOutput(row).data)
 
-    @extend_schema(request=FollowSettingsCreateInput, responses={201: FollowSettingsOutput, **ERROR_RESPONSES})
+    @extend_schema(request=FollowSettingsCreateInput, responses={201: FollowSettingsOutput, **error_responses(409)})
     def post(self, request):
         serializer = self.FollowSettingsCreateInput(data=request.data)
         serializer.is_valid(raise_exception=True)
         row = services.follow_settings_create(user=request.user, **serializer.validated_data)
         return Response(FollowSettingsOutput(row).data, status=status.HTTP_201_CREATED)
 
-    @extend_schema(request=FollowSettingsUpdateInput, responses={200: FollowSettingsOutput, **ERROR_RESPONSES})
+    @extend_schema(
+        request=FollowSettingsUpdateInput, responses={200: FollowSettingsOutput, **error_responses(404, 409)}
+    )
     def put(self, request):
         serializer = self.FollowSettingsUpdateInput(data=request.data)
         serializer.is_valid(raise_exception=True)
         row = services.follow_settings_update(user=request.user, **serializer.validated_data)
         return Response(FollowSettingsOutput(row).data)
 
-    @extend_schema(request=FollowSettingsUpdateInput, responses={200: FollowSettingsOutput, **ERROR_RESPONSES})
+    @extend_schema(
+        request=FollowSettingsUpdateInput, responses={200: FollowSettingsOutput, **error_responses(404, 409)}
+    )
     def patch(self, request):
         return self.put(request)
 
@@ -149,7 +153,7 @@ class FollowStatusApi(APIView):
         last_sync_outcome = serializers.ChoiceField(choices=SyncOutcome.choices, allow_blank=True)
 
     @extend_schema(
-        responses={200: FollowStatusOutput, **ERROR_RESPONSES},
+        responses={200: FollowStatusOutput, **error_responses(404)},
         description="Your configuration, the master's and your own positions side by side, the expected "
         "follow quantity per symbol, unresolved errors and the last sync.",
     )
@@ -165,7 +169,7 @@ class TradeErrorListApi(APIView):
         is_resolved = serializers.BooleanField(required=False, allow_null=True, default=None)
         limit = serializers.IntegerField(min_value=1, max_value=500, default=100)
 
-    @extend_schema(parameters=[TradeErrorFilterInput], responses={200: TradeErrorOutput(many=True), **ERROR_RESPONSES})
+    @extend_schema(parameters=[TradeErrorFilterInput], responses={200: TradeErrorOutput(many=True)})
     def get(self, request):
         filters = self.TradeErrorFilterInput(data=request.query_params)
         filters.is_valid(raise_exception=True)
@@ -182,7 +186,7 @@ class TradeErrorResolveApi(APIView):
         )
         is_active = serializers.BooleanField()
 
-    @extend_schema(request=None, responses={200: TradeErrorResolveOutput, **ERROR_RESPONSES})
+    @extend_schema(request=None, responses={200: TradeErrorResolveOutput, **error_responses(409)})
     def post(self, request, error_id: int):
         error, resumed = services.trade_error_resolve(user=request.user, error_id=error_id)
         row = selectors.follow_settings_get(user=request.user)
@@ -206,11 +210,11 @@ class MasterListApi(APIView):
     class MasterOpenInput(serializers.Serializer):
         credential_id = serializers.IntegerField(min_value=1, max_value=MAX_ID)
 
-    @extend_schema(responses={200: MasterAccountOutput(many=True), **ERROR_RESPONSES})
+    @extend_schema(responses={200: MasterAccountOutput(many=True)})
     def get(self, request):
         return Response(MasterAccountOutput(selectors.master_account_list(), many=True).data)
 
-    @extend_schema(request=MasterOpenInput, responses={201: MasterAccountOutput, **ERROR_RESPONSES})
+    @extend_schema(request=MasterOpenInput, responses={201: MasterAccountOutput})
     def post(self, request):
         serializer = self.MasterOpenInput(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -219,7 +223,7 @@ class MasterListApi(APIView):
 
 
 class MasterCloseApi(APIView):
-    @extend_schema(request=None, responses={200: MasterAccountOutput, **ERROR_RESPONSES})
+    @extend_schema(request=None, responses={200: MasterAccountOutput})
     def post(self, request, credential_id: int):
         listing = services.master_account_close(user=request.user, credential_id=credential_id)
         return Response(MasterAccountOutput(listing).data)
@@ -249,7 +253,7 @@ class CredentialListApi(APIView):
         api_secret = serializers.CharField(max_length=500, required=False, default="")
         passphrase = serializers.CharField(max_length=500, required=False, default="")
 
-    @extend_schema(responses={200: CredentialOutput(many=True), **ERROR_RESPONSES})
+    @extend_schema(responses={200: CredentialOutput(many=True)})
     def get(self, request):
         return Response(self.CredentialOutput(selectors.own_account_list(user=request.user), many=True).data)
 
