@@ -27,6 +27,15 @@ def ratio_field(**kwargs) -> serializers.DecimalField:
     )
 
 
+# The rules the service enforces (400 naming the field otherwise), for the schema's readers.
+MASTER_HELP = "An exchange account open for following (GET masters), not one of your own; any other is a 400."
+FOLLOWER_HELP = (
+    "One of your own active exchange accounts (GET credentials), not the desk's own and not the "
+    "master's; any other is a 400."
+)
+MASTER_USER_HELP = "Optional: the master account's owner; a 400 if it is not."
+
+
 class FollowSettingsOutput(serializers.ModelSerializer):
     user_id = serializers.IntegerField(read_only=True)
     master_user_id = serializers.IntegerField(read_only=True)
@@ -78,24 +87,28 @@ class FollowSettingsApi(APIView):
     """The caller's follow settings: POST creates them (once), GET reads, PUT/PATCH change them."""
 
     class FollowSettingsCreateInput(serializers.Serializer):
-        master_credential_id = serializers.IntegerField(
-            min_value=1, max_value=MAX_ID, help_text="An account open for following."
-        )
-        follower_credential_id = serializers.IntegerField(
-            min_value=1, max_value=MAX_ID, help_text="One of your exchange accounts."
-        )
+        master_credential_id = serializers.IntegerField(min_value=1, max_value=MAX_ID, help_text=MASTER_HELP)
+        follower_credential_id = serializers.IntegerField(min_value=1, max_value=MAX_ID, help_text=FOLLOWER_HELP)
         follow_ratio = ratio_field()
         master_user_id = serializers.IntegerField(
-            min_value=1, max_value=MAX_ID, required=False, help_text="Optional; checked."
+            min_value=1, max_value=MAX_ID, required=False, help_text=MASTER_USER_HELP
         )
         is_active = serializers.BooleanField(default=True)
 
     class FollowSettingsUpdateInput(serializers.Serializer):
-        master_credential_id = serializers.IntegerField(min_value=1, max_value=MAX_ID, required=False)
-        follower_credential_id = serializers.IntegerField(min_value=1, max_value=MAX_ID, required=False)
+        master_credential_id = serializers.IntegerField(
+            min_value=1, max_value=MAX_ID, required=False, help_text=MASTER_HELP
+        )
+        follower_credential_id = serializers.IntegerField(
+            min_value=1, max_value=MAX_ID, required=False, help_text=FOLLOWER_HELP
+        )
         follow_ratio = ratio_field(required=False)
-        master_user_id = serializers.IntegerField(min_value=1, max_value=MAX_ID, required=False)
-        is_active = serializers.BooleanField(required=False)
+        master_user_id = serializers.IntegerField(
+            min_value=1, max_value=MAX_ID, required=False, help_text=MASTER_USER_HELP
+        )
+        is_active = serializers.BooleanField(
+            required=False, help_text="Turning following on is refused (409) while you have unresolved errors."
+        )
 
     @extend_schema(responses={200: FollowSettingsOutput, **error_responses(404)})
     def get(self, request):
