@@ -242,3 +242,30 @@ def test_nothing_secret_reaches_the_logs_even_at_debug(paper, live_server, caplo
     for secret in (config.secrets["api_key"], config.secrets["api_secret"]):
         assert secret not in text
     assert not re.search(r"signature=[0-9a-f]{64}", text)
+
+
+def test_threads_sharing_one_accounts_instance_each_place_their_own_order(paper, live_server):
+    import threading
+
+    from django.db import connection
+
+    config = config_for(paper, live_server)
+    CcxtConnector(config).instruments()
+    results = {}
+
+    def place(index: int) -> None:
+        try:
+            # Each thread builds its connector as the desk does; all share the account's ccxt instance.
+            results[index] = CcxtConnector(config).place_order(ticket(f"td-ccxt-t{index}", qty=Decimal("0.01")))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=place, args=(index,)) for index in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert CcxtConnector(config).exchange is CcxtConnector(config).exchange
+    assert [results[i].status for i in range(4)] == [ResultStatus.SUCCESS] * 4
+    assert len({results[i].exchange_order_id for i in range(4)}) == 4
+    assert PaperOrder.objects.filter(account=paper, client_order_id__startswith="td-ccxt-t").count() == 4

@@ -205,3 +205,34 @@ def test_the_scheduled_refresh_keeps_rules_a_confirm_uses_while_the_venue_is_dow
     response = confirm(client_for(trader), make_signal(), qty="0.00125")
     # ...so the refreshed rules decide: off the step.
     assert response.status_code == 400 and response.json()["code"] == "qty_off_step"
+
+
+def test_a_resting_limit_order_is_followed_to_filled_with_its_fills(
+    client_for, trader, make_signal, desk_account, queued_tasks
+):
+    from orders import lifecycle
+
+    order = placed(confirm(client_for(trader), make_signal(), qty="0.01", order_type="LIMIT", price="64000"))
+    assert (order.status, order.venue_state) == ("SUCCESS", "OPEN")
+    paper_price_set(symbol="BTC-USDT", price=Decimal("63900"))
+    lifecycle.order_refresh(order_id=order.pk)
+    order.refresh_from_db()
+    venue = PaperOrder.objects.get(client_order_id=order.client_order_id)
+    assert (order.venue_state, order.filled_qty, order.avg_fill_price) == ("FILLED", Decimal("0.01"), Decimal("64000"))
+    assert order.fee == venue.fee > 0
+    # Binance's trade ids are the venue's numbers (the paper exchange's trade rows).
+    assert sorted(order.fills.values_list("trade_id", flat=True)) == sorted(
+        str(pk) for pk in venue.trades.values_list("id", flat=True)
+    )
+
+
+def test_a_resting_limit_order_is_canceled_at_the_venue(client_for, trader, make_signal, desk_account, queued_tasks):
+    from orders import lifecycle
+
+    order = placed(confirm(client_for(trader), make_signal(), qty="0.01", order_type="LIMIT", price="60000"))
+    response = client_for(trader).post(f"/api/orders/{order.pk}/cancel")
+    assert response.status_code in (200, 202), response.json()
+    lifecycle.order_cancel_at_venue(order_id=order.pk)
+    order.refresh_from_db()
+    assert order.venue_state == "CANCELED"
+    assert PaperOrder.objects.get(client_order_id=order.client_order_id).status == "CANCELED"
