@@ -1,6 +1,6 @@
 from django.urls import path
 
-from following import api, views
+from following import api, api_stats, views, views_stats
 
 app_name = "following"
 
@@ -14,8 +14,11 @@ urlpatterns = [
     path(f"{API}masters", api.MasterListApi.as_view(), name="api-masters"),
     path(f"{API}masters/<int:credential_id>/close", api.MasterCloseApi.as_view(), name="api-master-close"),
     path(f"{API}credentials", api.CredentialListApi.as_view(), name="api-credentials"),
+    path(f"{API}stats", api_stats.FollowerStatsApi.as_view(), name="api-stats"),
+    path(f"{API}masters/<int:credential_id>/stats", api_stats.MasterStatsApi.as_view(), name="api-master-stats"),
     path("follow/", views.dashboard, name="dashboard"),
     path("follow/status/", views.status_fragment, name="status"),
+    path("follow/stats/", views_stats.stats_fragment, name="stats"),
     path("follow/errors/<int:error_id>/resolve/", views.error_resolve, name="error-resolve"),
     path("follow/admin/", views.admin_overview, name="admin"),
     path("follow/signup/", views.signup, name="signup"),
