@@ -1,6 +1,7 @@
 """Reads for copy trading, scoped to the user asking, and the sync engine's reads."""
 
 from collections import defaultdict
+from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.contrib.auth.models import User
@@ -9,15 +10,27 @@ from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Sum
 from executor.connectors.base import Position
 from executor.models import ExchangeAccount
 from following.models import FollowSettings, MasterAccount, SyncRun, TradeError
-from orders.models import IN_FLIGHT_STATUSES, Order, OrderStatus
+from orders.models import IN_FLIGHT_STATUSES, Order, OrderStatus, VenueState
+
+
+def follow_list(*, user: User, include_ended: bool = False) -> QuerySet[FollowSettings]:
+    """The user's follows (one per master), oldest first."""
+    rows = FollowSettings.objects.select_related("master_user", "master_credential", "follower_credential")
+    rows = rows.filter(user=user)
+    if not include_ended:
+        rows = rows.filter(ended_at__isnull=True)
+    return rows.order_by("id")
+
+
+def follow_get(*, user: User, settings_id: int) -> FollowSettings | None:
+    if not 0 < settings_id < 2**63:
+        return None
+    return follow_list(user=user, include_ended=True).filter(pk=settings_id).first()
 
 
 def follow_settings_get(*, user: User) -> FollowSettings | None:
-    return (
-        FollowSettings.objects.select_related("master_user", "master_credential", "follower_credential")
-        .filter(user=user)
-        .first()
-    )
+    """The seed's one follow per user: the user's first open follow."""
+    return follow_list(user=user).first()
 
 
 def trade_error_list(*, user: User, is_resolved: bool | None = None) -> QuerySet[TradeError]:
@@ -27,8 +40,17 @@ def trade_error_list(*, user: User, is_resolved: bool | None = None) -> QuerySet
     return rows
 
 
-def unresolved_error_count(*, user_id: int) -> int:
-    return TradeError.objects.filter(user_id=user_id, is_resolved=False).count()
+def unresolved_error_count(*, user_id: int, settings_id: int | None = None) -> int:
+    rows = TradeError.objects.filter(user_id=user_id, is_resolved=False)
+    if settings_id is not None:
+        rows = rows.filter(Q(follow_settings_id=settings_id) | Q(follow_settings__isnull=True))
+    return rows.count()
+
+
+def _open_error_of_follow():
+    return TradeError.objects.filter(is_resolved=False).filter(
+        Q(follow_settings_id=OuterRef("pk")) | Q(follow_settings__isnull=True, user_id=OuterRef("user_id"))
+    )
 
 
 def master_account_list() -> QuerySet[MasterAccount]:
@@ -57,25 +79,118 @@ def is_desk_account(account: ExchangeAccount) -> bool:
 
 
 def followers_to_sync() -> list[FollowSettings]:
-    """Every active follower with no unresolved error, with what the engine needs, in one query."""
-    open_error = TradeError.objects.filter(user_id=OuterRef("user_id"), is_resolved=False)
+    """Every active follow with no unresolved error of its own, with what the engine needs, in
+    one query. An unfollow with `close` stays active until its copied positions are closed."""
     return list(
         FollowSettings.objects.filter(is_active=True)
-        .filter(~Exists(open_error))
+        .filter(~Exists(_open_error_of_follow()))
         .select_related("user", "master_credential", "follower_credential")
         .order_by("master_credential_id", "id")
     )
 
 
 def follower_symbols_in_flight(*, settings_ids: list[int]) -> dict[int, set[str]]:
-    """Symbols each follower has an order in flight for (one query for all followers)."""
+    """Symbols each follow has an order in flight for (one query for all followers): being
+    placed or unknown, or accepted and still resting at the venue (a slippage-capped limit)."""
     found: dict[int, set[str]] = defaultdict(set)
-    rows = Order.objects.filter(follow_settings__isnull=False, status__in=IN_FLIGHT_STATUSES)
+    resting = Q(status=OrderStatus.SUCCESS, venue_state__in=[VenueState.OPEN, VenueState.PARTIALLY_FILLED])
+    rows = Order.objects.filter(follow_settings__isnull=False).filter(Q(status__in=IN_FLIGHT_STATUSES) | resting)
     if len(settings_ids) < 500:
         rows = rows.filter(follow_settings_id__in=settings_ids)
     for settings_id, symbol in rows.values_list("follow_settings_id", "symbol"):
         found[settings_id].add(symbol)
     return found
+
+
+def resting_follower_orders(*, settings_id: int) -> list[Order]:
+    """A follow's accepted orders still open at the venue (limits not yet filled)."""
+    return list(
+        Order.objects.filter(
+            follow_settings_id=settings_id,
+            status=OrderStatus.SUCCESS,
+            venue_state__in=[VenueState.OPEN, VenueState.PARTIALLY_FILLED],
+        ).order_by("id")
+    )
+
+
+def follow_ledger(*, settings_ids: list[int]) -> dict[int, dict[str, Decimal]]:
+    """Each follow's copied position per symbol: the signed fills of its accepted orders."""
+    totals: dict[int, dict[str, Decimal]] = defaultdict(lambda: defaultdict(Decimal))
+    rows = (
+        Order.objects.filter(follow_settings_id__in=settings_ids, status=OrderStatus.SUCCESS)
+        .values("follow_settings_id", "symbol", "side")
+        .annotate(filled=Sum("filled_qty"), ordered=Sum("qty"))
+    )
+    for row in rows:
+        qty = row["filled"] if row["filled"] is not None else row["ordered"]
+        totals[row["follow_settings_id"]][row["symbol"]] += qty if row["side"] == "BUY" else -qty
+    return {key: dict(value) for key, value in totals.items()}
+
+
+@dataclass
+class Share:
+    """What one follow owns of its follower account. The account's first open follow (lowest id)
+    is `primary`: it owns what the account holds minus `offsets` (the other follows' copied and
+    kept positions), as the seed's one follow owned the whole account; the others own their
+    `ledger` (their own orders' fills)."""
+
+    primary: bool
+    offsets: dict[str, Decimal] = field(default_factory=dict)
+    ledger: dict[str, Decimal] = field(default_factory=dict)
+    siblings: list[int] = field(default_factory=list)
+
+
+def follow_shares(*, rows: list[FollowSettings]) -> dict[int, Share]:
+    """Shares of the follows in `rows`, for accounts followed with more than one follow; a
+    follow missing from the answer is alone on its account (the seed's case: no query)."""
+    accounts = {row.follower_credential_id for row in rows}
+    everyone = list(
+        FollowSettings.objects.filter(follower_credential_id__in=accounts)
+        .filter(Q(ended_at__isnull=True) | Q(is_active=True) | ~Q(kept_positions={}))
+        .values("id", "follower_credential_id", "ended_at", "is_active", "kept_positions")
+        .order_by("id")
+    )
+    by_account: dict[int, list[dict]] = defaultdict(list)
+    for item in everyone:
+        by_account[item["follower_credential_id"]].append(item)
+    shared = {account: items for account, items in by_account.items() if len(items) > 1}
+    if not shared:
+        return {}
+    ids = [item["id"] for items in shared.values() for item in items]
+    ledgers = follow_ledger(settings_ids=ids)
+    shares: dict[int, Share] = {}
+    for items in shared.values():
+        open_ids = [item["id"] for item in items if item["ended_at"] is None]
+        primary = open_ids[0] if open_ids else None
+        offsets: dict[str, Decimal] = defaultdict(Decimal)
+        for item in items:
+            if item["id"] == primary:
+                continue
+            if item["ended_at"] is not None and not item["is_active"]:
+                held = {symbol: Decimal(qty) for symbol, qty in item["kept_positions"].items()}
+            else:
+                held = ledgers.get(item["id"], {})
+            for symbol, qty in held.items():
+                offsets[symbol] += qty
+        siblings = [item["id"] for item in items]
+        for item in items:
+            is_primary = item["id"] == primary
+            shares[item["id"]] = Share(
+                primary=is_primary,
+                offsets=dict(offsets) if is_primary else {},
+                ledger=ledgers.get(item["id"], {}),
+                siblings=[other for other in siblings if other != item["id"]],
+            )
+    return shares
+
+
+def follow_trades_today(*, settings_id: int, since) -> int:
+    """A follow's orders that reached (or may have reached) the venue since `since`."""
+    return (
+        Order.objects.filter(follow_settings_id=settings_id, created_at__gte=since)
+        .exclude(status__in=[OrderStatus.FAILED, OrderStatus.CANCELED])
+        .count()
+    )
 
 
 def ledger_positions(*, account_id: int) -> list[Position]:

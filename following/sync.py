@@ -35,12 +35,14 @@ from django.db import connection
 from django.utils import timezone
 
 from executor.connectors.base import Instrument
-from following import selectors, venue
-from following.follower_orders import follower_order_submit
-from following.models import ErrorType, FollowSettings, SyncOutcome, SyncRun
+from following import selectors, sizing, venue
+from following.follower_orders import copy_trade_settle, follower_order_submit
+from following.models import ErrorType, FollowSettings, SizingMode, SyncOutcome, SyncRun
 from following.services import trade_error_record
-from following.sizing import floor_to, target_qty
+from following.sizing import floor_to
+from orders.lifecycle import order_cancel_at_venue, order_refresh
 from orders.models import OrderStatus
+from orders.services import order_cancel
 from tradedesk.exceptions import Conflict
 
 logger = logging.getLogger(__name__)
@@ -137,7 +139,10 @@ def _cycle(now: datetime) -> tuple[CycleTotals, int]:
             continue
         jobs.extend((row, snapshot) for row in rows)
 
-    outcomes = _run_jobs(jobs, in_flight, now)
+    # Accounts followed with several follows (read once; none for one-master followers).
+    shares = selectors.follow_shares(rows=followers)
+    shared = {row.follower_credential_id for row in followers if row.pk in shares}
+    outcomes = _run_jobs(_grouped(jobs), in_flight, now, shared)
     skipped = [o.settings_id for o in outcomes if not o.evaluated and not o.error]
     _state_bulk_update(settings_ids=skipped, outcome=None, at=now)
     unavailable = sum(outcome.outcome == SyncOutcome.VENUE_UNAVAILABLE for outcome in outcomes)
@@ -152,14 +157,47 @@ def _cycle(now: datetime) -> tuple[CycleTotals, int]:
     return totals, len(by_master)
 
 
+Job = list[tuple[FollowSettings, venue.MasterSnapshot]]
+
+
+def _grouped(jobs: list[tuple[FollowSettings, venue.MasterSnapshot]]) -> list[Job]:
+    """One job per follower account: the follows of an account followed with several masters
+    run one after the other in one thread (the others first, the account's primary last), so
+    the primary's venue read and the others' copied positions are read at the same moment."""
+    by_account: dict[int, Job] = defaultdict(list)
+    for row, snapshot in jobs:
+        by_account[row.follower_credential_id].append((row, snapshot))
+    return list(by_account.values())
+
+
+def _run_group(group: Job, in_flight: dict[int, set[str]], now: datetime, shared: set[int]) -> list[FollowerOutcome]:
+    if group[0][0].follower_credential_id not in shared:
+        return [_safe_sync(row, snapshot, in_flight.get(row.pk, set()), now) for row, snapshot in group]
+    outcomes = []
+    pending = list(group)
+    while pending:
+        # Fresh shares and orders in flight before each follow: the one before may have traded.
+        rows = [row for row, _ in pending]
+        shares = selectors.follow_shares(rows=rows)
+        pending.sort(key=lambda job: shares[job[0].pk].primary if job[0].pk in shares else False)
+        row, snapshot = pending.pop(0)
+        share = shares.get(row.pk)
+        flying = in_flight.get(row.pk, set())
+        if share is not None and share.primary:
+            fresh = selectors.follower_symbols_in_flight(settings_ids=[row.pk, *share.siblings])
+            flying = set().union(*fresh.values()) if fresh else set()
+        outcomes.append(_safe_sync(row, snapshot, flying, now, share=share))
+    return outcomes
+
+
 def _run_jobs(
-    jobs: list[tuple[FollowSettings, venue.MasterSnapshot]], in_flight: dict[int, set[str]], now: datetime
+    jobs: list[Job], in_flight: dict[int, set[str]], now: datetime, shared: set[int] = frozenset()
 ) -> list[FollowerOutcome]:
     """Evaluate followers, in threads when FOLLOW_SYNC_THREADS > 0. A slow follower holds one
     thread; the others carry on with the rest."""
     threads = min(settings.FOLLOW_SYNC_THREADS, len(jobs), _pool_room())
     if threads <= 0:
-        return [_safe_sync(row, snapshot, in_flight.get(row.pk, set()), now) for row, snapshot in jobs]
+        return [outcome for group in jobs for outcome in _run_group(group, in_flight, now, shared)]
     work: queue.SimpleQueue = queue.SimpleQueue()
     for job in jobs:
         work.put(job)
@@ -170,12 +208,12 @@ def _run_jobs(
         try:
             while True:
                 try:
-                    row, snapshot = work.get_nowait()
+                    group = work.get_nowait()
                 except queue.Empty:
                     return
-                outcome = _safe_sync(row, snapshot, in_flight.get(row.pk, set()), now)
+                found = _run_group(group, in_flight, now, shared)
                 with outcomes_lock:
-                    outcomes.append(outcome)
+                    outcomes.extend(found)
         finally:
             connection.close()  # this thread's own connection (back to the pool)
 
@@ -200,13 +238,17 @@ def _pool_room() -> int:
 
 
 def _safe_sync(
-    row: FollowSettings, snapshot: venue.MasterSnapshot, in_flight: set[str], now: datetime
+    row: FollowSettings,
+    snapshot: venue.MasterSnapshot,
+    in_flight: set[str],
+    now: datetime,
+    share: selectors.Share | None = None,
 ) -> FollowerOutcome:
     lock = f"following:follower:{row.pk}"
     if not cache.add(lock, 1, timeout=settings.FOLLOW_SYNC_LOCK_SECONDS):
         return FollowerOutcome(row.pk, SyncOutcome.WAITING)
     try:
-        return sync_follower(row=row, snapshot=snapshot, in_flight=in_flight, now=now)
+        return sync_follower(row=row, snapshot=snapshot, in_flight=in_flight, now=now, share=share)
     except Exception as exc:
         logger.exception("follower %s: sync failed", row.pk)
         try:
@@ -224,14 +266,22 @@ def _safe_sync(
 
 
 def sync_follower(
-    *, row: FollowSettings, snapshot: venue.MasterSnapshot, in_flight: set[str], now: datetime
+    *,
+    row: FollowSettings,
+    snapshot: venue.MasterSnapshot,
+    in_flight: set[str],
+    now: datetime,
+    share: selectors.Share | None = None,
 ) -> FollowerOutcome:
-    """Bring one follower to its targets. `in_flight` holds the symbols it has an order in
+    """Bring one follow to its targets. `in_flight` holds the symbols it has an order in
     flight for, read before its positions: such a symbol waits, so a filled-but-unrecorded
-    order is never ordered again."""
-    fingerprint = hashlib.sha256(f"{snapshot.fingerprint}|{row.follow_ratio}".encode()).hexdigest()
+    order is never ordered again. `share` says what the follow owns of an account followed
+    with several follows (None: alone on it, the whole account is its own)."""
+    fingerprint = hashlib.sha256(
+        f"{snapshot.fingerprint}|{row.follow_ratio}|{row.sizing_mode}|{row.fixed_notional}".encode()
+    ).hexdigest()
     fresh = row.last_checked_at and now - row.last_checked_at < timedelta(seconds=settings.FOLLOW_RECHECK_SECONDS)
-    if row.sync_fingerprint == fingerprint and fresh and not in_flight:
+    if row.sync_fingerprint == fingerprint and fresh and not in_flight and share is None:
         return FollowerOutcome(row.pk, row.last_sync_outcome or SyncOutcome.OK)
 
     account = row.follower_credential
@@ -244,6 +294,7 @@ def sync_follower(
             details={"exchange_account_id": account.pk},
         )
         return FollowerOutcome(row.pk, SyncOutcome.FAILED, evaluated=True, error=True)
+    in_flight = set(in_flight) | _settle_resting(row, in_flight)
     try:
         instruments = venue.instruments_for(account, strict=True)
     except venue.InstrumentsUnavailable as exc:
@@ -254,9 +305,14 @@ def sync_follower(
             last_synced_at=now, last_sync_outcome=SyncOutcome.VENUE_UNAVAILABLE
         )
         return FollowerOutcome(row.pk, SyncOutcome.VENUE_UNAVAILABLE, evaluated=True)
-    trusted = _trusted_positions(row, account.pk, now)
+    trusted = _trusted_positions(row, account.pk, now) if share is None else None
     try:
-        own = trusted if trusted is not None else {p.symbol: p.qty for p in venue.read_positions(account)}
+        if share is not None and not share.primary:
+            own = dict(share.ledger)  # its own orders' fills: no venue call
+        else:
+            own = trusted if trusted is not None else {p.symbol: p.qty for p in venue.read_positions(account)}
+            for symbol, qty in (share.offsets if share else {}).items():
+                own[symbol] = own.get(symbol, ZERO) - qty
     except Exception as exc:
         trade_error_record(
             settings_id=row.pk,
@@ -265,28 +321,37 @@ def sync_follower(
             details={"exchange_account_id": account.pk},
         )
         return FollowerOutcome(row.pk, SyncOutcome.FAILED, evaluated=True, error=True)
+    if _loss_cap_breached(row, now):
+        return FollowerOutcome(row.pk, SyncOutcome.FAILED, evaluated=True, error=True)
     read_at = row.last_sync_detail["read_at"] if trusted is not None else now.isoformat()
-    symbols = sorted(set(snapshot.positions) | set(row.last_sync_detail.get("symbols", {})))
+    previous = row.last_sync_detail.get("symbols", {}) if isinstance(row.last_sync_detail, dict) else {}
+    closing = row.ended_at is not None
+    symbols = sorted(set(snapshot.positions) | set(previous) | (set(own) if closing else set()))
+    context = _Context(row=row, snapshot=snapshot, instruments=instruments, in_flight=in_flight, now=now)
     outcome = FollowerOutcome(row.pk, SyncOutcome.OK, evaluated=True)
     lines: dict[str, dict] = {}
     after = dict(own)
     for symbol in symbols:
-        line, placed = _sync_symbol(row, symbol, snapshot, own.get(symbol, ZERO), instruments, in_flight)
+        line, placed = _sync_symbol(context, symbol, own.get(symbol, ZERO), previous.get(symbol, {}))
         lines[symbol] = line
         outcome.orders += placed
         if line.get("status") == OrderStatus.SUCCESS:
             after[symbol] = after.get(symbol, ZERO) + Decimal(line["filled"])
-        if line["action"] == "below_min":
+        if line["action"] in ("below_min", "rounds_to_zero"):
             outcome.below_min += 1
         if line["action"] == "failed":
             outcome.error = True
             break  # the follower is paused: nothing more for it this cycle
         if line["action"] == "paused":
             break  # turned off meanwhile: nothing more for it this cycle
+    # Symbols not reached this cycle keep their last line (fixed notional sizing builds on it).
+    lines = {**{s: line for s, line in previous.items() if s in symbols}, **lines}
     outcome.outcome = _overall(lines)
     settled = outcome.outcome in (SyncOutcome.OK, SyncOutcome.BELOW_MIN, SyncOutcome.ORDERED)
-    filled = all(line["action"] != "ordered" or line.get("status") == OrderStatus.SUCCESS for line in lines.values())
+    filled = all(line["action"] != "ordered" or line.get("complete") for line in lines.values())
     outcome.detail = {"symbols": lines, "checked_at": now.isoformat()}
+    if context.baseline != (row.join_baseline or {}):
+        FollowSettings.objects.filter(pk=row.pk).update(join_baseline=context.baseline)
     if settled and filled:
         # In sync (or every order filled): skip this follower until the master or ratio changes,
         # and until the venue is read again, trust the positions read plus the fills since.
@@ -296,10 +361,86 @@ def sync_follower(
             "read_at": read_at,
             "positions": {symbol: _s(qty) for symbol, qty in after.items() if qty},
         }
+        if closing and all(line["action"] == "in_sync" for line in lines.values()):
+            _close_finished(row)
     _state_update(
         settings_id=row.pk, outcome=outcome.outcome, detail=outcome.detail, fingerprint=outcome.fingerprint, at=now
     )
     return outcome
+
+
+@dataclass
+class _Context:
+    row: FollowSettings
+    snapshot: venue.MasterSnapshot
+    instruments: dict[str, Instrument]
+    in_flight: set[str]
+    now: datetime
+    baseline: dict = field(default_factory=dict)
+    _equity_factor: list = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.baseline = dict(self.row.join_baseline or {})
+
+    def equity_factor(self) -> Decimal | None:
+        """Follower equity / master equity, read once per evaluation (equity sizing only)."""
+        if not self._equity_factor:
+            mine, theirs = venue.equity(self.row.follower_credential), self.snapshot.equity()
+            self._equity_factor.append(mine / theirs if mine is not None and theirs else None)
+        return self._equity_factor[0]
+
+
+def _settle_resting(row: FollowSettings, in_flight: set[str]) -> set[str]:
+    """A slippage-capped limit still resting from an earlier cycle is refreshed and, if still
+    open, canceled at the venue: what it did not fill becomes the next cycle's difference. Its
+    symbol waits this cycle (returned), so nothing is ordered while it may still fill."""
+    if not in_flight:
+        return set()
+    waiting = set()
+    for order in selectors.resting_follower_orders(settings_id=row.pk):
+        try:
+            order = order_refresh(order_id=order.pk)
+            if order.is_open_at_venue:
+                order_cancel(order_id=order.pk, user=row.user)
+                order = order_cancel_at_venue(order_id=order.pk)
+        except Exception:
+            logger.exception("follower %s: resting order %s could not be refreshed or canceled", row.pk, order.pk)
+        copy_trade_settle(order=order)
+        waiting.add(order.symbol)
+    return waiting
+
+
+def _loss_cap_breached(row: FollowSettings, now: datetime) -> bool:
+    """Max loss: the follower account's equity against its high-water mark. A breach pauses the
+    follow (CAP_MAX_LOSS); resolving the error starts a new high-water mark."""
+    if row.max_loss is None:
+        return False
+    equity = venue.equity(row.follower_credential)
+    if equity is None:
+        logger.warning("follower %s: equity unknown; the max loss cap cannot be checked this cycle", row.pk)
+        return False
+    high = max(row.equity_high_water or equity, equity)
+    if high != row.equity_high_water:
+        FollowSettings.objects.filter(pk=row.pk).update(equity_high_water=high)
+    floor = high * (1 - row.max_loss)
+    if equity >= floor:
+        return False
+    trade_error_record(
+        settings_id=row.pk,
+        error_type=ErrorType.CAP_MAX_LOSS,
+        message=(
+            f"equity {_s(equity)} is below {_s(floor)}, {_s(row.max_loss * 100)}% under its high-water mark "
+            f"{_s(high)}; nothing was ordered. Resolving this error starts a new high-water mark."
+        ),
+        details={"equity": _s(equity), "high_water": _s(high), "max_loss": _s(row.max_loss)},
+    )
+    return True
+
+
+def _close_finished(row: FollowSettings) -> None:
+    """An unfollow with close: everything it copied is closed; it is off for good."""
+    FollowSettings.objects.filter(pk=row.pk, ended_at__isnull=False).update(is_active=False, kept_positions={})
+    logger.info("follow %s: unfollowed and its copied positions are closed", row.pk)
 
 
 def _trusted_positions(row: FollowSettings, account_id: int, now: datetime) -> dict[str, Decimal] | None:
@@ -318,28 +459,65 @@ def _trusted_positions(row: FollowSettings, account_id: int, now: datetime) -> d
     return {symbol: Decimal(qty) for symbol, qty in detail["positions"].items()}
 
 
-def _sync_symbol(
-    row: FollowSettings,
-    symbol: str,
-    snapshot: venue.MasterSnapshot,
-    own_qty: Decimal,
-    instruments: dict[str, Instrument],
-    in_flight: set[str],
-) -> tuple[dict, int]:
-    instrument = instruments.get(symbol)
+def _target(context: _Context, symbol: str, master_qty: Decimal, previous: dict) -> tuple[Decimal | None, Decimal]:
+    """The follow's unrounded target for one symbol and the master quantity it copies (after a
+    changes-only join's baseline)."""
+    row = context.row
+    if row.ended_at is not None:
+        return ZERO, ZERO  # unfollowed with close: everything copied goes
+    baseline = Decimal(context.baseline.get(symbol, "0"))
+    copied = sizing.effective_master(master_qty, baseline)
+    shrunk = sizing.shrunk_baseline(master_qty, baseline)
+    if shrunk != baseline:
+        if shrunk:
+            context.baseline[symbol] = _s(shrunk)
+        else:
+            context.baseline.pop(symbol, None)
+    if row.sizing_mode == SizingMode.EQUITY:
+        return sizing.raw_target(
+            mode=row.sizing_mode, master_qty=copied, ratio=row.follow_ratio, equity_factor=context.equity_factor()
+        ), copied
+    prev_master = Decimal(previous["copied"]) if "copied" in previous else None
+    return sizing.raw_target(
+        mode=row.sizing_mode,
+        master_qty=copied,
+        ratio=row.follow_ratio,
+        notional=row.fixed_notional,
+        price=context.snapshot.price(symbol),
+        prev_master=prev_master,
+        prev_target=Decimal(previous.get("target_unrounded", "0")),
+    ), copied
+
+
+def _sync_symbol(context: _Context, symbol: str, own_qty: Decimal, previous: dict) -> tuple[dict, int]:
+    row = context.row
+    instrument = context.instruments.get(symbol)
     lot = instrument.lot_size if instrument else settings.FOLLOW_DEFAULT_LOT_SIZE
     min_qty = instrument.min_qty if instrument else lot
-    master = snapshot.positions.get(symbol)
+    master = context.snapshot.positions.get(symbol)
     master_qty = master.qty if master else ZERO
-    target = target_qty(master_qty, row.follow_ratio, lot)
+    raw, copied = _target(context, symbol, master_qty, previous)
+    line = {"master": _s(master_qty), "copied": _s(copied), "own": _s(own_qty)}
+    if raw is None:
+        return {**line, "action": "failed"}, _cap_error(
+            row, ErrorType.INTERNAL, symbol, line,
+            f"{symbol}: the {row.get_sizing_mode_display().lower()} target needs an equity or price the venue "
+            "did not give; nothing was ordered",
+        )  # fmt: skip
+    target = sizing.round_target(raw, lot)
     diff = target - own_qty
     qty = floor_to(abs(diff), lot)
-    line = {"master": _s(master_qty), "target": _s(target), "own": _s(own_qty), "diff": _s(diff), "qty": _s(qty)}
-    if symbol in in_flight:
+    line |= {"target_unrounded": _s(raw), "target": _s(target), "diff": _s(diff), "qty": _s(qty)}
+    if symbol in context.in_flight:
         return {**line, "action": "in_flight"}, 0
+    if raw and not target:
+        # The copy is too small for the venue's lot: shown as such, never as "in sync".
+        return {**line, "action": "rounds_to_zero", "lot_size": _s(lot)}, 0
     if diff == 0:
         return {**line, "action": "in_sync"}, 0
-    if qty < min_qty or qty == 0:
+    price = context.snapshot.price(symbol) or venue.last_price(row.follower_credential, symbol)
+    small = instrument and instrument.min_notional and price and qty * price < instrument.min_notional
+    if qty < min_qty or qty == 0 or small:
         # The same below-minimum difference is found again every cycle until the master moves:
         # the follower's status shows it; a line every FOLLOW_SYNC_EVERY seconds would be noise.
         logger.debug(
@@ -355,28 +533,93 @@ def _sync_symbol(
             details={"symbol": symbol, **line},
         )
         return {**line, "action": "failed"}, 0
-    return _place(row, symbol, diff, qty, master, line)
+    breach = _cap_breach(context, symbol, qty, target, own_qty, price)
+    if breach:
+        return {**line, "action": "failed"}, _cap_error(row, breach[0], symbol, line, breach[1])
+    return _place(context, symbol, diff, qty, master, price, line)
 
 
-def _place(row: FollowSettings, symbol: str, diff: Decimal, qty: Decimal, master, line: dict) -> tuple[dict, int]:
+def _cap_breach(
+    context: _Context, symbol: str, qty: Decimal, target: Decimal, own_qty: Decimal, price: Decimal | None
+) -> tuple[str, str] | None:
+    """The first of the follow's caps this order would break: (error type, message)."""
+    row = context.row
+    if row.ended_at is not None:
+        return None  # closing what was copied is never capped
+    if row.allowed_symbols and symbol not in row.allowed_symbols:
+        allowed = ", ".join(row.allowed_symbols)
+        return ErrorType.CAP_SYMBOL_NOT_ALLOWED, f"{symbol} is not in your allowed symbols ({allowed})"
+    if (row.max_order_notional is not None or row.max_position_notional is not None) and not price:
+        return ErrorType.CAP_ORDER_NOTIONAL, f"{symbol}: no price to check your notional caps against"
+    if row.max_order_notional is not None and qty * price > row.max_order_notional:
+        return ErrorType.CAP_ORDER_NOTIONAL, (
+            f"{symbol}: the order's notional {_s(qty * price)} is over your max per order {_s(row.max_order_notional)}"
+        )
+    growing = abs(target) > abs(own_qty)
+    if row.max_position_notional is not None and growing and abs(target) * price > row.max_position_notional:
+        return ErrorType.CAP_POSITION_NOTIONAL, (
+            f"{symbol}: the position's notional {_s(abs(target) * price)} would be over your max per symbol "
+            f"{_s(row.max_position_notional)}"
+        )
+    if row.max_trades_per_day is not None:
+        day = context.now.astimezone(timezone.get_current_timezone()).replace(hour=0, minute=0, second=0, microsecond=0)
+        done = selectors.follow_trades_today(settings_id=row.pk, since=day)
+        if done >= row.max_trades_per_day:
+            return ErrorType.CAP_TRADES_PER_DAY, (
+                f"{symbol}: {done} trades today reached your max trades per day ({row.max_trades_per_day})"
+            )
+    return None
+
+
+def _cap_error(row: FollowSettings, error_type: str, symbol: str, line: dict, message: str) -> int:
+    trade_error_record(
+        settings_id=row.pk,
+        error_type=error_type,
+        message=f"{message}; nothing was ordered. Change the cap or resolve this error to go on.",
+        details={"symbol": symbol, **line},
+    )
+    return 0
+
+
+def _place(
+    context: _Context, symbol: str, diff: Decimal, qty: Decimal, master, price: Decimal | None, line: dict
+) -> tuple[dict, int]:
+    row = context.row
+    side = "BUY" if diff > 0 else "SELL"
+    master_price = context.snapshot.price(symbol)
+    guard = row.follower_credential.connector != "browser" and master_price
+    instrument = context.instruments.get(symbol)
+    tick = instrument.tick_size if instrument else None
+    limit = (
+        sizing.limit_price(side=side, master_price=master_price, max_slippage=row.max_slippage, tick=tick)
+        if guard
+        else None
+    )
     try:
         order = follower_order_submit(
             follow_settings_id=row.pk,
             user=row.user,
             account=row.follower_credential,
             symbol=symbol,
-            side="BUY" if diff > 0 else "SELL",
+            side=side,
             qty=qty,
-            reference_price=master.avg_price if master else None,
+            reference_price=master.avg_price if master else price,
+            price=limit,
+            master_price=master_price,
+            max_slippage=row.max_slippage,
         )
     except Conflict as exc:
         # Turned off (or paused by an error elsewhere) since this cycle read the settings.
         return {**line, "action": "paused" if exc.code == "follower_paused" else "in_flight"}, 0
+    copy_trade_settle(order=order)
     action = "failed" if order.status == OrderStatus.FAILED else "ordered"
     line = {**line, "action": action, "order_id": order.pk, "status": order.status}
+    if limit is not None:
+        line["limit_price"] = _s(limit)
     if order.status == OrderStatus.SUCCESS:
         fill = order.filled_qty if order.filled_qty is not None else order.qty
         line["filled"] = _s(fill if order.side == "BUY" else -fill)
+        line["complete"] = fill >= order.qty
     return line, 1
 
 

@@ -9,7 +9,8 @@ import logging
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from decimal import Decimal
 
 from django.conf import settings
 from django.db import connection
@@ -31,6 +32,27 @@ _instruments_lock = threading.Lock()
 class MasterSnapshot:
     positions: dict[str, Position]
     fingerprint: str
+    account: ExchangeAccount | None = None
+    # Read once per cycle for however many followers ask: the master's last prices and equity.
+    _prices: dict[str, Decimal | None] = field(default_factory=dict, repr=False)
+    _equity: list = field(default_factory=list, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def price(self, symbol: str) -> Decimal | None:
+        """The master's fill price for the slippage guard and the notional caps: the venue's last
+        price on the master's venue (a master's market order fills there), else its average entry."""
+        with self._lock:
+            if symbol not in self._prices:
+                found = last_price(self.account, symbol) if self.account is not None else None
+                position = self.positions.get(symbol)
+                self._prices[symbol] = found or (position.avg_price if position else None)
+            return self._prices[symbol]
+
+    def equity(self) -> Decimal | None:
+        with self._lock:
+            if not self._equity:
+                self._equity.append(equity(self.account) if self.account is not None else None)
+            return self._equity[0]
 
 
 def master_snapshots(accounts: list[ExchangeAccount], *, threads: int) -> dict[int, MasterSnapshot | Exception]:
@@ -61,7 +83,7 @@ def master_snapshot(account: ExchangeAccount) -> MasterSnapshot:
         raise RuntimeError(f"exchange account {account.pk} is deactivated")
     positions = {p.symbol: p for p in read_positions(account) if p.qty}
     text = ";".join(f"{symbol}={positions[symbol].qty.normalize()}" for symbol in sorted(positions))
-    return MasterSnapshot(positions=positions, fingerprint=hashlib.sha256(text.encode()).hexdigest())
+    return MasterSnapshot(positions=positions, fingerprint=hashlib.sha256(text.encode()).hexdigest(), account=account)
 
 
 def _reader_config(account: ExchangeAccount) -> tuple[str, AccountConfig]:
@@ -80,6 +102,43 @@ def read_positions(account: ExchangeAccount) -> list[Position]:
     if kind == account.connector:
         return connector_for(account).get_positions()
     return get_connector(kind, config).get_positions()
+
+
+def _reader(account: ExchangeAccount):
+    kind, config = _reader_config(account)
+    return connector_for(account) if kind == account.connector else get_connector(kind, config)
+
+
+def last_price(account: ExchangeAccount, symbol: str) -> Decimal | None:
+    try:
+        return _reader(account).last_price(symbol)
+    except Exception as exc:
+        logger.warning("last price of %s on account %s unavailable: %s", symbol, account.pk, exc)
+        return None
+
+
+def equity(account: ExchangeAccount, *, quote: str = "USDT") -> Decimal | None:
+    """The account's equity in `quote`: its quote balance plus every position at the last price.
+    None when the venue cannot say (no balances, or a position without a price)."""
+    try:
+        reader = _reader(account)
+        balances = reader.get_balances()
+        positions = read_positions(account)
+    except Exception as exc:
+        logger.warning("equity of account %s unavailable: %s", account.pk, exc)
+        return None
+    cash = sum((b.free + b.locked for b in balances if b.asset == quote), Decimal("0"))
+    if not balances:
+        return None
+    total = cash
+    for position in positions:
+        if position.symbol.split("/")[0] == quote or not position.qty:
+            continue
+        price = last_price(account, position.symbol) or position.avg_price
+        if price is None:
+            return None
+        total += position.qty * price
+    return total
 
 
 class InstrumentsUnavailable(Exception):

@@ -333,8 +333,9 @@ def test_masters_are_read_at_the_same_time_and_a_failing_one_skips_only_its_foll
 
     settings.FOLLOW_SYNC_THREADS = 2  # the masters are read in two threads
     # The followers one after another in this thread: the test's transaction is this thread's.
-    monkeypatch.setattr(sync, "_run_jobs", lambda jobs, in_flight, now: [
-        sync.sync_follower(row=row, snapshot=snapshot, in_flight=set(), now=now) for row, snapshot in jobs
+    monkeypatch.setattr(sync, "_run_jobs", lambda jobs, in_flight, now, shared: [
+        sync.sync_follower(row=row, snapshot=snapshot, in_flight=set(), now=now)
+        for group in jobs for row, snapshot in group
     ])  # fmt: skip
     first, second = make_account(master, label="one"), make_account(master, label="two")
     for user, account in ((follower, first), (other_follower, second)):
