@@ -97,7 +97,7 @@ def _flatten(detail: Any, prefix: str = "") -> dict[str, list[str]]:
 def _body(code: str, fields: dict[str, list[str]], message: str | None = None) -> dict[str, Any]:
     if message is None:
         # DRF's reasons end in a full stop: joined as they are they read "required.; side: ..."
-        message = "; ".join(f"{name}: {' '.join(r.rstrip('.') for r in reasons)}" for name, reasons in fields.items())
+        message = "; ".join(f"{name}: {' '.join(reasons).rstrip('.')}" for name, reasons in fields.items())
     return {"code": code, "message": message, "fields": fields}
 
 
