@@ -14,6 +14,7 @@ PROMETHEUS_MULTIPROC_DIR ?= var/prometheus
 help:
 	@echo "make run    - set up and run the whole desk (embedded: SQLite, no external services)"
 	@echo "make run STRATEGY=1 - the same, with the example strategy posting live signals (make strategy: on its own)"
+	@echo "make demo-reset - new demo credentials (revokes the old strategy key); make run keeps them otherwise"
 	@echo "make test   - set up and run lint and the tests"
 	@echo "make web | worker | browser-worker | beat - production processes (need DATABASE_URL and REDIS_URL)"
 	@echo "make healthcheck [CHECKS='worker beat'] [ALERT=1] - readiness checks; exit 1 on failure"
