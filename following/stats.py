@@ -10,11 +10,12 @@ Definitions (the README's "Copy-trading statistics" says the same):
 - copied trades: follower orders the venue accepted (SUCCESS); failed: FAILED; in flight:
   SUBMITTING or UNKNOWN (not counted either way until the venue settles them);
 - success rate: accepted / (accepted + failed), None with neither;
-- slippage of an order: its average fill price against its reference price (the master's price the
+- slippage of an order: its average fill price against the master's fill price the slippage guard
+  recorded (following.models.CopyTrade), else the order's reference price (the master's price the
   sync copied), in basis points, positive when the follower paid more on a BUY or got less on a
   SELL; per group: the quantity-weighted mean, the worst, and its cost in the quote currency;
-- errors by type: the trade errors of the followers (per master: those of its copy orders, and
-  those without an order of followers following it).
+- errors by type: the trade errors of the follower (per master: those of the follows of it, and
+  of its copy orders).
 """
 
 from __future__ import annotations
@@ -103,8 +104,7 @@ def master_stats(*, credential_id: int, price_for: PriceFor | None = None) -> Co
     followers = FollowSettings.objects.filter(master_credential=credential_id)
     orders = Order.objects.filter(follow_settings__in=followers.values("id"))
     errors = TradeError.objects.filter(
-        Q(trade_log__follow_settings__master_credential=credential_id)
-        | Q(trade_log__isnull=True, user_id__in=followers.values("user_id"))
+        Q(follow_settings__in=followers.values("id")) | Q(trade_log__follow_settings__in=followers.values("id"))
     ).distinct()
     stats = _stats(orders, errors, price_for)
     stats.followers = orders.values("follow_settings__user_id").distinct().count()
@@ -163,11 +163,14 @@ def _fill_time(fill: TradeFill):
 
 
 def _add_slippage(stats: CopyStats, orders: QuerySet[Order], fills: dict[int, list[TradeFill]]) -> None:
-    rows = orders.filter(id__in=list(fills), reference_price__gt=0)
-    rows = rows.values_list("id", "symbol", "side", "reference_price")
-    for order_id, symbol, side, reference in rows:
+    rows = orders.filter(id__in=list(fills)).values_list(
+        "id", "symbol", "side", "reference_price", "copy_trade__master_price"
+    )
+    for order_id, symbol, side, reference_price, master_price in rows:
+        # The master's fill price the slippage guard recorded, else the price the order copied.
+        reference = master_price or reference_price
         qty, avg = _average(fills[order_id])
-        if not qty:
+        if not qty or not reference:
             continue
         sign = Decimal(1) if side == "BUY" else Decimal(-1)
         bps = sign * (avg - reference) / reference * BPS

@@ -10,9 +10,10 @@ Fred follows mia's account at 0.1 and has, on BTC/USDT (last price 130):
      (POSITIONS_UNAVAILABLE).
   unrealized 0.3 x (130 - 105) = 7.5; success rate 3 / (3 + 1) = 0.75;
   slippage mean (200 x 0.2 - 181.8181 x 0.2 + 83.3333 x 0.1) / 0.5 = 23.94 bps, worst 200, cost 0.1.
-Gina follows the same master: BUY 0.1, reference 100, fill 0.1 @ 100: unrealized 3, 0 bps.
+Gina follows the same master: BUY 0.1, reference 100, fill 0.1 @ 100, the master's fill recorded
+at 99: unrealized 3, slippage (100 - 99) / 99 = +101.01 bps.
 Master: 6 orders, 4 copied, success 0.8, realized 1.35, unrealized 10.5, fees 0.05, slippage
-11.969697 / 0.6 = 19.95 bps.
+(11.969697 + 10.10101) / 0.6 = 36.78 bps.
 """
 
 from datetime import timedelta
@@ -21,7 +22,7 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
-from following.models import TradeError
+from following.models import CopyTrade, TradeError
 from following.stats import follower_stats, master_stats, stats_as_dict
 from orders.models import Fill, Order
 
@@ -70,10 +71,16 @@ def book(
     copy_order(fred, "SELL", "0.1", "120", fills=[("0.1", "119", "0.01")])
     failed = copy_order(fred, "BUY", "0.1", "120", status="FAILED")
     copy_order(fred, "BUY", "0.1", "120", status="SUBMITTING")
-    TradeError.objects.create(user=follower, trade_log=failed, error_type="REJECTED", error_message="no")
-    TradeError.objects.create(user=follower, error_type="POSITIONS_UNAVAILABLE", error_message="venue down")
+    TradeError.objects.create(
+        user=follower, follow_settings=fred, trade_log=failed, error_type="REJECTED", error_message="no"
+    )
+    TradeError.objects.create(
+        user=follower, follow_settings=fred, error_type="POSITIONS_UNAVAILABLE", error_message="venue down"
+    )
     gina = follow(other_follower, make_account(other_follower))
-    copy_order(gina, "BUY", "0.1", "100", fills=[("0.1", "100", "0")])
+    copied = copy_order(gina, "BUY", "0.1", "100", fills=[("0.1", "100", "0")])
+    # The slippage guard recorded the master's fill price: the slippage is against it.
+    CopyTrade.objects.create(order=copied, follow_settings=gina, master_price=D("99"), max_slippage=D("0.005"))
     # The master's own (desk) order is no copy trade and counts nowhere.
     own = make_order(make_signal(), status="SUCCESS", exchange_account=master_account)
     Fill.objects.create(order=own, trade_id="own-1", qty=D("1"), price=D("65000"), time=START)
@@ -97,7 +104,8 @@ def test_a_masters_statistics_add_up_its_followers(book, master_account):
     assert data["success_rate"] == "0.8"
     assert data["pnl_by_quote"] == {"USDT": {"realized_pnl": "1.35", "unrealized_pnl": "10.5", "fees": "0.05"}}
     assert data["slippage"]["orders"] == 4
-    assert data["slippage"]["avg_bps"] == "19.95"
+    assert data["slippage"]["avg_bps"] == "36.78"
+    assert data["slippage"]["worst_bps"] == "200"
     assert data["errors_by_type"] == {"POSITIONS_UNAVAILABLE": 1, "REJECTED": 1}
 
 
