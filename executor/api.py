@@ -21,6 +21,8 @@ HealthOutput = inline_serializer(
                     "state": serializers.CharField(),
                     "detail": serializers.CharField(),
                     "updated_at": serializers.DateTimeField(allow_null=True),
+                    "health": serializers.ChoiceField(choices=["unknown", "ok", "needs_person"]),
+                    "health_detail": serializers.CharField(),
                 },
             )
         ),
@@ -29,7 +31,8 @@ HealthOutput = inline_serializer(
 
 
 class ExecutorHealthApi(APIView):
-    """Browser session health per exchange account: logged in, needs login, captcha, down."""
+    """Per exchange account: browser session state (logged in, needs login, captcha, down) and
+    health (keys valid, clock in step); 503 when the desk's own account needs a person."""
 
     permission_classes = [IsViewer]
 

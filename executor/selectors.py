@@ -27,9 +27,10 @@ def task_queue_for(account: ExchangeAccount | None) -> str:
 
 
 def executor_health() -> dict:
-    """Each active browser account's last known session state. Not ok when the account desk
-    orders go to is a browser account that is not logged in."""
-    from executor.models import ConnectorKind, SessionState
+    """Each active browser account's last known session state, and each account's health (keys
+    valid, clock in step: API and ccxt accounts). Not ok when the account desk orders go to is a
+    browser account that is not logged in, or an account whose check says it needs a person."""
+    from executor.models import AccountHealth, ConnectorKind, SessionState
 
     accounts = ExchangeAccount.objects.filter(is_active=True).select_related("venue_session").order_by("label")
     rows, ok = [], True
@@ -37,6 +38,8 @@ def executor_health() -> dict:
         session = getattr(account, "venue_session", None)
         state = session.state if session else SessionState.DOWN
         if account.connector == ConnectorKind.BROWSER and account.is_desk_default and state != SessionState.LOGGED_IN:
+            ok = False
+        if account.is_desk_default and account.health == AccountHealth.NEEDS_PERSON:
             ok = False
         rows.append(
             {
@@ -47,6 +50,8 @@ def executor_health() -> dict:
                 "state": state if account.connector == ConnectorKind.BROWSER else "n/a",
                 "detail": session.detail if session else "",
                 "updated_at": session.updated_at if session else None,
+                "health": account.health,
+                "health_detail": account.health_detail,
             }
         )
     return {"ok": ok, "accounts": rows}

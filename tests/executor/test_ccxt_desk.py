@@ -154,6 +154,12 @@ def test_a_bad_secret_fails_auth_and_marks_the_account_as_needing_a_person(
     assert account.health == "needs_person" and "API key" in account.health_detail
     assert account.history.filter(health="needs_person").exists()
     assert not PaperOrder.objects.filter(client_order_id=order.client_order_id).exists()
+    # The desk's own account needs a person: the executor health check says so.
+    health = client_for(trader).get("/api/executor/health")
+    assert health.status_code == 503
+    assert [(row["label"], row["health"]) for row in health.json()["accounts"]] == [
+        ("paper (binance-api)", "needs_person")
+    ]
 
 
 def test_the_account_check_records_health_and_metrics_show_it_per_venue(desk_account, settings):
