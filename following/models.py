@@ -255,3 +255,28 @@ class SyncRun(models.Model):
         if self.finished_at is None:
             return None
         return int((self.finished_at - self.started_at).total_seconds() * 1000)
+
+
+class NotifyEvent(models.TextChoices):
+    COPIED_TRADE = "copied_trade", "A trade was copied"
+    FAILURE = "failure", "A copy failed (a trade error)"
+    PAUSE = "pause", "Following was paused"
+    RESUME = "resume", "Following resumed"
+
+
+class FollowerNotifySettings(models.Model):
+    """A user's own notifications of their copy trading (not the operator's ALERT_URLS): where to
+    (an apprise URL of their own, and/or an email address sent through the desk's mail server)
+    and which events. The URL and the address are secrets: stored encrypted (executor.crypto,
+    like exchange credentials), never in the audit, masked in every answer."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="follow_notify")
+    channels_encrypted = models.TextField(blank=True, editable=False)
+    events = models.JSONField(default=list, blank=True, help_text="NotifyEvent values; empty: none.")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    history = HistoricalRecords(excluded_fields=["channels_encrypted"])
+
+    def __str__(self) -> str:
+        return f"notifications of {self.user}"
