@@ -2,7 +2,7 @@
 
 from django.http import StreamingHttpResponse
 from django.utils import timezone
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.exceptions import ValidationError
 from rest_framework.generics import ListAPIView
@@ -47,7 +47,13 @@ class PositionListApi(APIView):
 
     @extend_schema(
         parameters=[ACCOUNT_PARAMETER],
-        responses={200: AccountPositionsOutput(many=True), **ERROR_RESPONSES},
+        responses={
+            200: inline_serializer(
+                "PositionList",
+                {"cost_method": serializers.CharField(), "accounts": AccountPositionsOutput(many=True)},
+            ),
+            **ERROR_RESPONSES,
+        },
         description="Per exchange account: positions from the desk's own fills by average cost (qty, "
         "average entry, realized P&L after fees, unrealized P&L at the venue's last price), next to the "
         "venue's own position; `drift` is true where the two disagree.",
@@ -63,7 +69,10 @@ class BalanceListApi(APIView):
 
     @extend_schema(
         parameters=[ACCOUNT_PARAMETER],
-        responses={200: AccountBalancesOutput(many=True), **ERROR_RESPONSES},
+        responses={
+            200: inline_serializer("BalanceList", {"accounts": AccountBalancesOutput(many=True)}),
+            **ERROR_RESPONSES,
+        },
         description="Per exchange account: the venue's balances (free, locked); `error` says why a venue "
         "could not be read. The dry run has no balances.",
     )
@@ -129,7 +138,10 @@ class StrategySummaryApi(APIView):
 
     @extend_schema(
         parameters=_form_parameters(PeriodForm),
-        responses={200: StrategySummaryOutput(many=True), **ERROR_RESPONSES},
+        responses={
+            200: inline_serializer("StrategySummaryList", {"strategies": StrategySummaryOutput(many=True)}),
+            **ERROR_RESPONSES,
+        },
         description="Per strategy: signals, orders, fill rate, realized P&L (average cost, after fees), "
         "slippage of fills against the signal's suggested price, median confirm-to-fill time.",
     )
