@@ -81,7 +81,9 @@ def main() -> None:
         token = desk.token("trader")
         auth = {"Authorization": f"Bearer {token}"}
         desk.call("PATCH", f"/api/signals/{signals[0]['id']}", {"status": "ACCEPTED"}, auth)
-        desk.call("POST", "/api/orders", {"signal_id": signals[1]["id"], "qty": "0.25", "order_type": "MARKET"}, auth)
+        _, market = desk.call(
+            "POST", "/api/orders", {"signal_id": signals[1]["id"], "qty": "0.25", "order_type": "MARKET"}, auth
+        )
         desk.call(
             "POST",
             "/api/orders",
@@ -123,6 +125,12 @@ def main() -> None:
             page.goto(f"{desk.base}/orders/")
             page.wait_for_selector("#order-rows tr[data-status=FAILED]")
             page.screenshot(path=out / f"orders{suffix}.png", full_page=width > 400)
+            if not suffix:
+                # An order's details with its venue state, fills and fees (the dry run fills at once).
+                page.click(f"#order-{market['id']} a[hx-get]")
+                page.wait_for_selector("#modal-body [data-testid=order-fills]")
+                page.locator("#modal").screenshot(path=out / "order-fills.png")
+                page.keyboard.press("Escape")
             page.close()
         browser.close()
     for path in sorted(out.glob("*.png")):
