@@ -109,6 +109,16 @@ class FollowSettingsApi(APIView):
         is_active = serializers.BooleanField(
             required=False, help_text="Turning following on is refused (409) while you have unresolved errors."
         )
+        confirm = serializers.BooleanField(
+            default=False,
+            help_text="A ratio that makes a target the master holds round to zero or fall below the venue "
+            "minimum is refused (409 confirm_required, naming follow_ratio) unless this is true.",
+        )
+
+    class UnfollowInput(serializers.Serializer):
+        positions = serializers.ChoiceField(
+            choices=["keep", "close"], help_text="keep: the copied positions stay yours; close: they are closed."
+        )
 
     @extend_schema(responses={200: FollowSettingsOutput, **error_responses(404)})
     def get(self, request):
@@ -121,7 +131,7 @@ class FollowSettingsApi(APIView):
     def post(self, request):
         serializer = self.FollowSettingsCreateInput(data=request.data)
         serializer.is_valid(raise_exception=True)
-        row = services.follow_settings_create(user=request.user, **serializer.validated_data)
+        row = services.follow_settings_create(user=request.user, single=True, **serializer.validated_data)
         return Response(FollowSettingsOutput(row).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(
@@ -139,6 +149,14 @@ class FollowSettingsApi(APIView):
     def patch(self, request):
         return self.put(request)
 
+    @extend_schema(parameters=[UnfollowInput], responses={200: FollowSettingsOutput, **error_responses(404, 409)})
+    def delete(self, request):
+        """Unfollow (your only follow; with several use follows/<id>)."""
+        serializer = self.UnfollowInput(data=request.query_params)
+        serializer.is_valid(raise_exception=True)
+        row = services.follow_end(user=request.user, mode=serializer.validated_data["positions"])
+        return Response(FollowSettingsOutput(row).data)
+
 
 class FollowStatusApi(APIView):
     class FollowStatusOutput(serializers.Serializer):
@@ -150,6 +168,10 @@ class FollowStatusApi(APIView):
                     "symbol": serializers.CharField(),
                     "master_qty": serializers.CharField(),
                     "expected_qty": serializers.CharField(help_text="master_qty x follow_ratio, down to the lot."),
+                    "target_unrounded": serializers.CharField(help_text="The target before the lot rounding."),
+                    "rounds_to_zero": serializers.BooleanField(
+                        help_text="The master holds it but the copy is under one lot: nothing is held."
+                    ),
                     "own_qty": serializers.CharField(),
                     "drift": serializers.CharField(help_text="own_qty - expected_qty"),
                     "in_sync": serializers.BooleanField(),
@@ -159,6 +181,12 @@ class FollowStatusApi(APIView):
             )
         )
         positions_source = serializers.ChoiceField(choices=["live", "last_sync"])
+        not_copied = serializers.ListField(
+            child=inline_serializer(
+                "FollowNotCopied", {"symbol": serializers.CharField(), "own_qty": serializers.CharField()}
+            ),
+            help_text="What you hold that this master never traded: never synced, so not drift.",
+        )
         problems = serializers.ListField(child=serializers.CharField())
         unresolved_errors = serializers.IntegerField()
         last_synced_at = serializers.DateTimeField(allow_null=True)
@@ -202,7 +230,9 @@ class TradeErrorResolveApi(APIView):
     @extend_schema(request=None, responses={200: TradeErrorResolveOutput, **error_responses(409)})
     def post(self, request, error_id: int):
         error, resumed = services.trade_error_resolve(user=request.user, error_id=error_id)
-        row = selectors.follow_settings_get(user=request.user)
+        row = error.follow_settings or selectors.follow_settings_get(user=request.user)
+        if row is not None:
+            row.refresh_from_db(fields=["is_active"])
         data = {"error": error, "resumed": resumed, "is_active": bool(row and row.is_active)}
         return Response(self.TradeErrorResolveOutput(data).data)
 

@@ -7,9 +7,8 @@ from decimal import Decimal
 
 from django.conf import settings
 
-from following import selectors, venue
-from following.models import FollowSettings
-from following.sizing import target_qty
+from following import selectors, sizing, venue
+from following.models import FollowSettings, SizingMode
 
 logger = logging.getLogger(__name__)
 ZERO = Decimal("0")
@@ -49,23 +48,39 @@ def follow_status(*, row: FollowSettings, live: bool = True) -> dict:
             if after is not None
             else {symbol: Decimal(line["own"]) for symbol, line in last.items()}
         )
+    if selectors.follow_shares(rows=[row]).get(row.pk) is not None:
+        # An account followed with several masters: this follow's own part is the engine's.
+        own = {symbol: Decimal(line["own"]) for symbol, line in last.items() if "own" in line}
     instruments = venue.instruments_for(row.follower_credential) if live else {}
-    symbols = sorted({s for s, q in master.items() if q} | {s for s, q in own.items() if q} | set(last))
+    # Symbols the follower holds that this master never traded are not drift: the sync never
+    # acts on them. They are listed apart.
+    symbols = sorted({s for s, q in master.items() if q} | set(last))
+    not_copied = sorted(s for s, q in own.items() if q and s not in symbols)
     positions = []
     for symbol in symbols:
         instrument = instruments.get(symbol)
         lot = instrument.lot_size if instrument else settings.FOLLOW_DEFAULT_LOT_SIZE
         master_qty, own_qty = master.get(symbol, ZERO), own.get(symbol, ZERO)
-        expected = target_qty(master_qty, row.follow_ratio, lot)
+        line = last.get(symbol, {})
+        baseline = Decimal((row.join_baseline or {}).get(symbol, "0"))
+        if row.sizing_mode == SizingMode.RATIO and row.ended_at is None:
+            raw = sizing.effective_master(master_qty, baseline) * row.follow_ratio
+            expected = sizing.round_target(raw, lot)
+        else:
+            # Equity and fixed-notional targets depend on the engine's prices: its last target.
+            raw = Decimal(line.get("target_unrounded", line.get("target", "0")))
+            expected = Decimal(line.get("target", "0"))
         positions.append(
             {
                 "symbol": symbol,
                 "master_qty": _text(master_qty),
                 "expected_qty": _text(expected),
+                "target_unrounded": _text(raw),
+                "rounds_to_zero": bool(raw) and not expected,
                 "own_qty": _text(own_qty),
                 "drift": _text(own_qty - expected),
                 "in_sync": own_qty == expected,
-                "last_action": last.get(symbol, {}).get("action", ""),
+                "last_action": line.get("action", ""),
                 "lot_size": _text(lot),
             }
         )
@@ -73,8 +88,9 @@ def follow_status(*, row: FollowSettings, live: bool = True) -> dict:
         "settings": row,
         "positions": positions,
         "positions_source": source,
+        "not_copied": [{"symbol": symbol, "own_qty": _text(own[symbol])} for symbol in not_copied],
         "problems": problems,
-        "unresolved_errors": selectors.unresolved_error_count(user_id=row.user_id),
+        "unresolved_errors": selectors.unresolved_error_count(user_id=row.user_id, settings_id=row.pk),
         "last_synced_at": row.last_synced_at,
         "last_checked_at": row.last_checked_at,
         "last_sync_outcome": row.last_sync_outcome,

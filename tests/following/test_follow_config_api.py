@@ -186,6 +186,8 @@ def test_status_shows_master_and_own_positions_and_the_expected_quantity(
             "symbol": "BTC/USDT",
             "master_qty": "2",
             "expected_qty": "0.2",
+            "target_unrounded": "0.2",
+            "rounds_to_zero": False,
             "own_qty": "0.15",
             "drift": "-0.05",
             "in_sync": False,
