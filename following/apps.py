@@ -10,3 +10,6 @@ class FollowingConfig(AppConfig):
         from orders import hooks
 
         hooks.on_follower_order_failed(follower_order_failed)
+        from following.notify import notify_copied_trade
+
+        hooks.on_order_accepted(notify_copied_trade)

@@ -20,3 +20,11 @@ def sync_followers() -> None:
         "follower sync %s: %s, %s evaluated, %s unchanged, %s orders, %s errors",
         run.pk, run.outcome, run.followers_synced, run.followers_skipped, run.orders_placed, run.errors,
     )  # fmt: skip
+
+
+@shared_task(soft_time_limit=30, time_limit=40)
+def send_follower_notification(user_id: int, event: str, title: str, body: str) -> None:
+    """A follower's own notification (following.notify), sent after the event's commit."""
+    from following.notify import follower_notify
+
+    follower_notify(user_id=user_id, event=event, title=title, body=body)

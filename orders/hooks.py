@@ -25,3 +25,24 @@ def follower_order_failed(order: Order) -> None:
         logger.error("follower order %s failed but no handler is registered (following not installed?)", order.pk)
         return
     _follower_order_failed(order)
+
+
+# "An order was accepted by the venue (SUCCESS)": any number of handlers (copy trading's
+# notifications and its master trigger). Called inside the transaction that records the result,
+# so a handler queues its work with transaction.on_commit; a handler that raises is logged and
+# never fails the order's recording.
+_order_accepted: list[Callable[[Order], None]] = []
+
+
+def on_order_accepted(handler: Callable[[Order], None]) -> None:
+    """Register a handler (once: registering the same function again is a no-op)."""
+    if handler not in _order_accepted:
+        _order_accepted.append(handler)
+
+
+def order_accepted(order: Order) -> None:
+    for handler in list(_order_accepted):
+        try:
+            handler(order)
+        except Exception:
+            logger.exception("order %s: the order-accepted handler %s failed", order.pk, handler.__name__)

@@ -374,6 +374,8 @@ def order_record_result(*, order_id: int, result: OrderResult) -> Order:
         if order.status == OrderStatus.FAILED and order.follow_settings_id is not None:
             # A follower's failure is recorded and pauses the follower in this same transaction.
             hooks.follower_order_failed(order)
+        if order.status == OrderStatus.SUCCESS:
+            hooks.order_accepted(order)
         _publish(order)
     logger.info("order %s %s %s", order.pk, order.status, order.error_code or order.exchange_order_id)
     if order.status == OrderStatus.FAILED and order.signal_id is not None:

@@ -391,6 +391,9 @@ FOLLOW_MAX_ORDER_QTY = env.str("FOLLOW_MAX_ORDER_QTY", default="")
 FOLLOW_DEFAULT_LOT_SIZE = Decimal(env.str("FOLLOW_DEFAULT_LOT_SIZE", default="0.0001"))
 # Open sign-up page for followers at /follow/signup (off: users are made by an admin or a command).
 FOLLOW_SIGNUP_OPEN = env.bool("FOLLOW_SIGNUP_OPEN", default=False)
+# The desk's mail server for followers' own email notifications (following/notify.py): an apprise
+# mailto:// or mailtos:// URL without a recipient (mailtos://user:pass@smtp.example.com); empty = no email.
+FOLLOW_NOTIFY_EMAIL_URL = env.str("FOLLOW_NOTIFY_EMAIL_URL", default="")
 
 # Operations: alerts, health, metrics (issue 6).
 # Apprise URLs (comma separated: mailto://, tgram://, slack://, json://...); empty = alerts only logged.
