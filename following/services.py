@@ -14,7 +14,16 @@ from django.utils import timezone
 
 from executor.models import ExchangeAccount
 from following import selectors
-from following.models import ErrorType, FollowSettings, JoinMode, MasterAccount, SizingMode, TradeError, UnfollowMode
+from following.models import (
+    DEFAULT_MAX_SLIPPAGE,
+    ErrorType,
+    FollowSettings,
+    JoinMode,
+    MasterAccount,
+    SizingMode,
+    TradeError,
+    UnfollowMode,
+)
 from tradedesk import events
 from tradedesk.exceptions import Conflict, InvalidInput, NotFound
 
@@ -82,6 +91,8 @@ def follow_settings_create(
     master's current positions as the baseline that is never copied."""
     _check_ratio(follow_ratio)
     options = _check_options(options)
+    if options.get("max_slippage") is None:
+        options["max_slippage"] = Decimal(DEFAULT_MAX_SLIPPAGE)
     master = _master_account(account_id=master_credential_id)
     if master_user_id is not None and master_user_id != master.owner_id:
         raise InvalidInput("is not the owner of master_credential_id", field="master_user_id")
@@ -429,12 +440,14 @@ def follow_end(*, user: User, settings_id: int | None = None, mode: str) -> Foll
         row = _the_follow(user=user, settings_id=settings_id).select_for_update().first()
         if row is None:
             raise NotFound("you have no such follow", field="settings_id")
-        last = row.last_sync_detail.get("symbols", {}) if isinstance(row.last_sync_detail, dict) else {}
+        detail = row.last_sync_detail if isinstance(row.last_sync_detail, dict) else {}
+        last = {symbol: line.get("own", "0") for symbol, line in detail.get("symbols", {}).items()}
+        held = detail.get("positions", last)  # after the last cycle's fills when it recorded them
         row.ended_at = timezone.now()
         row.unfollow_mode = mode
         row.sync_fingerprint = ""
         if mode == UnfollowMode.KEEP:
-            row.kept_positions = {s: line["own"] for s, line in last.items() if line.get("own") not in (None, "0")}
+            row.kept_positions = {symbol: qty for symbol, qty in held.items() if qty not in (None, "0")}
             row.is_active = False
         else:
             # Closing needs the engine: on until every copied position is closed, errors or not.
