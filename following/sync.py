@@ -23,6 +23,7 @@ import hashlib
 import logging
 import queue
 import threading
+import time
 import uuid
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -63,6 +64,8 @@ class FollowerOutcome:
     error: bool = False
     detail: dict = field(default_factory=dict)
     fingerprint: str = ""
+    # Still being evaluated past FOLLOW_FOLLOWER_DEADLINE: the cycle went on without it.
+    late: bool = False
 
 
 @dataclass
@@ -143,14 +146,20 @@ def _cycle(now: datetime) -> tuple[CycleTotals, int]:
     shares = selectors.follow_shares(rows=followers)
     shared = {row.follower_credential_id for row in followers if row.pk in shares}
     outcomes = _run_jobs(_grouped(jobs), in_flight, now, shared)
-    skipped = [o.settings_id for o in outcomes if not o.evaluated and not o.error]
+    skipped = [o.settings_id for o in outcomes if not o.evaluated and not o.error and not o.late]
     _state_bulk_update(settings_ids=skipped, outcome=None, at=now)
+    late = sum(outcome.late for outcome in outcomes)
+    if late:
+        totals.problems.append(
+            f"{late} follower(s) still being evaluated after FOLLOW_FOLLOWER_DEADLINE "
+            f"({settings.FOLLOW_FOLLOWER_DEADLINE}s): left to finish on their own"
+        )
     unavailable = sum(outcome.outcome == SyncOutcome.VENUE_UNAVAILABLE for outcome in outcomes)
     if unavailable:
         totals.problems.append(f"{unavailable} follower(s) skipped: their venue's lot sizes could not be read")
     for outcome in outcomes:
         totals.followers_synced += outcome.evaluated
-        totals.followers_skipped += not outcome.evaluated and not outcome.error
+        totals.followers_skipped += not outcome.evaluated and not outcome.error and not outcome.late
         totals.orders_placed += outcome.orders
         totals.below_min += outcome.below_min
         totals.errors += outcome.error
@@ -193,8 +202,14 @@ def _run_group(group: Job, in_flight: dict[int, set[str]], now: datetime, shared
 def _run_jobs(
     jobs: list[Job], in_flight: dict[int, set[str]], now: datetime, shared: set[int] = frozenset()
 ) -> list[FollowerOutcome]:
-    """Evaluate followers, in threads when FOLLOW_SYNC_THREADS > 0. A slow follower holds one
-    thread; the others carry on with the rest."""
+    """Evaluate followers, in threads when FOLLOW_SYNC_THREADS > 0.
+
+    Isolation: a follower whose evaluation runs past FOLLOW_FOLLOWER_DEADLINE (a venue that
+    hangs) no longer holds the others. Its thread is replaced by a fresh one for the rest of the
+    queue, and once only such late followers are left the cycle returns without them: they are
+    reported late (`FollowerOutcome.late`) and finish on their own thread, holding their follower
+    lock, so no later cycle evaluates them meanwhile (and the database allows one order in flight
+    per follower and symbol anyway): a master's change is still applied to them once."""
     threads = min(settings.FOLLOW_SYNC_THREADS, len(jobs), _pool_room())
     if threads <= 0:
         return [outcome for group in jobs for outcome in _run_group(group, in_flight, now, shared)]
@@ -202,27 +217,58 @@ def _run_jobs(
     for job in jobs:
         work.put(job)
     outcomes: list[FollowerOutcome] = []
-    outcomes_lock = threading.Lock()
+    changed = threading.Condition()
+    running: dict[str, tuple[float, Job]] = {}  # thread name -> (start, group) of its current group
+    left = [len(jobs)]
+    deadline = settings.FOLLOW_FOLLOWER_DEADLINE
 
     def worker() -> None:
+        name = threading.current_thread().name
         try:
             while True:
                 try:
                     group = work.get_nowait()
                 except queue.Empty:
                     return
+                with changed:
+                    running[name] = (time.monotonic(), group)
                 found = _run_group(group, in_flight, now, shared)
-                with outcomes_lock:
+                with changed:
+                    running.pop(name, None)
                     outcomes.extend(found)
+                    left[0] -= 1
+                    changed.notify_all()
         finally:
             connection.close()  # this thread's own connection (back to the pool)
 
-    pool = [threading.Thread(target=worker, name=f"follow-sync-{i}", daemon=True) for i in range(threads)]
-    for thread in pool:
-        thread.start()
-    for thread in pool:
-        thread.join()
-    return outcomes
+    names = iter(range(10**9))
+    # Replacements for late threads: each holds a database connection too, so within the pool.
+    spare = min(threads, max(0, _pool_room() - threads))
+
+    def start() -> None:
+        threading.Thread(target=worker, name=f"follow-sync-{next(names)}", daemon=True).start()
+
+    for _ in range(threads):
+        start()
+    with changed:
+        while left[0]:
+            moment = time.monotonic()
+            late = [group for started, group in running.values() if moment - started >= deadline]
+            if len(late) == left[0]:
+                break  # only late followers are left: the cycle goes on without them
+            if late and spare and len(running) - len(late) < threads and not work.empty():
+                spare -= 1
+                start()
+            changed.wait(timeout=0.05 if late or not running else min(deadline, 0.5))
+        late = [group for started, group in running.values() if time.monotonic() - started >= deadline]
+        done = list(outcomes)
+    for group in late:
+        for row, _ in group:
+            logger.warning(
+                "follower %s: still being evaluated after %ss; the cycle goes on without it", row.pk, deadline
+            )
+            done.append(FollowerOutcome(row.pk, SyncOutcome.WAITING, late=True))
+    return done
 
 
 def _pool_room() -> int:

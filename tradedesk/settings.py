@@ -383,6 +383,9 @@ FOLLOW_MAX_RATIO = Decimal(env.str("FOLLOW_MAX_RATIO", default="10"))
 FOLLOW_RECHECK_SECONDS = env.int("FOLLOW_RECHECK_SECONDS", default=60)
 # Followers evaluated in parallel in one cycle (threads; 0 = one after another in the task).
 FOLLOW_SYNC_THREADS = env.int("FOLLOW_SYNC_THREADS", default=8)
+# Seconds a cycle waits for one follower (a venue that hangs) before it goes on without it; the
+# late follower finishes on its own thread and is evaluated again only after that.
+FOLLOW_FOLLOWER_DEADLINE = env.float("FOLLOW_FOLLOWER_DEADLINE", default=3.0)
 # A cycle's lock expires after this many seconds even if its worker died holding it.
 FOLLOW_SYNC_LOCK_SECONDS = env.int("FOLLOW_SYNC_LOCK_SECONDS", default=120)
 # A follower order above this quantity is refused and pauses the follower (empty = no limit).
