@@ -174,8 +174,22 @@
     document.addEventListener("visibilitychange", function () { if (!document.hidden && menu.hidden === false) markRead(); });
   }
 
+  function keepToastsReachable() {
+    // A modal dialog makes the rest of the page inert: while one is open the toasts live inside
+    // it (still fixed to the corner), so they stay readable and can be dismissed.
+    var box = document.getElementById("toasts");
+    var home = box && box.parentNode;
+    document.querySelectorAll("dialog").forEach(function (dialog) {
+      new MutationObserver(function () {
+        if (dialog.open) dialog.appendChild(box);
+        else if (box.parentNode === dialog) home.appendChild(box);
+      }).observe(dialog, { attributes: true, attributeFilter: ["open"] });
+    });
+  }
+
   desk.onReady(function () {
     if (!document.body.dataset.deskRole) return; /* toasts are for desk staff */
+    keepToastsReachable();
     setupMenu();
     desk.listen("/ws/signals", onSignal);
     desk.listen("/ws/orders", onOrder);
