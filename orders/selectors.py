@@ -22,7 +22,3 @@ def order_ids_to_refresh(*, checked_before, limit: int) -> list[int]:
     due = Q(last_checked_at__isnull=True) | Q(last_checked_at__lt=checked_before)
     rows = Order.objects.filter(due, status=OrderStatus.SUCCESS, venue_state__in=OPEN_VENUE_STATES)
     return list(rows.order_by(F("last_checked_at").asc(nulls_first=True), "id").values_list("id", flat=True)[:limit])
-
-
-def orders_in_review() -> QuerySet[Order]:
-    return order_list().filter(status=OrderStatus.UNKNOWN, needs_review=True)
