@@ -1,6 +1,7 @@
 """OpenAPI pieces shared by every API: the error body and the error responses."""
 
 from drf_spectacular.utils import OpenApiResponse, inline_serializer
+from drf_spectacular.views import SpectacularAPIView
 from rest_framework import serializers
 
 ErrorOutput = inline_serializer(
@@ -85,3 +86,17 @@ def positive_decimal(**kwargs) -> serializers.DecimalField:
         error_messages={"min_value": "must be greater than 0."},
         **kwargs,
     )
+
+
+class ScopedSchemaView(SpectacularAPIView):
+    """The OpenAPI schema, scoped to who asks: desk staff (any desk role) and strategy keys get
+    the whole desk API; a follow-only user (a follower or master without a desk role) gets only
+    the copy-trading API they can use, so the schema and /docs show them nothing of the desk."""
+
+    def get(self, request, *args, **kwargs):
+        from tradedesk import roles
+        from tradedesk.auth import strategy_key_of
+
+        if strategy_key_of(request) is None and roles.role_of(request.user) is None:
+            self.urlconf = "following.urls"
+        return super().get(request, *args, **kwargs)

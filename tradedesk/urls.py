@@ -1,6 +1,6 @@
 from django.contrib import admin
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularSwaggerView
 
 from executor.api import ExecutorHealthApi
 from orders.api import (
@@ -12,6 +12,7 @@ from orders.api import (
     OrderResolveApi,
 )
 from signals.api import SignalDetailApi, SignalListCreateApi
+from tradedesk.schema import ScopedSchemaView
 
 api = [
     path("api/signals", SignalListCreateApi.as_view(), name="signal-list"),
@@ -33,7 +34,7 @@ api = [
 
 urlpatterns = [
     *api,
-    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/schema/", ScopedSchemaView.as_view(), name="schema"),
     path("docs", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
     path("admin/", admin.site.urls),
     path("paper/", include("executor.paper.urls")),
