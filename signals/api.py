@@ -8,7 +8,7 @@ from rest_framework.views import APIView
 
 from signals import selectors, services
 from signals.models import Side, Signal, SignalStatus
-from signals.serializers import SignalOutput
+from signals.serializers import SignalOutput, signal_data
 from tradedesk.auth import (
     IsStrategy,
     IsTrader,
@@ -97,7 +97,9 @@ class SignalListCreateApi(ListAPIView):
         signal, created = services.signal_create(
             api_key=strategy_key_of(request), client_signal_id=header_key or body_key, **data
         )
-        response = Response(SignalOutput(signal).data, status=status.HTTP_201_CREATED)
+        # A new signal's answer is the dict its live event carries (serialized once, in the service).
+        data = signal.output if created else signal_data(signal)
+        response = Response(data, status=status.HTTP_201_CREATED)
         response["Idempotent-Replayed"] = "false" if created else "true"
         return response
 

@@ -50,9 +50,12 @@ def _fingerprint(fields: dict[str, Any]) -> str:
 
 
 def signal_event_data(signal: Signal) -> dict[str, Any]:
-    from signals.serializers import SignalOutput
+    """The signal as the API shows it, built once per change: the live event sends it and the
+    API answers with the same dict (`signal.output`), so a POST serializes its signal once."""
+    from signals.serializers import signal_data
 
-    return SignalOutput(signal).data
+    signal.output = signal_data(signal)
+    return signal.output
 
 
 def _publish(signal: Signal, event_type: str) -> None:

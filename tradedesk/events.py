@@ -10,7 +10,7 @@ import threading
 from typing import Any
 
 from asgiref.sync import async_to_sync
-from channels.layers import InMemoryChannelLayer, get_channel_layer
+from channels.layers import get_channel_layer
 from django.db import transaction
 
 logger = logging.getLogger(__name__)
@@ -38,14 +38,11 @@ def publish(group: str, event_type: str, data: dict[str, Any]) -> None:
     message = {"type": "desk.event", "event": {"type": event_type, "data": data}}
     try:
         loop = _server_loop
-        if (
-            isinstance(layer, InMemoryChannelLayer)
-            and loop is not None
-            and loop.is_running()
-            and threading.get_ident() != _server_thread
-        ):
-            # The in-memory layer's queues belong to the server loop and are not thread-safe:
-            # an embedded worker thread must run the send on that loop, not on a loop of its own.
+        if loop is not None and loop.is_running() and threading.get_ident() != _server_thread:
+            # A request or embedded worker thread of the web server sends on the server's loop:
+            # the in-memory layer's queues belong to that loop and are not thread-safe, and the
+            # Redis layer keeps its connections per loop, so a loop of our own (async_to_sync
+            # from a plain thread) would open a new Redis connection for every event.
             asyncio.run_coroutine_threadsafe(layer.group_send(group, message), loop).result(timeout=5)
         else:
             async_to_sync(layer.group_send)(group, message)

@@ -145,6 +145,10 @@ else:
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# Threads per web process serving HTTP (tradedesk/asgi.py: Django's WSGI handler in a thread
+# pool); each holds one database connection while it serves, so keep it below DB_POOL_MAX.
+WEB_THREADS = env.int("WEB_THREADS", default=8)
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -228,7 +232,8 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
+    # limit/offset pages with bounds (tradedesk/pagination.py).
+    "DEFAULT_PAGINATION_CLASS": "tradedesk.pagination.DeskPagination",
     # JSON with a nesting limit (JSON_MAX_DEPTH), forms, multipart: DRF's defaults otherwise.
     "DEFAULT_PARSER_CLASSES": [
         "tradedesk.parsers.DepthLimitedJSONParser",
@@ -386,6 +391,12 @@ FOLLOW_SYNC_THREADS = env.int("FOLLOW_SYNC_THREADS", default=8)
 # Seconds a cycle waits for one follower (a venue that hangs) before it goes on without it; the
 # late follower finishes on its own thread and is evaluated again only after that.
 FOLLOW_FOLLOWER_DEADLINE = env.float("FOLLOW_FOLLOWER_DEADLINE", default=3.0)
+# Beat queues one sync task per master account (any number of workers run them); false: one
+# cycle of every follower in the beat's task.
+FOLLOW_SYNC_PER_MASTER = env.bool("FOLLOW_SYNC_PER_MASTER", default=True)
+# Follower accounts one sync task evaluates; a master with more followers hands the rest to
+# further tasks in batches of this size.
+FOLLOW_SYNC_BATCH = env.int("FOLLOW_SYNC_BATCH", default=250)
 # A cycle's lock expires after this many seconds even if its worker died holding it.
 FOLLOW_SYNC_LOCK_SECONDS = env.int("FOLLOW_SYNC_LOCK_SECONDS", default=120)
 # A follower order above this quantity is refused and pauses the follower (empty = no limit).
