@@ -1,13 +1,15 @@
-"""Signal intake under load: the production-style desk next to a one-INSERT Django baseline.
+"""Signal intake under load: the desk next to a plain DRF anchor and a one-INSERT bare view.
 
-    python bench/signal_intake.py [--seconds 20] [--concurrency 4] [--workers 2]
+    python bench/signal_intake.py [--seconds 10] [--connections 4,16] [--workers 2] [--shape production]
 
 Makes fresh PostgreSQL databases, migrates them, creates a strategy API key, then for the desk
-(tradedesk.asgi) and the baseline (bench.baseline_app.asgi) in turn: starts uvicorn with the
-same flags and worker count, lets bench/loadgen.py (its own process) post signals over
-keep-alive connections for a fixed time, and stops the server. Prints throughput and
-latency for both and the desk/baseline throughput ratio; writes bench/results/signal_intake.json.
-Everything runs on loopback; the servers are stopped on every exit path.
+(tradedesk.asgi), the DRF anchor (bench.drf_anchor: APIView, HasAPIKey, ModelSerializer) and
+the bare view (bench.baseline_app) in turn: starts the server the same way for all three (the
+desk's production shape by default: `make web`'s uvicorn command), loads it with wrk (or
+bench/loadgen.py when wrk is not installed) at each connection count, and stops it. Prints
+throughput, latency and CPU for each, and the headline ratios desk / DRF anchor and desk / bare;
+writes bench/results/signal_intake.json. Everything runs on loopback; the servers are stopped
+on every exit path.
 """
 
 import argparse
@@ -15,11 +17,14 @@ import datetime as dt
 import json
 import os
 import platform
+import resource
 import secrets
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from contextlib import contextmanager
 from pathlib import Path
@@ -38,7 +43,36 @@ BODY = {
     "strategy_name": "bench",
     "reason": "load",
 }
-TARGET_RPS, TARGET_P99_MS, TARGET_RATIO = 300, 100, 0.5
+TARGET_P99_MS, TARGET_RATIO = 50, 0.8
+# name: settings module, ASGI app (the production shape), WSGI app (gunicorn), database, table.
+APPS = {
+    "desk": (
+        "tradedesk.settings",
+        "tradedesk.asgi:application",
+        "tradedesk.wsgi:application",
+        "tradedesk_bench",
+        "signals_signal",
+    ),
+    "drf": (
+        "bench.drf_anchor.settings",
+        "bench.drf_anchor.asgi:application",
+        "bench.drf_anchor.wsgi:application",
+        "tradedesk_bench_drf",
+        "drf_anchor_anchorsignal",
+    ),
+    "bare": (
+        "bench.baseline_app.settings",
+        "bench.baseline_app.asgi:application",
+        "bench.baseline_app.wsgi:application",
+        "tradedesk_bench_baseline",
+        "baseline_app_intake",
+    ),
+}
+# How a server is started: the desk's production shape (uvicorn, HTTP through Django's WSGI
+# handler in a thread pool), gunicorn's sync workers (HTTP only), or uvicorn with Django's own
+# ASGI handler (the desk's shape before; HTTP only here).
+SHAPES = ("production", "gunicorn", "django-asgi")
+WRK_SCRIPT = ROOT / "bench" / "signal_intake.lua"
 BUSY_BEFORE_WARNING = 15.0
 START_TIMEOUT = 30.0
 STOP_TIMEOUT = 10.0
@@ -50,10 +84,15 @@ def log(text: str) -> None:
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--seconds", type=float, default=20, help="measured time per server (default 20)")
-    parser.add_argument("--warmup", type=float, default=3, help="unmeasured load before that (default 3)")
-    parser.add_argument("--concurrency", type=int, default=4, help="keep-alive connections (default 4)")
-    parser.add_argument("--workers", type=int, default=2, help="uvicorn workers for both servers (default 2)")
+    parser.add_argument("--seconds", type=float, default=10, help="measured time per round (default 10)")
+    parser.add_argument("--warmup", type=float, default=2, help="unmeasured load before each round (default 2)")
+    parser.add_argument(
+        "--connections", default="4,16", help="keep-alive connection counts, one round each (default 4,16)"
+    )
+    parser.add_argument("--workers", type=int, default=2, help="server processes for every app (default 2)")
+    parser.add_argument("--shape", choices=SHAPES, default="production", help="how every server is started")
+    parser.add_argument("--loadgen", action="store_true", help="use bench/loadgen.py even when wrk is installed")
+    parser.add_argument("--profile", action="store_true", help="py-spy profile of one desk worker, last round")
     parser.add_argument(
         "--postgres",
         default=os.environ.get("BENCH_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432"),
@@ -64,15 +103,12 @@ def parse_args() -> argparse.Namespace:
         default=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/13"),
         help="Redis for the desk's channel layer and broker; env BENCH_REDIS_URL",
     )
-    parser.add_argument("--only", choices=["desk", "baseline"], help="run one server only (no ratio)")
     parser.add_argument(
         "--desk-settings",
         default="tradedesk.settings",
         help="settings module for the desk, to try a variant (put it on PYTHONPATH); default tradedesk.settings",
     )
-    parser.add_argument(
-        "--baseline-settings", default="bench.baseline_app.settings", help="settings module for the baseline"
-    )
+    parser.add_argument("--only", help="comma-separated apps to run (desk,drf,bare); default all three")
     parser.add_argument("--output", type=Path, default=RESULTS / "signal_intake.json")
     return parser.parse_args()
 
@@ -155,13 +191,34 @@ def server_env(settings: str, database_url: str, redis_url: str | None) -> dict:
 
 
 @contextmanager
-def uvicorn(app: str, env: dict, port: int, workers: int, log_path: Path):
-    """The production command line (see `make web`), stopped with its workers on every exit path."""
-    command = [
-        str(Path(sys.executable).parent / "uvicorn"),
-        app,
-        *("--host", HOST, "--port", str(port), "--workers", str(workers), "--no-access-log"),
-    ]
+def serve(shape: str, apps: tuple[str, str], env: dict, port: int, workers: int, log_path: Path):
+    """Start one app the way `shape` says, stopped with its workers on every exit path."""
+    asgi_app, wsgi_app = apps
+    bin_dir = Path(sys.executable).parent
+    if shape == "gunicorn":
+        # Sync workers, one request at a time each: one more than the cores, as usual.
+        command = [
+            str(bin_dir / "gunicorn"),
+            wsgi_app,
+            "--bind",
+            f"{HOST}:{port}",
+            "--workers",
+            str(workers + 1),
+            "--forwarded-allow-ips",
+            "",
+            "--log-level",
+            "warning",
+        ]
+    else:
+        if shape == "django-asgi":
+            asgi_app = "bench.django_asgi:application"
+        # The production command line (see `make web`).
+        command = [
+            str(bin_dir / "uvicorn"),
+            asgi_app,
+            *("--host", HOST, "--port", str(port), "--workers", str(workers), "--no-access-log"),
+            "--no-proxy-headers",
+        ]
     with open(log_path, "w") as server_log:
         # Its own session, so the stop below reaches the workers and nothing of ours.
         process = subprocess.Popen(
@@ -283,53 +340,98 @@ def count_rows(database_url: str, table: str) -> int:
         return conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
 
 
-def load(label: str, port: int, api_key: str, args: argparse.Namespace, server: subprocess.Popen, db: str) -> dict:
-    """Run the load generator in its own process; meanwhile watch CPU and database connections."""
+def generate(label: str, port: int, api_key: str, connections: int, seconds: float, args, server) -> dict:
+    """One load round: wrk when installed (unless --loadgen), else bench/loadgen.py."""
+    if shutil.which("wrk") and not args.loadgen:
+        return wrk_round(port, api_key, connections, seconds)
     config = {
         "label": label,
         "host": HOST,
         "port": port,
         "path": "/api/signals",
-        "headers": {"X-API-KEY": api_key},
+        "headers": {"X-API-KEY": api_key, "X-Forwarded-Proto": "https"},
         "body": BODY,
-        "seconds": args.seconds,
-        "warmup": args.warmup,
-        "concurrency": args.concurrency,
+        "seconds": seconds,
+        "warmup": 0,
+        "concurrency": connections,
         "server_pids": worker_pids(server),
     }
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "loadgen.py")],
+        input=json.dumps(config),
+        capture_output=True,
+        text=True,
+        timeout=seconds + 60,
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"loadgen failed: {done.stderr[-2000:]}")
+    result = json.loads(done.stdout)
+    result["client"] = "loadgen"
+    return result
+
+
+def wrk_round(port: int, api_key: str, connections: int, seconds: float) -> dict:
+    """`wrk -t2 -c<connections>` for `seconds`, each request with a new Idempotency-Key."""
+    command = [
+        *("wrk", "-t", str(min(2, connections)), "-c", str(connections), "-d", f"{max(1, round(seconds))}s"),
+        *("--timeout", "10s", "-s", str(WRK_SCRIPT), f"http://{HOST}:{port}/api/signals"),
+        *("--", secrets.token_hex(6), api_key, json.dumps(BODY)),
+    ]
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    done = subprocess.run(command, capture_output=True, text=True, timeout=seconds + 60)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    line = next((row for row in done.stdout.splitlines() if row.startswith("WRKJSON ")), None)
+    if done.returncode != 0 or line is None:
+        raise RuntimeError(f"wrk failed ({done.returncode}): {done.stdout[-1500:]} {done.stderr[-1500:]}")
+    summary = json.loads(line.removeprefix("WRKJSON "))
+    kinds = {name: summary[name] for name in ("connect", "read", "write", "timeout", "not2xx")}
+    duration = summary["duration_us"] / 1e6
+    return {
+        "client": "wrk",
+        "concurrency": connections,
+        "seconds": duration,
+        "requests": summary["requests"],
+        "errors": sum(kinds.values()),
+        "error_kinds": kinds,
+        # Only 2xx answers are signals taken in.
+        "throughput_rps": (summary["requests"] - summary["not2xx"]) / duration,
+        "latency_ms": {name: summary[name] / 1000 for name in ("p50", "p95", "p99", "max", "mean")},
+        "client_cpu_seconds": (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime),
+    }
+
+
+def load(label: str, port: int, api_key: str, connections: int, args, server, db: str) -> dict:
+    """A warm-up, then one measured round; meanwhile watch CPU and database connections."""
+    generate(label, port, api_key, connections, args.warmup, args, server)
     # One monitoring connection, opened before the load: a server that runs out of
     # connections must not take the measurement down with it.
     monitor = psycopg.connect(db, autocommit=True)
+    peak = [0]
+    stop_watching = threading.Event()
+
+    def watch() -> None:
+        while not stop_watching.wait(1.0):
+            peak[0] = max(peak[0], connections_to(monitor, db))
+
+    watcher = threading.Thread(target=watch, daemon=True)
     server_before = cpu_seconds(process_tree(server.pid))
     postmaster = postmaster_of(monitor)
     postgres_before = postgres_cpu_seconds(postmaster)
     ticks_before = machine_ticks()
     started = time.monotonic()
-    generator = None
+    profiler = start_profile(label, server, connections, args)
+    watcher.start()
     try:
-        command = [sys.executable, str(ROOT / "bench" / "loadgen.py")]
-        generator = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-        generator.stdin.write(json.dumps(config))
-        generator.stdin.close()
-        peak_connections = 0
-        deadline = started + args.warmup + args.seconds + 30
-        while generator.poll() is None and time.monotonic() < deadline:
-            peak_connections = max(peak_connections, connections_to(monitor, db))
-            time.sleep(1.0)
-        if generator.poll() is None:
-            raise RuntimeError("the load generator overran its time; stopped")
-        result = json.loads(generator.stdout.read())
+        result = generate(label, port, api_key, connections, args.seconds, args, server)
     finally:
+        stop_watching.set()
+        watcher.join()
         monitor.close()
-        if generator is not None:
-            if generator.poll() is None:
-                generator.kill()
-            generator.wait()
     elapsed = time.monotonic() - started
     busy, steal, total = (after - before for after, before in zip(machine_ticks(), ticks_before, strict=True))
     server_cpu = cpu_seconds(process_tree(server.pid)) - server_before
     postgres_cpu = postgres_cpu_seconds(postmaster) - postgres_before
-    handled = max(result["requests_including_warmup"], 1)
+    handled = max(result["requests"], 1)
     result["cpu"] = {
         "wall_seconds": elapsed,
         # All cores together: 100% means the machine had no idle time left during the run.
@@ -337,118 +439,170 @@ def load(label: str, port: int, api_key: str, args: argparse.Namespace, server: 
         # Time the hypervisor gave to other guests: high steal makes every figure here worse.
         "machine_steal_percent": 100 * steal / max(total, 1),
         "server_seconds": server_cpu,
-        "client_seconds": result.pop("client_cpu_seconds"),
-        # Warm-up requests included on both sides of the division.
+        "client_seconds": result.pop("client_cpu_seconds", 0.0),
         "server_ms_per_request": server_cpu * 1000 / handled,
         "postgres_seconds": postgres_cpu,
         "postgres_ms_per_request": postgres_cpu * 1000 / handled,
     }
-    result["peak_db_connections"] = peak_connections
+    result["peak_db_connections"] = peak[0]
+    if profiler is not None:
+        result["profile"] = finish_profile(*profiler)
     return result
 
 
-def run_desk(args: argparse.Namespace, port: int) -> dict:
-    db = recreate_database(args.postgres, "tradedesk_bench")
-    env = server_env(args.desk_settings, db, args.redis)
-    log(f"desk: migrating {db}")
+def start_profile(label: str, server, connections: int, args):
+    """py-spy on one server worker for the measured round of the last connection count (--profile)."""
+    last = max(int(c) for c in args.connections.split(","))
+    if not args.profile or connections != last or not shutil.which("py-spy"):
+        return None
+    pids = worker_pids(server) or [server.pid]
+    out = RESULTS / f"profile-{label}-{args.shape}-{connections}.txt"
+    command = [
+        *("py-spy", "record", "--pid", str(pids[0]), "--duration", str(max(1, round(args.seconds)))),
+        *("--format", "raw", "--output", str(out), "--nonblocking", "--threads"),
+    ]
+    return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL), out
+
+
+IDLE_FRAMES = ("_worker (concurrent/futures/thread.py", "select (", "wait (threading.py", "run_forever (")
+
+
+def finish_profile(process: subprocess.Popen, out: Path) -> dict:
+    """The functions with the most samples (inclusive), from py-spy's collapsed stacks."""
+    process.wait(timeout=60)
+    inclusive: dict[str, int] = {}
+    total = 0
+    for row in out.read_text().splitlines() if out.exists() else []:
+        stack, _, count = row.rpartition(" ")
+        if not count.isdigit():
+            continue
+        frames = [frame for frame in stack.split(";") if not frame.startswith(("thread (", "process "))]
+        # Idle pool threads and the loop waiting for sockets: not CPU a request paid for.
+        if not frames or frames[-1].startswith(IDLE_FRAMES):
+            continue
+        total += int(count)
+        for frame in set(frames):
+            inclusive[frame] = inclusive.get(frame, 0) + int(count)
+    top = sorted(inclusive.items(), key=lambda item: -item[1])[:40]
+    return {"file": str(out), "samples": total, "top": [[frame, round(100 * n / max(total, 1), 1)] for frame, n in top]}
+
+
+def create_key(env: dict) -> str:
+    code = (
+        "import django; django.setup(); from rest_framework_api_key.models import APIKey; "
+        "print(APIKey.objects.create_key(name='bench')[1])"
+    )
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    if done.returncode != 0:
+        raise RuntimeError(f"creating the key failed:\n{done.stderr[-3000:]}")
+    return done.stdout.strip().splitlines()[-1]
+
+
+def run_app(name: str, args: argparse.Namespace) -> dict:
+    settings, asgi_app, wsgi_app, database, table = APPS[name]
+    if name == "desk":
+        settings = args.desk_settings
+    db = recreate_database(args.postgres, database)
+    env = server_env(settings, db, args.redis if name == "desk" else None)
+    log(f"{name}: migrating {db}")
     manage(env, "migrate", "--noinput")
-    api_key = manage(env, "create_api_key", "bench").strip()
-    log(f"desk: uvicorn tradedesk.asgi:application --workers {args.workers} on port {port}")
-    with uvicorn("tradedesk.asgi:application", env, port, args.workers, RESULTS / "desk-server.log") as server:
-        result = load("desk", port, api_key, args, server, db)
-    result["rows_inserted"] = count_rows(db, "signals_signal")
-    result["history_rows_inserted"] = count_rows(db, "signals_historicalsignal")
-    return result
-
-
-def run_baseline(args: argparse.Namespace, port: int) -> dict:
-    db = recreate_database(args.postgres, "tradedesk_bench_baseline")
-    env = server_env(args.baseline_settings, db, None)
-    log(f"baseline: migrating {db}")
-    manage(env, "migrate", "--noinput")
-    app = "bench.baseline_app.asgi:application"
-    log(f"baseline: uvicorn {app} --workers {args.workers} on port {port}")
-    with uvicorn(app, env, port, args.workers, RESULTS / "baseline-server.log") as server:
-        result = load("baseline", port, "unused", args, server, db)
-    result["rows_inserted"] = count_rows(db, "baseline_app_intake")
-    return result
+    api_key = create_key(env) if name != "bare" else "unused"  # the bare view checks no key
+    port = free_port()
+    log(f"{name}: {args.shape} shape, {args.workers} workers, port {port}")
+    rounds = {}
+    with serve(args.shape, (asgi_app, wsgi_app), env, port, args.workers, RESULTS / f"{name}-server.log") as server:
+        for connections in (int(c) for c in args.connections.split(",")):
+            log(f"{name}: {connections} connections, {args.warmup:.0f}s warm-up + {args.seconds:.0f}s")
+            rounds[str(connections)] = load(name, port, api_key, connections, args, server, db)
+    history = count_rows(db, "signals_historicalsignal") if name == "desk" else None
+    return {"rounds": rounds, "rows_inserted": count_rows(db, table), "history_rows_inserted": history}
 
 
 def report(results: dict) -> None:
-    box = results["machine"]
+    box, settings = results["machine"], results["settings"]
     print(
-        f"\nmachine: {box['nproc']} cores, {box['cpu_model']}, Python {box['python']}, "
-        f"{box['date']}, commit {box['commit']}, {box['busy_percent_before_start']:.0f}% busy before the run"
+        f"\nmachine: {box['nproc']} cores, {box['cpu_model']}, Python {box['python']}, {box['date']}, "
+        f"commit {box['commit']}, {box['busy_percent_before_start']:.0f}% busy before the run, "
+        f"load average {box['load_average']}"
     )
-    settings = results["settings"]
     print(
-        f"load: {settings['concurrency']} keep-alive connections, {settings['seconds']:.0f}s measured "
-        f"after {settings['warmup']:.0f}s warm-up, uvicorn --workers {settings['workers']}\n"
+        f"shape: {settings['shape']}, {settings['workers']} workers per app; client: {settings['client']}; "
+        f"{settings['seconds']:.0f}s measured after {settings['warmup']:.0f}s warm-up per round\n"
     )
-    header = f"{'':9} {'requests':>9} {'req/s':>8} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'errors':>7}"
-    print(header + f" {'CPU ms/req: server':>18} {'postgres':>9} {'busy':>5} {'steal':>6} {'db conns':>9}")
-    for name in ("desk", "baseline"):
-        if name not in results:
-            continue
-        r, lat, cpu = results[name], results[name]["latency_ms"], results[name]["cpu"]
-        print(
-            f"{name:9} {r['requests']:9d} {r['throughput_rps']:8.1f} {lat['p50']:8.1f} {lat['p95']:8.1f} "
-            f"{lat['p99']:8.1f} {r['errors']:7d} {cpu['server_ms_per_request']:18.2f} "
-            f"{cpu['postgres_ms_per_request']:9.2f} "
-            f"{cpu['machine_busy_percent']:4.0f}% {cpu['machine_steal_percent']:5.0f}% {r['peak_db_connections']:9d}"
-        )
-    if "desk" not in results:
-        return
-    desk = results["desk"]
-    checks = [
-        (f"desk >= {TARGET_RPS} signals/s", desk["throughput_rps"] >= TARGET_RPS),
-        (f"desk p99 < {TARGET_P99_MS} ms", desk["latency_ms"]["p99"] < TARGET_P99_MS),
-    ]
-    if "ratio" in results:
-        print(f"\nHEADLINE  desk / baseline throughput: {results['ratio']:.2f}")
-        checks.append((f"ratio >= {TARGET_RATIO}", results["ratio"] >= TARGET_RATIO))
+    header = f"{'app':5} {'conns':>5} {'requests':>9} {'req/s':>8} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8}"
+    header += f" {'errors':>7} {'CPU ms/req: server':>18} {'postgres':>9} {'busy':>5} {'steal':>6} {'db conns':>9}"
+    print(header)
+    for name in APPS:
+        for connections, r in results.get(name, {}).get("rounds", {}).items():
+            lat, cpu = r["latency_ms"], r["cpu"]
+            print(
+                f"{name:5} {connections:>5} {r['requests']:9d} {r['throughput_rps']:8.1f} {lat['p50']:8.1f} "
+                f"{lat['p95']:8.1f} {lat['p99']:8.1f} {r['errors']:7d} {cpu['server_ms_per_request']:18.2f} "
+                f"{cpu['postgres_ms_per_request']:9.2f} {cpu['machine_busy_percent']:4.0f}% "
+                f"{cpu['machine_steal_percent']:5.0f}% {r['peak_db_connections']:9d}"
+            )
+    print()
+    checks = []
+    for connections, ratios in results.get("ratios", {}).items():
+        drf, bare = ratios.get("desk_drf", float("nan")), ratios.get("desk_bare", float("nan"))
+        print(f"HEADLINE  {connections:>2} connections:  desk / DRF anchor {drf:.2f}   desk / bare {bare:.2f}")
+        if "desk_drf" in ratios:
+            checks.append((f"desk/DRF >= {TARGET_RATIO} at {connections}", drf >= TARGET_RATIO))
+    desk16 = results.get("desk", {}).get("rounds", {}).get("16")
+    if desk16:
+        checks.append((f"desk p99 < {TARGET_P99_MS} ms at 16", desk16["latency_ms"]["p99"] < TARGET_P99_MS))
     if box["busy_percent_before_start"] > BUSY_BEFORE_WARNING:
         print(
             f"WARNING: the machine was {box['busy_percent_before_start']:.0f}% busy before the run: other "
             "processes shared the cores, so these figures are low. Run again on a quiet machine."
         )
-    print("targets: " + ", ".join(f"{name}: {'met' if ok else 'MISSED'}" for name, ok in checks))
-    for name in ("desk", "baseline"):
-        if name in results and results[name]["rows_inserted"] != results[name]["requests_including_warmup"]:
-            print(
-                f"{name}: {results[name]['rows_inserted']} rows inserted for "
-                f"{results[name]['requests_including_warmup']} answers (errors or unanswered requests)"
-            )
-        if name in results and results[name]["error_samples"]:
-            print(f"{name} errors, first few: {results[name]['error_samples']}")
+    if checks:
+        print("targets: " + ", ".join(f"{name}: {'met' if ok else 'MISSED'}" for name, ok in checks))
+    for name in APPS:
+        if name not in results:
+            continue
+        history = results[name]["history_rows_inserted"]
+        print(f"{name}: {results[name]['rows_inserted']} rows" + (f", {history} history rows" if history else ""))
+        for r in results[name]["rounds"].values():
+            if r.get("profile"):
+                print(f"\n{name} profile ({r['profile']['samples']} samples, inclusive %): {r['profile']['file']}")
+                for frame, pct in r["profile"]["top"][:30]:
+                    print(f"  {pct:5.1f}%  {frame}")
 
 
 def main() -> int:
     args = parse_args()
     RESULTS.mkdir(parents=True, exist_ok=True)
+    names = [name for name in APPS if not args.only or name in args.only.split(",")]
+    client = "wrk" if shutil.which("wrk") and not args.loadgen else "bench/loadgen.py (wrk is not installed)"
     results: dict = {
-        "machine": machine(),
+        "machine": {**machine(), "load_average": " ".join(f"{x:.1f}" for x in os.getloadavg())},
         "settings": {
             "seconds": args.seconds,
             "warmup": args.warmup,
-            "concurrency": args.concurrency,
+            "connections": args.connections,
             "workers": args.workers,
+            "shape": args.shape,
+            "client": client,
             "desk_settings": args.desk_settings,
-            "baseline_settings": args.baseline_settings,
-            "conn_max_age_env": os.environ.get("CONN_MAX_AGE"),
         },
     }
-    log(f"machine: {results['machine']['nproc']} cores, {results['machine']['cpu_model']}")
-    if args.only != "baseline":
-        results["desk"] = run_desk(args, free_port())
-    if args.only != "desk":
-        results["baseline"] = run_baseline(args, free_port())
-    if "desk" in results and "baseline" in results and results["baseline"]["throughput_rps"]:
-        results["ratio"] = results["desk"]["throughput_rps"] / results["baseline"]["throughput_rps"]
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(json.dumps(results, indent=2) + "\n")
+    log(f"machine: {results['machine']['nproc']} cores, {results['machine']['cpu_model']}; client: {client}")
+    for name in names:
+        results[name] = run_app(name, args)
+    if "desk" in results:
+        results["ratios"] = {}
+        for connections, desk in results["desk"]["rounds"].items():
+            ratios = {}
+            for other, key in (("drf", "desk_drf"), ("bare", "desk_bare")):
+                anchor = results.get(other, {}).get("rounds", {}).get(connections)
+                if anchor and anchor["throughput_rps"]:
+                    ratios[key] = desk["throughput_rps"] / anchor["throughput_rps"]
+            results["ratios"][connections] = ratios
+    output = RESULTS / f"signal_intake-{args.shape}.json"
+    output.write_text(json.dumps(results, indent=2) + "\n")
     report(results)
-    print(f"\nwritten: {args.output.relative_to(ROOT) if args.output.is_relative_to(ROOT) else args.output}")
+    print(f"\nwritten: {output.relative_to(ROOT)}")
     return 0
 
 

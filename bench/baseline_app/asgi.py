@@ -1,8 +1,9 @@
-"""Served by the same uvicorn command line as the desk (tradedesk.asgi), only the app differs."""
+"""Served like the desk (tradedesk/asgi.py): Django's WSGI handler in a2wsgi's thread pool."""
 
 import os
 
-from django.core.asgi import get_asgi_application
+from a2wsgi import WSGIMiddleware
 
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "bench.baseline_app.settings")
-application = get_asgi_application()
+from bench.baseline_app.wsgi import application as wsgi_application
+
+application = WSGIMiddleware(wsgi_application, workers=int(os.environ.get("WEB_THREADS", "8")))
