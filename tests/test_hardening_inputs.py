@@ -160,3 +160,17 @@ def test_an_unknown_paper_api_path_is_a_json_404_in_its_own_format():
     response = Client().get("/paper/api/nothing-here")
     assert response.status_code == 404 and response["Content-Type"].startswith("application/json")
     assert response.json()["error"]["code"] == "NOT_FOUND"
+
+
+@pytest.mark.parametrize("path", LISTS)
+@pytest.mark.parametrize("offset", ["9223372036854775808", "99999999999999999999999"])
+def test_an_offset_past_what_the_database_takes_is_a_400_naming_it(api, make_signal, path, offset):
+    # Found by the schemathesis test: SQLite answered "datatype mismatch", a 500.
+    make_signal()
+    assert_json_error(api.get(path, {"offset": offset}), 400, "offset")
+
+
+def test_a_huge_limit_is_cut_to_the_largest_page(api, make_signal):
+    make_signal()
+    response = api.get("/api/signals", {"limit": "99999999999999999999999"})
+    assert response.status_code == 200 and len(response.json()["results"]) == 1
