@@ -89,3 +89,22 @@ def test_a_desk_cancel_of_an_order_that_filled_meanwhile_ends_filled(desk_on_pap
     order.refresh_from_db()
     assert (order.stage, order.filled_qty) == ("FILLED", Decimal("0.1"))
     assert PaperOrder.objects.get(client_order_id=order.client_order_id).status == "FILLED"
+
+
+def test_a_cancel_whose_answer_is_lost_is_looked_up_at_the_venue(desk_on_paper, trader, monkeypatch):
+    from executor.connectors.base import OrderResult
+    from executor.connectors.paper_api import PaperApiConnector
+
+    cancel = PaperApiConnector.cancel_order
+
+    def canceled_but_answer_lost(self, client_order_id, **kwargs):
+        cancel(self, client_order_id, **kwargs)  # the venue cancels it; the answer never arrives
+        return OrderResult.unknown(client_order_id, "read timed out")
+
+    monkeypatch.setattr(PaperApiConnector, "cancel_order", canceled_but_answer_lost)
+    order = limit_buy(trader, "60000")
+    services.order_cancel(order_id=order.pk, user=trader)
+    tasks.cancel_at_venue(order.pk)
+    order.refresh_from_db()
+    assert order.stage == "CANCELED"
+    assert PaperOrder.objects.get(client_order_id=order.client_order_id).status == "CANCELED"
