@@ -269,3 +269,9 @@ def test_threads_sharing_one_accounts_instance_each_place_their_own_order(paper,
     assert [results[i].status for i in range(4)] == [ResultStatus.SUCCESS] * 4
     assert len({results[i].exchange_order_id for i in range(4)}) == 4
     assert PaperOrder.objects.filter(account=paper, client_order_id__startswith="td-ccxt-t").count() == 4
+
+
+def test_a_symbol_the_exchange_does_not_list_is_refused_before_anything_is_sent(paper, connector):
+    result = connector.place_order(ticket("td-ccxt-16", symbol="DOGE/USDT"))
+    assert (result.status, result.error_code) == (ResultStatus.FAILED, ErrorCode.SYMBOL_NOT_FOUND)
+    assert not PaperOrder.objects.filter(client_order_id="td-ccxt-16").exists()
