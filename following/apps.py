@@ -13,3 +13,7 @@ class FollowingConfig(AppConfig):
         from following.notify import notify_copied_trade
 
         hooks.on_order_accepted(notify_copied_trade)
+
+        from following.dispatch import master_order_accepted
+
+        hooks.on_order_accepted(master_order_accepted)

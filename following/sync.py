@@ -36,7 +36,7 @@ from django.db import connection
 from django.utils import timezone
 
 from executor.connectors.base import Instrument
-from following import selectors, sizing, venue
+from following import dispatch, selectors, sizing, venue
 from following.follower_orders import copy_trade_settle, follower_order_submit
 from following.models import ErrorType, FollowSettings, SizingMode, SyncOutcome, SyncRun
 from following.services import trade_error_record
@@ -76,16 +76,27 @@ class CycleTotals:
     below_min: int = 0
     errors: int = 0
     problems: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # in the run's detail, not problems
 
 
-def follow_sync_cycle(*, now: datetime | None = None) -> SyncRun:
+def follow_sync_cycle(
+    *, now: datetime | None = None, master_id: int | None = None, batch: "dispatch.Batch | None" = None
+) -> SyncRun:
     """Run one cycle unless another holds the lock (then a SKIPPED run is recorded).
 
+    Without arguments: every follower, under the one cycle lock. With `master_id`: the followers
+    of that master account (following.dispatch, a task per master), under that master's lock.
+    With `batch`: the followers a master's cycle handed to another task, with the master positions
+    it read (no lock: each follower's own lock, taken as always, is enough).
+
     A run's started_at and finished_at both fall inside its hold of the lock, so the runs'
-    intervals never overlap (the services tests check that with two beats running).
+    intervals (of one lock) never overlap (the services tests check that with two beats running).
     """
     token = uuid.uuid4().hex
-    if not cache.add(CYCLE_LOCK, token, timeout=settings.FOLLOW_SYNC_LOCK_SECONDS):
+    lock = CYCLE_LOCK if master_id is None else f"{CYCLE_LOCK}:master:{master_id}"
+    if batch is not None:
+        lock = f"{CYCLE_LOCK}:batch:{token}"
+    if not cache.add(lock, token, timeout=settings.FOLLOW_SYNC_LOCK_SECONDS):
         logger.debug("follower sync: another cycle holds the lock; skipped")
         moment = timezone.now()
         return SyncRun.objects.create(started_at=moment, finished_at=moment, outcome=SyncRun.Outcome.SKIPPED)
@@ -97,7 +108,7 @@ def follow_sync_cycle(*, now: datetime | None = None) -> SyncRun:
         )
         run = SyncRun.objects.create(started_at=timezone.now())
         try:
-            totals, masters_read = _cycle(now or run.started_at)
+            totals, masters_read = _cycle(now or run.started_at, master_id=master_id, batch=batch)
             run.outcome = SyncRun.Outcome.PARTIAL if totals.errors or totals.problems else SyncRun.Outcome.OK
         except Exception as exc:
             logger.exception("follower sync cycle %s failed", run.pk)
@@ -110,18 +121,24 @@ def follow_sync_cycle(*, now: datetime | None = None) -> SyncRun:
         run.orders_placed = totals.orders_placed
         run.below_min = totals.below_min
         run.errors = totals.errors
-        run.detail = "\n".join(totals.problems)[:4000]
+        run.detail = "\n".join(totals.problems + totals.notes)[:4000]
         run.save()
         if run.pk % 100 == 0:
             SyncRun.objects.filter(started_at__lt=run.started_at - KEEP_RUNS).delete()
     finally:
-        if cache.get(CYCLE_LOCK) == token:
-            cache.delete(CYCLE_LOCK)
+        if cache.get(lock) == token:
+            cache.delete(lock)
     return run
 
 
-def _cycle(now: datetime) -> tuple[CycleTotals, int]:
+def _cycle(
+    now: datetime, *, master_id: int | None = None, batch: "dispatch.Batch | None" = None
+) -> tuple[CycleTotals, int]:
     followers = selectors.followers_to_sync()
+    if master_id is not None:
+        followers = dispatch.followers_of(followers, master_id=master_id)
+    if batch is not None:
+        followers = [row for row in followers if row.pk in batch.settings_ids]
     totals = CycleTotals()
     if not followers:
         return totals, 0
@@ -132,7 +149,9 @@ def _cycle(now: datetime) -> tuple[CycleTotals, int]:
 
     jobs: list[tuple[FollowSettings, venue.MasterSnapshot]] = []
     masters = [rows[0].master_credential for rows in by_master.values()]
-    snapshots = venue.master_snapshots(masters, threads=min(settings.FOLLOW_SYNC_THREADS, _pool_room()))
+    given = batch.snapshots() if batch is not None else {}
+    missing = [account for account in masters if account.pk not in given]
+    snapshots = {**given, **venue.master_snapshots(missing, threads=min(settings.FOLLOW_SYNC_THREADS, _pool_room()))}
     for master_id, rows in by_master.items():
         snapshot = snapshots[master_id]
         if isinstance(snapshot, Exception):
@@ -145,7 +164,13 @@ def _cycle(now: datetime) -> tuple[CycleTotals, int]:
     # Accounts followed with several follows (read once; none for one-master followers).
     shares = selectors.follow_shares(rows=followers)
     shared = {row.follower_credential_id for row in followers if row.pk in shares}
-    outcomes = _run_jobs(_grouped(jobs), in_flight, now, shared)
+    groups = _grouped(jobs)
+    if master_id is not None:
+        # Many followers: the rest go to other tasks (any worker on any host), in batches.
+        groups, queued = dispatch.hand_out(groups, snapshots=snapshots, now=now)
+        if queued:
+            totals.notes.append(f"{queued} more batch(es) of followers queued to other tasks")
+    outcomes = _run_jobs(groups, in_flight, now, shared)
     skipped = [o.settings_id for o in outcomes if not o.evaluated and not o.error and not o.late]
     _state_bulk_update(settings_ids=skipped, outcome=None, at=now)
     late = sum(outcome.late for outcome in outcomes)

@@ -1,17 +1,17 @@
+"""Copy-trading tasks: take ids, call following's functions. The sync runs as one task per
+master account and per batch of followers (following/dispatch.py), on the regular queue."""
+
 import logging
 
 from celery import shared_task
+from django.conf import settings
 
-from following import sync
+from following import dispatch, sync
 
 logger = logging.getLogger(__name__)
 
 
-@shared_task(soft_time_limit=110, time_limit=120)
-def sync_followers() -> None:
-    """One follower sync cycle (Celery beat, every FOLLOW_SYNC_EVERY seconds). Cycles never
-    overlap: a cycle that finds another holding the lock records itself skipped and returns."""
-    run = sync.follow_sync_cycle()
+def _log_run(run) -> None:
     # A quiet cycle every FOLLOW_SYNC_EVERY seconds would be most of the log: DEBUG unless it did something.
     # (A follower evaluated without an order, e.g. a difference below the venue minimum, is quiet.)
     busy = run.orders_placed or run.errors or run.outcome not in (run.Outcome.OK, run.Outcome.SKIPPED)
@@ -20,6 +20,31 @@ def sync_followers() -> None:
         "follower sync %s: %s, %s evaluated, %s unchanged, %s orders, %s errors",
         run.pk, run.outcome, run.followers_synced, run.followers_skipped, run.orders_placed, run.errors,
     )  # fmt: skip
+
+
+@shared_task(soft_time_limit=110, time_limit=120)
+def sync_followers() -> None:
+    """Celery beat, every FOLLOW_SYNC_EVERY seconds: one sync task per master account
+    (FOLLOW_SYNC_PER_MASTER, the default), or one cycle of every follower in this task. Cycles
+    of one lock never overlap: one that finds another holding it records itself skipped."""
+    if settings.FOLLOW_SYNC_PER_MASTER:
+        queued = dispatch.follow_sync_dispatch()
+        logger.debug("follower sync: %s master sync(s) queued", queued)
+        return
+    _log_run(sync.follow_sync_cycle())
+
+
+@shared_task(soft_time_limit=110, time_limit=120)
+def sync_master(master_id: int) -> None:
+    """The followers of one master account (queued by beat, or at once when the desk's order on
+    the master account is accepted)."""
+    _log_run(dispatch.follow_sync_master(master_id))
+
+
+@shared_task(soft_time_limit=110, time_limit=120)
+def sync_follower_batch(payload: dict, now: str) -> None:
+    """A batch of one master's followers, with the master positions its sync read."""
+    _log_run(dispatch.follow_sync_batch(payload, now))
 
 
 @shared_task(soft_time_limit=30, time_limit=40)

@@ -1,0 +1,154 @@
+"""The follower sync as Celery tasks any number of workers, on any number of hosts, can run.
+
+- Beat (`tasks.sync_followers`, every FOLLOW_SYNC_EVERY seconds) queues one `sync_master` task
+  per master account with active followers: a cheap position read of the master, then its
+  followers only if the positions changed (the engine's fingerprint).
+- A master account the desk trades queues its `sync_master` at once when an order on it is
+  accepted (orders' "order accepted" hook, after the commit): its followers follow in
+  milliseconds, not at the next beat.
+- `sync_master` evaluates up to FOLLOW_SYNC_BATCH follower accounts itself and queues the rest
+  as `sync_follower_batch` tasks carrying the master positions it read, so a master with
+  thousands of followers is spread over every worker.
+
+One sync per master at a time (a lock per master in the shared cache); a master change during a
+running sync queues one more sync after it. Nothing here is the guarantee against a second order:
+each follower is evaluated under its own lock, and the database's one_follower_order_in_flight
+constraint refuses a second order in flight for one follower and symbol, whatever the tasks do.
+"""
+
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import transaction
+
+from executor.connectors.base import Position
+from executor.models import ExchangeAccount
+from executor.selectors import task_queue_for
+from following.models import FollowSettings
+
+logger = logging.getLogger(__name__)
+
+QUEUED = "following:master-queued:{}"
+AGAIN = "following:master-again:{}"
+
+
+@dataclass
+class Batch:
+    """Followers handed from a master's sync to another task, with the master positions read."""
+
+    settings_ids: set[int]
+    masters: dict[int, dict] = field(default_factory=dict)  # account id -> {"positions", "fingerprint"}
+
+    def as_payload(self) -> dict:
+        return {"settings_ids": sorted(self.settings_ids), "masters": {str(k): v for k, v in self.masters.items()}}
+
+    @classmethod
+    def from_payload(cls, payload: dict) -> "Batch":
+        masters = {int(key): value for key, value in payload["masters"].items()}
+        return cls(settings_ids=set(payload["settings_ids"]), masters=masters)
+
+    def snapshots(self) -> dict:
+        from following.venue import MasterSnapshot
+
+        accounts = ExchangeAccount.objects.in_bulk(list(self.masters))
+        found = {}
+        for account_id, value in self.masters.items():
+            positions = {
+                symbol: Position(symbol, Decimal(qty), Decimal(avg) if avg is not None else None)
+                for symbol, qty, avg in value["positions"]
+            }
+            found[account_id] = MasterSnapshot(
+                positions=positions, fingerprint=value["fingerprint"], account=accounts.get(account_id)
+            )
+        return found
+
+
+def _snapshot_payload(snapshot) -> dict:
+    positions = [
+        [p.symbol, str(p.qty), str(p.avg_price) if p.avg_price is not None else None]
+        for p in snapshot.positions.values()
+    ]
+    return {"positions": positions, "fingerprint": snapshot.fingerprint}
+
+
+def followers_of(followers: list[FollowSettings], *, master_id: int) -> list[FollowSettings]:
+    """The follows of one master, with the other follows of the same follower accounts (an
+    account followed with several masters is evaluated as one, see sync._grouped)."""
+    accounts = {row.follower_credential_id for row in followers if row.master_credential_id == master_id}
+    return [row for row in followers if row.follower_credential_id in accounts]
+
+
+def hand_out(groups: list, *, snapshots: dict, now: datetime) -> tuple[list, int]:
+    """Keep the first FOLLOW_SYNC_BATCH groups (follower accounts) for this task; queue the rest
+    in batches of that size. Returns the groups kept and the number of batches queued."""
+    size = max(1, settings.FOLLOW_SYNC_BATCH)
+    if len(groups) <= size:
+        return groups, 0
+    chunks = [groups[start : start + size] for start in range(size, len(groups), size)]
+    from following.tasks import sync_follower_batch
+
+    for chunk in chunks:
+        rows = [row for group in chunk for row, _ in group]
+        masters = {row.master_credential_id for row in rows}
+        batch = Batch(
+            settings_ids={row.pk for row in rows},
+            masters={m: _snapshot_payload(snapshots[m]) for m in masters if not isinstance(snapshots[m], Exception)},
+        )
+        sync_follower_batch.apply_async((batch.as_payload(), now.isoformat()), queue=task_queue_for(None))
+    return groups[:size], len(chunks)
+
+
+def masters_to_sync() -> list[int]:
+    """Master accounts with at least one active follow (one query)."""
+    rows = FollowSettings.objects.filter(is_active=True).values_list("master_credential_id", flat=True)
+    return sorted(set(rows.distinct()))
+
+
+def enqueue_master_sync(master_id: int) -> bool:
+    """Queue a sync of one master unless one is queued and not started yet (that one will read
+    the newest positions). The mark expires, so a task lost with its worker blocks nothing."""
+    if not cache.add(QUEUED.format(master_id), 1, timeout=max(5, int(settings.FOLLOW_SYNC_EVERY * 5))):
+        return False
+    from following.tasks import sync_master
+
+    sync_master.apply_async((master_id,), queue=task_queue_for(None))
+    return True
+
+
+def follow_sync_dispatch() -> int:
+    """Beat's part: one sync task per master with active followers. Returns how many were queued."""
+    return sum(enqueue_master_sync(master_id) for master_id in masters_to_sync())
+
+
+def follow_sync_master(master_id: int):
+    """One master's sync (the `sync_master` task). A sync finding another of the same master
+    running asks it for one more round, so a change it could not see is not left to the beat."""
+    from following import sync
+
+    cache.delete(QUEUED.format(master_id))  # from now on a change queues a new sync
+    run = sync.follow_sync_cycle(master_id=master_id)
+    if run.outcome == run.Outcome.SKIPPED:
+        cache.set(AGAIN.format(master_id), 1, timeout=settings.FOLLOW_SYNC_LOCK_SECONDS)
+    elif cache.delete(AGAIN.format(master_id)):
+        enqueue_master_sync(master_id)
+    return run
+
+
+def follow_sync_batch(payload: dict, now: str):
+    from following import sync
+
+    return sync.follow_sync_cycle(now=datetime.fromisoformat(now), batch=Batch.from_payload(payload))
+
+
+def master_order_accepted(order) -> None:
+    """orders' hook: a desk order on an account that has active followers was accepted: queue
+    its followers' sync once the order's result commits (the copy latency of issue 15)."""
+    if order.follow_settings_id is not None or order.exchange_account_id is None:
+        return
+    account_id = order.exchange_account_id
+    if FollowSettings.objects.filter(master_credential_id=account_id, is_active=True).exists():
+        transaction.on_commit(lambda: enqueue_master_sync(account_id))

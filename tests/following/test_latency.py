@@ -1,0 +1,117 @@
+"""Copy latency and the sync as tasks: a desk order accepted on a master account queues its
+followers' sync at once (after commit); beat queues one task per master; a master with many
+followers hands them out in batches that carry the master's positions."""
+
+from decimal import Decimal
+
+import pytest
+
+from executor.connectors.base import OrderResult, ResultStatus
+from following import dispatch, services, sync, tasks
+from following import venue as follow_venue
+from orders import services as order_services
+from orders.models import Order
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def queued(monkeypatch) -> dict[str, list]:
+    """The tasks queued (instead of sending them to a broker)."""
+    found: dict[str, list] = {"sync_master": [], "sync_follower_batch": []}
+    for name in found:
+        monkeypatch.setattr(
+            getattr(tasks, name), "apply_async", lambda args, queue=None, _n=name: found[_n].append((args, queue))
+        )
+    return found
+
+
+def test_a_desk_order_accepted_on_a_master_account_queues_its_followers_sync_after_commit(
+    follower, follower_account, master_account, follow, make_order, make_signal, queued,
+    django_capture_on_commit_callbacks,
+):  # fmt: skip
+    follow(follower, follower_account)
+    order = make_order(make_signal(), exchange_account=master_account)
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        order_services.order_record_result(
+            order_id=order.pk,
+            result=OrderResult(ResultStatus.SUCCESS, order.client_order_id, exchange_order_id="venue-1"),
+        )
+    assert queued["sync_master"] == []  # not before the commit
+    for callback in callbacks:
+        callback()
+    assert queued["sync_master"] == [((master_account.pk,), "celery")]
+
+
+def test_an_order_on_an_account_nobody_follows_queues_nothing(
+    trader, make_account, make_order, make_signal, queued, django_capture_on_commit_callbacks
+):
+    account = make_account(trader)
+    order = make_order(make_signal(), exchange_account=account)
+    with django_capture_on_commit_callbacks(execute=True):
+        order_services.order_record_result(
+            order_id=order.pk,
+            result=OrderResult(ResultStatus.SUCCESS, order.client_order_id, exchange_order_id="venue-1"),
+        )
+    assert queued["sync_master"] == []
+
+
+def test_beat_queues_one_sync_per_master_and_never_a_second_while_one_waits(
+    settings, master, follower, other_follower, make_account, queued
+):
+    settings.FOLLOW_SYNC_PER_MASTER = True
+    masters = [make_account(master, label=f"m{n}") for n in range(2)]
+    for account, user in zip(masters, (follower, other_follower), strict=True):
+        services.master_account_open(user=master, credential_id=account.pk)
+        services.follow_settings_create(
+            user=user, master_credential_id=account.pk, follower_credential_id=make_account(user).pk,
+            follow_ratio=Decimal("0.1"),
+        )  # fmt: skip
+    tasks.sync_followers()
+    tasks.sync_followers()
+    assert sorted(args for args, _ in queued["sync_master"]) == [(masters[0].pk,), (masters[1].pk,)]
+    # Once the task starts, a new change queues a new sync.
+    dispatch.follow_sync_master(masters[0].pk)
+    tasks.sync_followers()
+    assert [args for args, _ in queued["sync_master"]].count((masters[0].pk,)) == 2
+
+
+def test_a_master_with_many_followers_hands_them_out_in_batches_each_ordered_once(
+    settings, monkeypatch, master_account, make_account, follow, trade, queued, django_user_model
+):
+    settings.FOLLOW_SYNC_BATCH = 2
+    users = [django_user_model.objects.create_user(f"f{n}") for n in range(5)]
+    rows = [follow(user, make_account(user)) for user in users]
+    trade(master_account, "BUY", "1.0")
+    reads = []
+    original = follow_venue.master_snapshot
+    monkeypatch.setattr(follow_venue, "master_snapshot", lambda account: reads.append(account.pk) or original(account))
+
+    run = dispatch.follow_sync_master(master_account.pk)
+    assert run.orders_placed == 2
+    assert "2 more batch(es)" in run.detail
+    assert len(queued["sync_follower_batch"]) == 2
+    for (payload, now), queue in queued["sync_follower_batch"]:
+        assert queue == "celery"
+        batch = tasks.sync_follower_batch.run(payload, now)
+        assert batch is None
+    assert reads == [master_account.pk]  # the batches use the positions the master's sync read
+    orders = list(Order.objects.filter(follow_settings__in=rows).values_list("follow_settings_id", "qty"))
+    assert sorted(orders) == sorted((row.pk, Decimal("0.1")) for row in rows)
+    # The same batch run again (a redelivered task) orders nothing more.
+    payload, now = queued["sync_follower_batch"][0][0]
+    again = dispatch.follow_sync_batch(payload, now)
+    assert again.orders_placed == 0
+    assert Order.objects.filter(follow_settings__in=rows).count() == 5
+
+
+def test_without_per_master_tasks_beat_runs_one_cycle_of_everyone(
+    settings, follower, follower_account, master_account, follow, trade, queued
+):
+    settings.FOLLOW_SYNC_PER_MASTER = False
+    follow(follower, follower_account)
+    trade(master_account, "BUY", "1.0")
+    tasks.sync_followers()
+    assert queued["sync_master"] == []
+    assert Order.objects.filter(follow_settings__user=follower).count() == 1
+    assert sync.selectors.sync_run_last().orders_placed == 1
