@@ -24,6 +24,7 @@ urlpatterns = [
     path(f"{API}masters/<int:credential_id>/stats", api_stats.MasterStatsApi.as_view(), name="api-master-stats"),
     path("follow/", views.dashboard, name="dashboard"),
     path("follow/status/", views.status_fragment, name="status"),
+    path("follow/<int:settings_id>/unfollow/", views.unfollow, name="unfollow"),
     path("follow/stats/", views_stats.stats_fragment, name="stats"),
     path("follow/errors/<int:error_id>/resolve/", views.error_resolve, name="error-resolve"),
     path("follow/admin/", views.admin_overview, name="admin"),

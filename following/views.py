@@ -1,16 +1,18 @@
 """Copy-trading pages: the follower's own dashboard (live status, settings, errors) and the
 admins' list of every follower. Thin: every write goes through following.services."""
 
+from django import forms
 from django.conf import settings
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
 from following import selectors, services
-from following.forms import FollowSettingsForm, SignupForm
+from following.forms import FollowSettingsForm, SignupForm, UnfollowForm
 from following.status import follow_status
 from tradedesk import roles
 from tradedesk.exceptions import ApplicationError
@@ -18,8 +20,32 @@ from tradedesk.exceptions import ApplicationError
 REFRESH_SECONDS = 3
 
 
-def _dashboard_context(request: HttpRequest, form: FollowSettingsForm | None = None, **extra) -> dict:
-    row = selectors.follow_settings_get(user=request.user)
+OPTION_FIELDS = (
+    "sizing_mode",
+    "fixed_notional",
+    "max_slippage",
+    "max_order_notional",
+    "max_position_notional",
+    "max_trades_per_day",
+    "max_loss",
+)
+
+
+def _selected(request: HttpRequest):
+    """The follow the page shows: ?follow=<id> (one of yours), ?new=1 for none, else the first."""
+    if request.GET.get("new") or request.POST.get("new"):
+        return None
+    wanted = request.GET.get("follow") or request.POST.get("settings_id")
+    if wanted and wanted.isdigit():
+        row = selectors.follow_get(user=request.user, settings_id=int(wanted))
+        if row is None or row.ended_at is not None:
+            raise Http404("no such follow of yours")
+        return row
+    return selectors.follow_settings_get(user=request.user)
+
+
+def _dashboard_context(request: HttpRequest, form: FollowSettingsForm | None = None, row=False, **extra) -> dict:
+    row = _selected(request) if row is False else row
     if form is None:
         initial = (
             {
@@ -27,6 +53,8 @@ def _dashboard_context(request: HttpRequest, form: FollowSettingsForm | None = N
                 "follower_credential_id": row.follower_credential_id,
                 "follow_ratio": row.follow_ratio.normalize(),
                 "is_active": row.is_active,
+                "allowed_symbols": ", ".join(row.allowed_symbols),
+                **{name: getattr(row, name) for name in OPTION_FIELDS},
             }
             if row
             else {}
@@ -34,6 +62,8 @@ def _dashboard_context(request: HttpRequest, form: FollowSettingsForm | None = N
         form = FollowSettingsForm(user=request.user, initial=initial, current_master=_master_of(row))
     return {
         "row": row,
+        "follows": list(selectors.follow_list(user=request.user)),
+        "unfollow_form": UnfollowForm(),
         "form": form,
         "errors": list(selectors.trade_error_list(user=request.user)[:50]),
         "refresh_seconds": REFRESH_SECONDS,
@@ -52,24 +82,49 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     """GET: the dashboard. POST: create or change the settings (form errors shown in place)."""
     if request.method == "GET":
         return render(request, "following/dashboard.html", _dashboard_context(request))
-    row = selectors.follow_settings_get(user=request.user)
+    row = _selected(request)
     form = FollowSettingsForm(request.POST, user=request.user, current_master=_master_of(row))
     if form.is_valid():
+        values = dict(form.cleaned_data)
+        confirm = values.pop("confirm", False)
         try:
             if row is None:
-                services.follow_settings_create(user=request.user, **form.cleaned_data)
+                row = services.follow_settings_create(user=request.user, **values)
             else:
-                services.follow_settings_update(user=request.user, **form.cleaned_data)
-            return redirect("following:dashboard")
+                values.pop("join_mode", None)
+                row = services.follow_settings_update(user=request.user, settings_id=row.pk, confirm=confirm, **values)
+            return redirect(f"{reverse('following:dashboard')}?follow={row.pk}")
         except ApplicationError as exc:
             form.add_error(exc.field if exc.field in form.fields else None, exc.message)
-    return render(request, "following/dashboard.html", _dashboard_context(request, form=form), status=400)
+            if exc.code == "confirm_required":
+                # Shown with the targets in the message; saving again confirms.
+                form.fields["confirm"].widget = forms.CheckboxInput()
+    return render(request, "following/dashboard.html", _dashboard_context(request, form=form, row=row), status=400)
+
+
+@login_required
+@require_POST
+def unfollow(request: HttpRequest, settings_id: int) -> HttpResponse:
+    """Unfollow one of your follows, keeping or closing what it copied."""
+    form = UnfollowForm(request.POST)
+    if not form.is_valid():
+        return render(
+            request, "following/dashboard.html", _dashboard_context(request, unfollow_error="choose keep or close"),
+            status=400,
+        )  # fmt: skip
+    try:
+        services.follow_end(user=request.user, settings_id=settings_id, mode=form.cleaned_data["positions"])
+    except ApplicationError as exc:
+        if exc.http_status == 404:
+            raise Http404(exc.message) from None
+        raise
+    return redirect("following:dashboard")
 
 
 @login_required
 def status_fragment(request: HttpRequest) -> HttpResponse:
     """The live part of the dashboard (positions, drift, last sync), polled by htmx."""
-    row = selectors.follow_settings_get(user=request.user)
+    row = _selected(request)
     context = {"status": follow_status(row=row) if row else None, "row": row}
     context["errors"] = list(selectors.trade_error_list(user=request.user)[:50])
     return render(request, "following/_status.html", context)
