@@ -125,8 +125,9 @@ class LookupMixin:
             return page, []
         return page, rows_from(rows.evaluate_all(READ_ROWS_JS), self.profile.find_order, spec.name)
 
-    def _search(self, matcher: Matcher, values: dict[str, Any], evidence: list[str] | None) -> list[Row]:
-        """Every matching row over the profile's pages and their pagination, each order once."""
+    def _search(self, matcher: Matcher, values: dict[str, Any], evidence: list[str] | None, enough=None) -> list[Row]:
+        """Every matching row over the profile's pages and their pagination, each order once
+        (or, with `enough`, the rows up to the first page where enough(found) is true)."""
         find = self.profile.find_order
         found: dict[tuple, Row] = {}
         for number, spec in enumerate(find.pages):
@@ -138,6 +139,8 @@ class LookupMixin:
                 for row in rows:
                     if matcher.matches(row):
                         found.setdefault(tuple(identity(row, find)), row)
+                if enough is not None and enough(found.values()):
+                    return list(found.values())
                 # Newest first: a page that reaches back past the submit time ends the search.
                 if any(matcher.too_old(row) for row in rows) or spec.next is None or page_number == spec.max_pages:
                     break
@@ -257,8 +260,13 @@ class LookupMixin:
         values = self._lookup_values(client_order_id, ticket, exchange_order_id)
         if exchange_order_id and "order_id" in find.columns:
             # The venue's own id is known (a placed order being followed): its row is certain.
-            matcher = Matcher(self.profile, ticket, None)
-            rows = [row for row in self._search(matcher, values, None) if row.get("order_id") == exchange_order_id]
+            matcher = Matcher(self.profile, ticket, ticket.submitted_at)
+
+            def ours(rows) -> bool:
+                return any(row.get("order_id") == exchange_order_id for row in rows)
+
+            found = self._search(matcher, values, None, ours)
+            rows = [row for row in found if row.get("order_id") == exchange_order_id]
             return self._result_from(client_order_id, rows[0].values, ticket) if rows else None
         since = snapshot.taken_at if snapshot else ticket.submitted_at
         matcher = Matcher(self.profile, ticket, since)

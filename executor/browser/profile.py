@@ -567,12 +567,19 @@ def _result(raw: dict, where: str) -> dict[str, Any]:
     order_id = _field(raw.get("order_id"), f"{where}.order_id")
     if order_id.json and response is None:
         raise ProfileError(f"{where}.order_id.json reads the submit's response: set result.response too")
+    state = raw.get("state")
+    if state is not None:
+        # The accepted order's venue state in the submit's JSON answer (a MARKET order FILLED at once).
+        if not isinstance(state, dict) or not state.get("json") or response is None:
+            raise ProfileError(f"{where}.state: {{json: data.status, map: {{NEW: OPEN}}}} with result.response")
+        state = {"json": str(state["json"]), "map": _status_map(state.get("map"), f"{where}.state.map")}
     return {
         "success": _locator(raw["success"], f"{where}.success"),
         "error": _locator(raw["error"], f"{where}.error"),
         "error_code": _locator(raw["error_code"], f"{where}.error_code") if raw.get("error_code") else None,
         "error_message": _locator(raw["error_message"], f"{where}.error_message") if raw.get("error_message") else None,
         "order_id": order_id,
+        "state": state,
         "response": response,
         "duplicate_codes": [str(code) for code in raw.get("duplicate_codes", [])],
     }

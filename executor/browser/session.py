@@ -395,7 +395,12 @@ class BrowserSession(LookupMixin):
                     found = self._success(success, values, answer)
                     if found is not None:
                         self._set_state(LOGGED_IN)
-                        return OrderResult(ResultStatus.SUCCESS, client_order_id, exchange_order_id=found)
+                        return OrderResult(
+                            ResultStatus.SUCCESS,
+                            client_order_id,
+                            exchange_order_id=found,
+                            venue_state=self._answered_state(answer),
+                        )
             except PlaywrightError as exc:
                 logger.debug("result not readable yet: %s", str(exc).splitlines()[0])  # e.g. mid-navigation
             self._pause()
@@ -423,6 +428,14 @@ class BrowserSession(LookupMixin):
         if accepted and json_path(body, accepted).lower() in ("false", "0", ""):
             return self._rejected(client_order_id, error_text(body), values)
         return None
+
+    def _answered_state(self, answer: tuple[int, str] | str | None) -> str:
+        """The venue state the submit's JSON answer gives (result.state), else '' (not known)."""
+        spec = self.profile.result.get("state")
+        if spec is None or not isinstance(answer, tuple):
+            return ""
+        status = json_path(answer[1], spec["json"])
+        return spec["map"].get(status) or spec["map"].get(status.strip().casefold(), "")
 
     def _pause(self) -> None:
         # Playwright delivers page events (the response listener) while a call is in progress.

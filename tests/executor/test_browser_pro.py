@@ -74,6 +74,7 @@ def test_orders_are_placed_through_the_ticket_with_the_venues_own_id(pro, order_
         Decimal("0.01"),
     )
     assert placed.status == status
+    assert result.venue_state == {"NEW": "OPEN", "FILLED": "FILLED"}[status]  # from the submit's JSON answer
     assert connector.lookup_is_certain is False
 
 
