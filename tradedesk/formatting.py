@@ -15,6 +15,7 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
 from django.db import models
+from django.forms import NumberInput
 from django.utils import timezone
 from rest_framework import serializers
 
@@ -130,3 +131,19 @@ def install_admin_formats() -> None:
     display_for_field.trims_decimals = True
     for module in (utils, helpers, admin_list):
         module.display_for_field = display_for_field
+    # The admin's edit forms too: an input reads 10, not 10.0000000000 (the value saved is the same).
+    # Admins registered before this ran (admin autodiscovers first) copied the defaults already.
+    from django.contrib.admin import options, site
+
+    for overrides in (
+        options.FORMFIELD_FOR_DBFIELD_DEFAULTS,
+        *(a.formfield_overrides for a in site._registry.values()),
+    ):
+        overrides.setdefault(models.DecimalField, {}).setdefault("widget", TrimmedNumberInput)
+
+
+class TrimmedNumberInput(NumberInput):
+    def format_value(self, value: Any) -> str | None:
+        if isinstance(value, Decimal):
+            return decimal_text(value)
+        return super().format_value(value)

@@ -153,3 +153,11 @@ def test_the_net_view_nets_opposite_signals_per_symbol_only(make_signal):
         "BUY",
         Decimal("1.1"),
     )
+
+
+def test_the_admins_edit_form_shows_a_limit_without_padding(page_for, desk_admin):
+    from orders.models import RiskLimit
+
+    limit = RiskLimit.objects.create(symbol="BTC/USDT", max_order_qty=Decimal("10"), max_daily_qty=Decimal("2.5"))
+    html = page_for(desk_admin).get(f"/admin/orders/risklimit/{limit.pk}/change/").content.decode()
+    assert 'value="10"' in html and 'value="2.5"' in html and "10.0000000000" not in html
