@@ -16,9 +16,14 @@ def order_ids_to_reconcile(*, stuck_before) -> list[int]:
     return list(Order.objects.filter(stuck | unknown).order_by("id").values_list("id", flat=True))
 
 
-def order_ids_to_refresh(*, checked_before, limit: int) -> list[int]:
-    """Accepted orders still open at the venue and not asked since `checked_before`, never-asked
-    and longest-unasked first."""
-    due = Q(last_checked_at__isnull=True) | Q(last_checked_at__lt=checked_before)
+def order_ids_to_refresh(*, checked_before, browser_checked_before, limit: int) -> list[int]:
+    """Accepted orders still open at the venue and not asked since `checked_before` (orders at
+    browser accounts: `browser_checked_before`), never-asked and longest-unasked first."""
+    browser = Q(exchange_account__connector="browser")
+    due = (
+        Q(last_checked_at__isnull=True)
+        | (~browser & Q(last_checked_at__lt=checked_before))
+        | (browser & Q(last_checked_at__lt=browser_checked_before))
+    )
     rows = Order.objects.filter(due, status=OrderStatus.SUCCESS, venue_state__in=OPEN_VENUE_STATES)
     return list(rows.order_by(F("last_checked_at").asc(nulls_first=True), "id").values_list("id", flat=True)[:limit])

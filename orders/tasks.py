@@ -63,12 +63,16 @@ def cancel_at_venue(order_id: int) -> None:
 @shared_task(soft_time_limit=30, time_limit=45)
 def refresh_open_orders() -> int:
     """Beat, every ORDER_REFRESH_EVERY seconds: queue a refresh for the accepted orders still
-    open at their venue that were not asked for ORDER_REFRESH_EVERY, longest unasked first, at
-    most ORDER_REFRESH_BATCH per run, each on its account's own queue. The orders are stamped as
-    asked when queued, so a slow worker is not sent the same order again every run."""
+    open at their venue that were not asked for ORDER_REFRESH_EVERY (browser accounts:
+    ORDER_REFRESH_BROWSER_EVERY, since each read is a page load on the worker that also places
+    that account's orders), longest unasked first, at most ORDER_REFRESH_BATCH per run, each on
+    its account's own queue. The orders are stamped as asked when queued, so a slow worker is not
+    sent the same order again every run."""
     now = timezone.now()
     ids = selectors.order_ids_to_refresh(
-        checked_before=now - timedelta(seconds=settings.ORDER_REFRESH_EVERY), limit=settings.ORDER_REFRESH_BATCH
+        checked_before=now - timedelta(seconds=settings.ORDER_REFRESH_EVERY),
+        browser_checked_before=now - timedelta(seconds=settings.ORDER_REFRESH_BROWSER_EVERY),
+        limit=settings.ORDER_REFRESH_BATCH,
     )
     Order.objects.filter(pk__in=ids).update(last_checked_at=now)
     for order_id, queue in _queues(ids).items():

@@ -315,6 +315,8 @@ RECONCILE_EVERY = env.float("RECONCILE_EVERY", default=30.0)
 # (seconds), by beat's refresh-open-orders, which queues at most ORDER_REFRESH_BATCH per run.
 ORDER_REFRESH_EVERY = env.float("ORDER_REFRESH_EVERY", default=5.0)
 ORDER_REFRESH_BATCH = env.int("ORDER_REFRESH_BATCH", default=100)
+# Orders at browser accounts: each read is a page load on the worker that also places them.
+ORDER_REFRESH_BROWSER_EVERY = env.float("ORDER_REFRESH_BROWSER_EVERY", default=30.0)
 # Fernet keys for exchange credentials at rest, newest first (comma separated); see executor/crypto.py.
 CREDENTIALS_KEYS = env.list("CREDENTIALS_KEYS", default=[])
 # Dry run's "last known price" per symbol, e.g. "BTC/USDT=65000,ETH/USDT=3200".

@@ -2,6 +2,7 @@
 
 # ruff: noqa: F811 (the scripted venue's fixtures are imported, then named as test arguments)
 
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
@@ -110,6 +111,13 @@ def test_the_schedule_refreshes_open_orders_in_bounded_batches_on_each_accounts_
     assert venue_tasks == [("refresh_order", first.pk, "celery"), ("refresh_order", second.pk, "browser-eu")]
     assert tasks.refresh_open_orders() == 1  # the two just queued wait ORDER_REFRESH_EVERY
     assert venue_tasks[-1] == ("refresh_order", third.pk, "celery")
+    # 10 s later: the API orders are due again, the browser one waits ORDER_REFRESH_BROWSER_EVERY (30).
+    settings.ORDER_REFRESH_BATCH = 10
+    Order.objects.update(last_checked_at=timezone.now() - timedelta(seconds=10))
+    assert tasks.refresh_open_orders() == 2
+    assert {order_id for _, order_id, _ in venue_tasks[-2:]} == {first.pk, third.pk}
+    Order.objects.filter(pk=second.pk).update(last_checked_at=timezone.now() - timedelta(seconds=31))
+    assert tasks.refresh_open_orders() == 1 and venue_tasks[-1] == ("refresh_order", second.pk, "browser-eu")
     tasks.refresh_order(first.pk)  # what the worker then runs
     assert f"get {first.client_order_id}" in venue.calls
 
