@@ -151,7 +151,8 @@ def _cycle(
     masters = [rows[0].master_credential for rows in by_master.values()]
     given = batch.snapshots() if batch is not None else {}
     missing = [account for account in masters if account.pk not in given]
-    snapshots = {**given, **venue.master_snapshots(missing, threads=min(settings.FOLLOW_SYNC_THREADS, _pool_room()))}
+    threads = min(settings.FOLLOW_SYNC_THREADS, _pool_room())
+    snapshots = {**given, **(venue.master_snapshots(missing, threads=threads) if missing else {})}
     for master_id, rows in by_master.items():
         snapshot = snapshots[master_id]
         if isinstance(snapshot, Exception):
@@ -582,8 +583,11 @@ def _sync_symbol(context: _Context, symbol: str, own_qty: Decimal, previous: dic
     if symbol in context.in_flight:
         return {**line, "action": "in_flight"}, 0
     if raw and not target:
-        # The copy is too small for the venue's lot: shown as such, never as "in sync".
-        return {**line, "action": "rounds_to_zero", "lot_size": _s(lot)}, 0
+        # The copy is too small for the venue's lot: shown as such, never as "in sync". What is
+        # held is still brought to the (zero) target: the ratio change saying so was confirmed.
+        line["rounds_to_zero"] = True
+        if diff == 0:
+            return {**line, "action": "rounds_to_zero", "lot_size": _s(lot)}, 0
     if diff == 0:
         return {**line, "action": "in_sync"}, 0
     price = context.snapshot.price(symbol) or venue.last_price(row.follower_credential, symbol)
