@@ -10,7 +10,7 @@ from rest_framework.views import APIView
 
 from following import selectors, services
 from following.api import FOLLOWER_HELP, MASTER_HELP, MAX_ID, FollowSettingsOutput, ratio_field
-from following.models import JoinMode, SizingMode
+from following.models import JoinMode, SizingMode, UnfollowMode
 from following.status import follow_status
 from tradedesk.exceptions import NotFound
 from tradedesk.schema import error_responses
@@ -19,6 +19,11 @@ MONEY = {"max_digits": 28, "decimal_places": 10}
 
 
 class FollowOutput(FollowSettingsOutput):
+    # Declared: a read-only model field loses allow_blank, and the schema then refused the "" it answers.
+    unfollow_mode = serializers.ChoiceField(
+        choices=UnfollowMode.choices, allow_blank=True, read_only=True, help_text="Empty while the follow is on."
+    )
+
     class Meta(FollowSettingsOutput.Meta):
         fields = [
             *FollowSettingsOutput.Meta.fields,

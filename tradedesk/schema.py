@@ -1,6 +1,6 @@
 """OpenAPI pieces shared by every API: the error body and the error responses."""
 
-from drf_spectacular.utils import OpenApiResponse, inline_serializer
+from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from drf_spectacular.views import SpectacularAPIView
 from rest_framework import serializers
 
@@ -93,6 +93,8 @@ class ScopedSchemaView(SpectacularAPIView):
     the whole desk API; a follow-only user (a follower or master without a desk role) gets only
     the copy-trading API they can use, so the schema and /docs show them nothing of the desk."""
 
+    # The parent's get is excluded from the schema (SERVE_INCLUDE_SCHEMA off); an override is not.
+    @extend_schema(exclude=True)
     def get(self, request, *args, **kwargs):
         from tradedesk import roles
         from tradedesk.auth import strategy_key_of
