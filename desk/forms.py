@@ -4,8 +4,9 @@ from django import forms
 
 from orders.models import NEEDS_REVIEW, OrderStatus, OrderType
 from signals.models import PRICE, SignalStatus
-from signals.services import normalize_symbol
 from tradedesk.exceptions import InvalidInput
+from tradedesk.ids import MAX_ID
+from tradedesk.symbols import normalize_symbol
 
 POSITIVE = Decimal("0.0000000001")
 
@@ -114,7 +115,7 @@ class BulkDecisionForm(forms.Form):
             raise forms.ValidationError(f"at most {BULK_LIMIT} signals at once")
         ids = []
         for part in parts:
-            if not part.isdigit() or not 0 < int(part) < 2**63:
+            if not part.isdigit() or not 0 < int(part) <= MAX_ID:
                 raise forms.ValidationError(f"{part[:20]!r} is not a signal id")
             if int(part) not in ids:
                 ids.append(int(part))

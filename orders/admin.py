@@ -6,9 +6,9 @@ from simple_history.admin import SimpleHistoryAdmin
 
 from orders import lifecycle, services
 from orders.models import Fill, Order, RiskLimit
-from signals.services import normalize_symbol
 from tradedesk import roles
 from tradedesk.exceptions import ApplicationError, InvalidInput
+from tradedesk.symbols import normalize_symbol
 
 
 class OriginFilter(admin.SimpleListFilter):

@@ -12,16 +12,17 @@ from rest_framework.views import APIView
 from orders import lifecycle, selectors, services
 from orders.models import Order, OrderStatus, OrderType, VenueState
 from orders.serializers import OrderOutput
-from signals.models import Side
 from tradedesk.auth import IsTrader, IsViewer
+from tradedesk.choices import Side
 from tradedesk.exceptions import NotFound
 from tradedesk.filters import DeskFilterSet
 from tradedesk.formatting import UpperChoiceField
+from tradedesk.ids import MAX_ID
 from tradedesk.schema import error_responses, positive_decimal
 
 
 class OrderFilter(DeskFilterSet):
-    signal_id = django_filters.NumberFilter(field_name="signal_id", min_value=1, max_value=2**63 - 1, decimal_places=0)
+    signal_id = django_filters.NumberFilter(field_name="signal_id", min_value=1, max_value=MAX_ID, decimal_places=0)
     status = django_filters.MultipleChoiceFilter(choices=OrderStatus.choices)
     venue_state = django_filters.MultipleChoiceFilter(choices=VenueState.choices)
     needs_review = django_filters.BooleanFilter()

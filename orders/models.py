@@ -5,7 +5,8 @@ from django.conf import settings
 from django.db import models
 from simple_history.models import HistoricalRecords
 
-from signals.models import PRICE, Side
+from signals.models import PRICE
+from tradedesk.choices import Side
 from tradedesk.formatting import number
 
 

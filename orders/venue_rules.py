@@ -39,6 +39,8 @@ from executor.connectors.base import Instrument
 from executor.models import ExchangeAccount
 from executor.selectors import connector_for
 from tradedesk.exceptions import ApplicationError, InvalidInput
+from tradedesk.formatting import decimal_text
+from tradedesk.symbols import split_symbol
 
 logger = logging.getLogger(__name__)
 
@@ -112,15 +114,15 @@ def _check_rules(
 def _check_qty(instrument: Instrument, qty: Decimal) -> None:
     if instrument.lot_size and qty % instrument.lot_size:
         raise InvalidInput(
-            f"must be a multiple of {instrument.symbol}'s lot step {_s(instrument.lot_size)} "
-            f"(e.g. {_s(qty - qty % instrument.lot_size)})",
+            f"must be a multiple of {instrument.symbol}'s lot step {decimal_text(instrument.lot_size)} "
+            f"(e.g. {decimal_text(qty - qty % instrument.lot_size)})",
             field="qty",
             code="qty_off_step",
             figures={"qty": qty, "lot_size": instrument.lot_size},
         )
     if instrument.min_qty and qty < instrument.min_qty:
         raise InvalidInput(
-            f"must be at least {instrument.symbol}'s minimum {_s(instrument.min_qty)}",
+            f"must be at least {instrument.symbol}'s minimum {decimal_text(instrument.min_qty)}",
             field="qty",
             code="qty_below_min",
             figures={"qty": qty, "min_qty": instrument.min_qty},
@@ -130,7 +132,7 @@ def _check_qty(instrument: Instrument, qty: Decimal) -> None:
 def _check_price(instrument: Instrument, price: Decimal) -> None:
     if instrument.tick_size and price % instrument.tick_size:
         raise InvalidInput(
-            f"must be a multiple of {instrument.symbol}'s tick {_s(instrument.tick_size)}",
+            f"must be a multiple of {instrument.symbol}'s tick {decimal_text(instrument.tick_size)}",
             field="price",
             code="price_off_tick",
             figures={"price": price, "tick_size": instrument.tick_size},
@@ -142,8 +144,9 @@ def _check_notional(instrument: Instrument, qty: Decimal, price: Decimal | None)
         return
     if qty * price < instrument.min_notional:
         raise InvalidInput(
-            f"{_s(qty)} x {_s(price)} = {_s(qty * price)} {instrument.quote} is below {instrument.symbol}'s minimum "
-            f"order value {_s(instrument.min_notional)} {instrument.quote}",
+            f"{decimal_text(qty)} x {decimal_text(price)} = {decimal_text(qty * price)} {instrument.quote} "
+            f"is below {instrument.symbol}'s minimum "
+            f"order value {decimal_text(instrument.min_notional)} {instrument.quote}",
             field="qty",
             code="below_min_notional",
             figures={"qty": qty, "price": price, "notional": qty * price, "min_notional": instrument.min_notional},
@@ -180,7 +183,7 @@ def balance_fit(
     refuses an unaffordable order at placement, FAILED INSUFFICIENT_BALANCE)."""
     if account is None or account.connector == "browser":
         return None
-    base, quote = (instrument.base, instrument.quote) if instrument and instrument.base else _split(symbol)
+    base, quote = (instrument.base, instrument.quote) if instrument and instrument.base else split_symbol(symbol)
     asset = quote if side == "BUY" else base
     if not asset or (side == "BUY" and price is None):
         return None
@@ -207,22 +210,17 @@ def _check_balance(
     fit = balance_fit(account=account, symbol=symbol, side=side, qty=qty, price=price, instrument=instrument)
     if fit is None or fit.fits:
         return
-    what = f"{_s(qty)} x {_s(price)} = {_s(fit.needed)} {fit.asset}" if side == "BUY" else f"{_s(qty)} {fit.asset}"
+    what = (
+        f"{decimal_text(qty)} x {decimal_text(price)} = {decimal_text(fit.needed)} {fit.asset}"
+        if side == "BUY"
+        else f"{decimal_text(qty)} {fit.asset}"
+    )
     raise InvalidInput(
-        f"a {side} of {what} does not fit the {_s(fit.available)} {fit.asset} available at {account.label}",
+        f"a {side} of {what} does not fit the {decimal_text(fit.available)} {fit.asset} available at {account.label}",
         field="qty",
         code="insufficient_balance",
         figures={"side": side, "asset": fit.asset, "needed": fit.needed, "available": fit.available},
     )
-
-
-def _split(symbol: str) -> tuple[str, str]:
-    base, _, quote = symbol.upper().partition("/")
-    return base, quote
-
-
-def _s(value: Decimal) -> str:
-    return f"{value.normalize():f}"
 
 
 def _cache_key(account: ExchangeAccount) -> str:

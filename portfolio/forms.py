@@ -4,11 +4,10 @@ from django import forms
 
 from portfolio.journal import ORIGIN_COPY, ORIGIN_DESK
 from portfolio.models import RefusalCategory
-from signals.models import Side
-from signals.services import normalize_symbol
+from tradedesk.choices import Side
 from tradedesk.exceptions import InvalidInput
-
-ID_MAX = 2**63 - 1
+from tradedesk.ids import MAX_ID
+from tradedesk.symbols import normalize_symbol
 
 
 def _symbol(value: str) -> str:
@@ -35,7 +34,7 @@ class JournalFilterForm(PeriodForm):
     symbol = forms.CharField(required=False, max_length=32)
     side = forms.ChoiceField(required=False, choices=[("", "Both sides"), *Side.choices])
     strategy = forms.CharField(required=False, max_length=100)
-    account = forms.IntegerField(required=False, min_value=1, max_value=ID_MAX, help_text="Exchange account id.")
+    account = forms.IntegerField(required=False, min_value=1, max_value=MAX_ID, help_text="Exchange account id.")
     origin = forms.ChoiceField(
         required=False, choices=[("", "Desk and copy trading"), (ORIGIN_DESK, "Desk"), (ORIGIN_COPY, "Copy trading")]
     )

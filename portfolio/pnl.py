@@ -20,6 +20,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 
+from tradedesk.symbols import split_symbol
+
 ZERO = Decimal("0")
 
 
@@ -59,12 +61,6 @@ class PositionPnl:
     @property
     def market_value(self) -> Decimal | None:
         return None if self.last_price is None else self.qty * self.last_price
-
-
-def split_symbol(symbol: str) -> tuple[str, str]:
-    """BTC/USDT -> (BTC, USDT); a symbol with no quote currency (a stock ticker) -> (AAPL, "")."""
-    base, _, quote = symbol.upper().partition("/")
-    return base, quote
 
 
 def position_from_fills(symbol: str, fills: Iterable[TradeFill], last_price: Decimal | None = None) -> PositionPnl:

@@ -7,7 +7,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from signals import selectors, services
-from signals.models import Side, Signal, SignalStatus
+from signals.models import Signal, SignalStatus
 from signals.serializers import SignalOutput, signal_data
 from tradedesk.auth import (
     IsStrategy,
@@ -17,13 +17,12 @@ from tradedesk.auth import (
     UserTokenAuthentication,
     strategy_key_of,
 )
+from tradedesk.choices import Side
 from tradedesk.exceptions import InvalidInput, NotFound
 from tradedesk.filters import DeskFilterSet
 from tradedesk.formatting import UpperChoiceField
 from tradedesk.schema import error_responses, positive_decimal
-
-# What signals.services.normalize_symbol accepts, for the schema and the first check.
-SYMBOL_PATTERN = r"^[A-Za-z0-9]{1,15}[/_-][A-Za-z0-9]{1,15}$"
+from tradedesk.symbols import SYMBOL_PATTERN
 
 IDEMPOTENCY_HEADER = OpenApiParameter(
     "Idempotency-Key",

@@ -4,15 +4,11 @@ from django.core.validators import MinValueValidator
 from django.db import models
 from simple_history.models import HistoricalRecords
 
+from tradedesk.choices import Side
 from tradedesk.formatting import number
 
 PRICE = {"max_digits": 28, "decimal_places": 10}
 POSITIVE = [MinValueValidator(Decimal("0.0000000001"))]
-
-
-class Side(models.TextChoices):
-    BUY = "BUY"
-    SELL = "SELL"
 
 
 class SignalStatus(models.TextChoices):

@@ -4,7 +4,7 @@ import django_filters
 from django.core.exceptions import ValidationError
 from django_filters.fields import IsoDateTimeField
 
-from signals.services import normalize_symbol
+from tradedesk.symbols import normalize_symbol
 
 # Offsets real time zones use (UTC-12:00 to UTC+14:00); PostgreSQL refuses some larger ones
 # ("time zone displacement out of range"), so they are a 400 naming the parameter, not a 500.

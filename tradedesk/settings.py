@@ -271,7 +271,7 @@ SPECTACULAR_SETTINGS = {
         "tradedesk.schema.document_common_errors",
     ],
     "ENUM_NAME_OVERRIDES": {
-        "SideEnum": "signals.models.Side",
+        "SideEnum": "tradedesk.choices.Side",
         "SignalStatusEnum": "signals.models.SignalStatus",
         "OrderStatusEnum": "orders.models.OrderStatus",
     },
