@@ -11,10 +11,10 @@ from following import selectors, services
 from following.models import FollowSettings, SyncOutcome, TradeError
 from following.status import follow_status
 from tradedesk.exceptions import NotFound
+from tradedesk.ids import MAX_ID
 from tradedesk.schema import ERROR_RESPONSES, error_responses
 
 # Ids are 64-bit: a larger number is a 400 naming the field, not an overflow in the database driver.
-MAX_ID = 2**63 - 1
 
 
 def ratio_field(**kwargs) -> serializers.DecimalField:

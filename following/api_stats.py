@@ -10,6 +10,7 @@ from executor.models import ExchangeAccount
 from following import stats
 from tradedesk import roles
 from tradedesk.exceptions import NotFound
+from tradedesk.ids import is_row_id
 from tradedesk.schema import error_responses
 
 
@@ -27,7 +28,7 @@ class MasterStatsApi(APIView):
 
     @extend_schema(responses={200: OpenApiTypes.OBJECT, **error_responses(404)})
     def get(self, request, credential_id: int):
-        account = ExchangeAccount.objects.filter(pk=credential_id).first() if 0 < credential_id < 2**63 else None
+        account = ExchangeAccount.objects.filter(pk=credential_id).first() if is_row_id(credential_id) else None
         if account is None or (account.owner_id != request.user.pk and not roles.has_role(request.user, roles.ADMIN)):
             raise NotFound(f"exchange account {credential_id} is not one of your master accounts")
         return Response(stats.stats_as_dict(stats.master_stats(credential_id=account.pk)))

@@ -11,6 +11,7 @@ from executor.connectors.base import Position
 from executor.models import ExchangeAccount
 from following.models import FollowSettings, MasterAccount, SyncRun, TradeError
 from orders.models import IN_FLIGHT_STATUSES, Order, OrderStatus, VenueState
+from tradedesk.ids import is_row_id
 
 
 def follow_list(*, user: User, include_ended: bool = False) -> QuerySet[FollowSettings]:
@@ -23,7 +24,7 @@ def follow_list(*, user: User, include_ended: bool = False) -> QuerySet[FollowSe
 
 
 def follow_get(*, user: User, settings_id: int) -> FollowSettings | None:
-    if not 0 < settings_id < 2**63:
+    if not is_row_id(settings_id):
         return None
     return follow_list(user=user, include_ended=True).filter(pk=settings_id).first()
 

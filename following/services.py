@@ -26,6 +26,7 @@ from following.models import (
 )
 from tradedesk import events
 from tradedesk.exceptions import Conflict, InvalidInput, NotFound
+from tradedesk.ids import is_row_id
 
 logger = logging.getLogger(__name__)
 
@@ -131,7 +132,7 @@ def _the_follow(*, user: User, settings_id: int | None):
     """The follow a change is for: the one named, or the seed endpoint's only open follow."""
     rows = FollowSettings.objects.filter(user=user, ended_at__isnull=True)
     if settings_id is not None:
-        return rows.filter(pk=settings_id) if 0 < settings_id < 2**63 else rows.none()
+        return rows.filter(pk=settings_id) if is_row_id(settings_id) else rows.none()
     if rows.count() > 1:
         raise Conflict(
             "you follow several masters; change one with /api/v1/follow-config/follows/<id>", code="several_follows"
@@ -440,14 +441,14 @@ def follow_end(*, user: User, settings_id: int | None = None, mode: str) -> Foll
         row = _the_follow(user=user, settings_id=settings_id).select_for_update().first()
         if row is None:
             raise NotFound("you have no such follow", field="settings_id")
-        detail = row.last_sync_detail if isinstance(row.last_sync_detail, dict) else {}
-        last = {symbol: line.get("own", "0") for symbol, line in detail.get("symbols", {}).items()}
-        held = detail.get("positions", last)  # after the last cycle's fills when it recorded them
         row.ended_at = timezone.now()
         row.unfollow_mode = mode
         row.sync_fingerprint = ""
         if mode == UnfollowMode.KEEP:
-            row.kept_positions = {symbol: qty for symbol, qty in held.items() if qty not in (None, "0")}
+            # What this follow copied: its own orders' fills (the venue is not asked inside this
+            # transaction, and a sync's last read may be mid-order).
+            held = selectors.follow_ledger(settings_ids=[row.pk]).get(row.pk, {})
+            row.kept_positions = {symbol: format(qty.normalize(), "f") for symbol, qty in held.items() if qty}
             row.is_active = False
         else:
             # Closing needs the engine: on until every copied position is closed, errors or not.
@@ -473,7 +474,7 @@ def master_account_open(*, user: User, credential_id: int) -> MasterAccount:
 
 def master_account_close(*, user: User, credential_id: int) -> MasterAccount:
     """Close an account for new followers; those already following keep following it."""
-    if not 0 < credential_id < 2**63:  # from the URL: the driver would overflow
+    if not is_row_id(credential_id):  # from the URL: the driver would overflow
         raise NotFound(f"exchange account {credential_id} is not one of your master accounts")
     with transaction.atomic():
         listing = (

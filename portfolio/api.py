@@ -20,16 +20,16 @@ from portfolio.serializers import (
 )
 from tradedesk.auth import IsViewer
 from tradedesk.exceptions import NotFound
+from tradedesk.ids import MAX_ID
 from tradedesk.schema import ERROR_RESPONSES
 
-ID_MAX = 2**63 - 1
 ACCOUNT_PARAMETER = OpenApiParameter(
     "account", int, description="Only this exchange account (its id); all the desk's accounts when absent."
 )
 
 
 class AccountQuery(serializers.Serializer):
-    account = serializers.IntegerField(min_value=1, max_value=ID_MAX, required=False)
+    account = serializers.IntegerField(min_value=1, max_value=MAX_ID, required=False)
 
 
 def _portfolios(request) -> list[selectors.AccountPortfolio]:

@@ -11,10 +11,9 @@ from django.db import transaction
 
 from portfolio.models import ConfirmRefusal, RefusalCategory
 from tradedesk.exceptions import ApplicationError, Conflict, NotFound, RiskRejected
+from tradedesk.ids import is_row_id
 
 logger = logging.getLogger(__name__)
-
-BIGINT_MAX = 2**63 - 1
 
 
 def refusal_category(error: ApplicationError) -> str:
@@ -46,7 +45,7 @@ def confirm_refusal_record(
     """
     from signals.models import Signal
 
-    signal_ref = signal_id if signal_id is not None and 0 < signal_id <= BIGINT_MAX else None
+    signal_ref = signal_id if signal_id is not None and is_row_id(signal_id) else None
     signal = Signal.objects.filter(pk=signal_ref).first() if signal_ref else None
     with transaction.atomic():
         refusal = ConfirmRefusal.objects.create(
