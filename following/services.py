@@ -26,6 +26,7 @@ from following.models import (
 )
 from tradedesk import events
 from tradedesk.exceptions import Conflict, InvalidInput, NotFound
+from tradedesk.formatting import decimal_text
 from tradedesk.ids import is_row_id
 
 logger = logging.getLogger(__name__)
@@ -250,7 +251,7 @@ def _master_positions(master: ExchangeAccount) -> dict[str, str]:
     from following import venue
 
     try:
-        return {p.symbol: format(p.qty.normalize(), "f") for p in venue.read_positions(master) if p.qty}
+        return {p.symbol: decimal_text(p.qty) for p in venue.read_positions(master) if p.qty}
     except Exception as exc:
         raise Conflict(
             f"the master's positions could not be read to start from them ({exc}); try again",
@@ -290,7 +291,7 @@ def follow_target_preview(*, row: FollowSettings, ratio: Decimal, sizing_mode: s
 
 
 def _t(value: Decimal) -> str:
-    return format(value.normalize(), "f") if value else "0"
+    return decimal_text(value) if value else "0"
 
 
 def _confirm_targets(row: FollowSettings, changes: dict, options: dict) -> None:
@@ -376,7 +377,7 @@ def trade_error_record_for_order(*, order) -> TradeError:
         "client_order_id": order.client_order_id,
         "symbol": order.symbol,
         "side": order.side,
-        "qty": format(order.qty.normalize(), "f"),
+        "qty": decimal_text(order.qty),
         "venue": order.venue,
         "exchange_account_id": order.exchange_account_id,
         "error_code": order.error_code,
@@ -448,7 +449,7 @@ def follow_end(*, user: User, settings_id: int | None = None, mode: str) -> Foll
             # What this follow copied: its own orders' fills (the venue is not asked inside this
             # transaction, and a sync's last read may be mid-order).
             held = selectors.follow_ledger(settings_ids=[row.pk]).get(row.pk, {})
-            row.kept_positions = {symbol: format(qty.normalize(), "f") for symbol, qty in held.items() if qty}
+            row.kept_positions = {symbol: decimal_text(qty) for symbol, qty in held.items() if qty}
             row.is_active = False
         else:
             # Closing needs the engine: on until every copied position is closed, errors or not.

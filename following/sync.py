@@ -206,8 +206,21 @@ def _grouped(jobs: list[tuple[FollowSettings, venue.MasterSnapshot]]) -> list[Jo
 
 
 def _run_group(group: Job, in_flight: dict[int, set[str]], now: datetime, shared: set[int]) -> list[FollowerOutcome]:
-    if group[0][0].follower_credential_id not in shared:
+    account_id = group[0][0].follower_credential_id
+    if account_id not in shared:
         return [_safe_sync(row, snapshot, in_flight.get(row.pk, set()), now) for row, snapshot in group]
+    # Two masters' syncs (tasks) may both hold this account's follows: one evaluates the account
+    # at a time, or the first follow's venue read could count the other's fill twice.
+    lock = f"following:account:{account_id}"
+    if not cache.add(lock, 1, timeout=settings.FOLLOW_SYNC_LOCK_SECONDS):
+        return [FollowerOutcome(row.pk, SyncOutcome.WAITING) for row, _ in group]
+    try:
+        return _run_shared_group(group, in_flight, now)
+    finally:
+        cache.delete(lock)
+
+
+def _run_shared_group(group: Job, in_flight: dict[int, set[str]], now: datetime) -> list[FollowerOutcome]:
     outcomes = []
     pending = list(group)
     while pending:
