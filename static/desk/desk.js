@@ -176,7 +176,7 @@
         line.textContent = "Expired: the desk refuses orders for it now.";
         line.classList.add("warn");
       } else {
-        span.textContent = "expired";
+        span.textContent = "now (expired)";
       }
       if (left <= 0) {
         // An open order form for a signal that just expired: the server would refuse it anyway.
