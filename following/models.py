@@ -5,6 +5,8 @@ from django.conf import settings
 from django.db import models
 from simple_history.models import HistoricalRecords
 
+from tradedesk.formatting import decimal_text
+
 RATIO = {"max_digits": 20, "decimal_places": 10}
 
 
@@ -145,11 +147,11 @@ class FollowSettings(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.user} follows {self.master_user} x{self.follow_ratio.normalize()}"
+        return f"{self.user} follows {self.master_user} x{decimal_text(self.follow_ratio)}"
 
     @property
     def ratio_text(self) -> str:
-        return format(self.follow_ratio.normalize(), "f")
+        return decimal_text(self.follow_ratio)
 
 
 class ErrorType(models.TextChoices):

@@ -24,6 +24,7 @@ from django.utils import timezone
 from executor import crypto
 from following.models import FollowerNotifySettings, NotifyEvent
 from tradedesk.exceptions import InvalidInput
+from tradedesk.formatting import decimal_text
 
 logger = logging.getLogger(__name__)
 
@@ -199,9 +200,9 @@ def notify_copied_trade(order) -> None:
     if order.follow_settings_id is None or not wants(user_id=order.created_by_id, event=NotifyEvent.COPIED_TRADE):
         return
     filled = order.filled_qty if order.filled_qty is not None else None
-    price = f" @ {order.avg_fill_price.normalize():f}" if order.avg_fill_price else ""
-    what = f"{order.side} {order.qty.normalize():f} {order.symbol}"
-    done = f"filled {filled.normalize():f}{price}" if filled else "accepted by the venue"
+    price = f" @ {decimal_text(order.avg_fill_price)}" if order.avg_fill_price else ""
+    what = f"{order.side} {decimal_text(order.qty)} {order.symbol}"
+    done = f"filled {decimal_text(filled)}{price}" if filled else "accepted by the venue"
     notify_on_commit(
         user_id=order.created_by_id,
         event=NotifyEvent.COPIED_TRADE,

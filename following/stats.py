@@ -32,6 +32,7 @@ from executor.models import ExchangeAccount
 from following.models import FollowSettings, TradeError
 from orders.models import IN_FLIGHT_STATUSES, Fill, Order, OrderStatus
 from portfolio.pnl import PositionPnl, TradeFill, position_from_fills
+from tradedesk.formatting import decimal_text
 
 ZERO = Decimal("0")
 BPS = Decimal("10000")
@@ -245,4 +246,4 @@ def _s(value: Decimal | None, places: int | None = None) -> str | None:
         return None
     if places is not None:
         value = value.quantize(Decimal(1).scaleb(-places))
-    return format(value.normalize(), "f") if value else "0"
+    return decimal_text(value)

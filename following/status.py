@@ -9,6 +9,7 @@ from django.conf import settings
 
 from following import selectors, sizing, venue
 from following.models import FollowSettings, SizingMode
+from tradedesk.formatting import decimal_text
 
 logger = logging.getLogger(__name__)
 ZERO = Decimal("0")
@@ -25,7 +26,7 @@ def _read(account) -> tuple[dict[str, Decimal] | None, str]:
 def _text(value: Decimal | None) -> str | None:
     if value is None:
         return None
-    return format(value.normalize(), "f") if value else "0"
+    return decimal_text(value)
 
 
 def follow_status(*, row: FollowSettings, live: bool = True) -> dict:

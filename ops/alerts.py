@@ -21,6 +21,8 @@ import apprise
 from django.conf import settings
 from django.core.cache import cache
 
+from tradedesk.formatting import decimal_text
+
 logger = logging.getLogger(__name__)
 
 _local_claims: dict[str, float] = {}
@@ -127,7 +129,7 @@ def alert_order_failed(*, order_id: int) -> bool:
         key=f"{order.exchange_account_id or order.venue}:{order.error_code or 'none'}",
         title=f"Order #{order.pk} failed: {order.error_code or 'error'} on {where}",
         body=(
-            f"{order.side} {order.qty.normalize():f} {order.symbol} ({order.order_type}) failed at {where}.\n"
+            f"{order.side} {decimal_text(order.qty)} {order.symbol} ({order.order_type}) failed at {where}.\n"
             f"Error {order.error_code}: {order.error_message}\n"
             f"Client order id: {order.client_order_id}\n"
             f"Further failures with this error on this account are not sent again for "
@@ -211,7 +213,7 @@ def alert_order_needs_review(*, order_id: int) -> bool:
         key=str(order.pk),
         title=f"Order #{order.pk} needs review: was it placed on {where}?",
         body=(
-            f"{order.side} {order.qty.normalize():f} {order.symbol} ({order.order_type}) at {where}: "
+            f"{order.side} {decimal_text(order.qty)} {order.symbol} ({order.order_type}) at {where}: "
             f"the answer was lost and the venue lookup cannot tell whether it was placed.\n"
             f"{order.error_message}\n"
             f"Its quantity keeps counting toward the limits and its signal stays blocked until a trader "

@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from orders.models import LIVE_STATUSES, Order, OrderStatus, RiskLimit, VenueState
 from tradedesk.exceptions import RiskRejected
+from tradedesk.formatting import decimal_text
 
 ZERO = Decimal("0")
 
@@ -139,4 +140,4 @@ def check(*, qty: Decimal, reference_price: Decimal | None, limits: Limits, usag
 
 
 def _n(value: Decimal) -> str:
-    return format(value.normalize(), "f")
+    return decimal_text(value)

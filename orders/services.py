@@ -28,6 +28,7 @@ from signals.models import ORDERABLE_STATUSES, Signal
 from signals.services import signal_expire, signal_mark_executed
 from tradedesk import events
 from tradedesk.exceptions import Conflict, IllegalTransition, InvalidInput, NotFound
+from tradedesk.formatting import decimal_text
 from tradedesk.logging import bind_log_context
 
 logger = logging.getLogger(__name__)
@@ -477,7 +478,7 @@ def _fill_totals(order: Order) -> tuple[Decimal | None, Decimal | None]:
 
 
 def _n(value: Decimal) -> str:
-    return format(value.normalize(), "f")
+    return decimal_text(value)
 
 
 def _locked(order_id: int) -> Order:

@@ -29,6 +29,7 @@ from django.utils import timezone
 from orders.models import Fill, Order, OrderStatus, VenueState
 from portfolio.pnl import TradeFill, position_from_fills
 from signals.models import Signal
+from tradedesk.formatting import decimal_text
 
 ZERO = Decimal("0")
 BPS = Decimal("10000")
@@ -109,7 +110,7 @@ JOURNAL_COLUMNS = [
 
 
 def _number(value: Decimal | None) -> str:
-    return "" if value is None else format(value.normalize(), "f")
+    return "" if value is None else decimal_text(value)
 
 
 def _text(value: str | None) -> str:

@@ -5,6 +5,8 @@ from decimal import Decimal
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from tradedesk.formatting import decimal_text
+
 
 @extend_schema_field({"type": "string", "format": "decimal", "example": "61000.5"})
 class DecimalString(serializers.Field):
@@ -17,8 +19,7 @@ class DecimalString(serializers.Field):
     def to_representation(self, value: Decimal | None) -> str | None:
         if value is None:
             return None
-        text = format(Decimal(value).normalize(), "f")
-        return "0" if text in ("-0", "0") else text
+        return decimal_text(Decimal(value))
 
 
 class PositionOutput(serializers.Serializer):

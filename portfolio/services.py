@@ -11,6 +11,7 @@ from django.db import transaction
 
 from portfolio.models import ConfirmRefusal, RefusalCategory
 from tradedesk.exceptions import ApplicationError, Conflict, NotFound, RiskRejected
+from tradedesk.formatting import decimal_text
 from tradedesk.ids import is_row_id
 
 logger = logging.getLogger(__name__)
@@ -103,7 +104,7 @@ def _jsonable(figures: dict) -> dict:
     out: dict[str, Any] = {}
     for key, value in figures.items():
         if isinstance(value, Decimal):
-            out[str(key)] = format(value.normalize(), "f")
+            out[str(key)] = decimal_text(value)
         elif value is None or isinstance(value, bool | int | str):
             out[str(key)] = value
         else:

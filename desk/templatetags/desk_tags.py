@@ -37,7 +37,7 @@ def plain(value) -> str:
         value = Decimal(value)
     except (InvalidOperation, TypeError, ValueError):
         return str(value)
-    return format(value.normalize(), "f") if value.is_finite() else str(value)
+    return formatting.decimal_text(value)
 
 
 @register.filter

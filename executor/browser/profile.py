@@ -20,6 +20,7 @@ import yaml
 from django.conf import settings
 
 from executor.connectors.base import Instrument, VenueState
+from tradedesk.formatting import decimal_text
 
 ACTIONS = ("goto", "fill", "type", "click", "check", "select", "press", "wait", "snapshot")
 BUILTIN_DIR = Path(__file__).resolve().parent.parent / "profiles"
@@ -118,7 +119,7 @@ class Numbers:
     group_input: bool = False  # type quantities and prices with thousands separators
 
     def format(self, value: Decimal) -> str:
-        text = format(value.normalize(), "f")
+        text = decimal_text(value)
         whole, _, fraction = text.partition(".")
         if self.group_input:
             sign = "-" if whole.startswith("-") else ""

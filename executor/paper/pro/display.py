@@ -6,6 +6,7 @@ from decimal import ROUND_HALF_EVEN, Decimal
 from zoneinfo import ZoneInfo
 
 from executor.paper.models import OrderSide, OrderStatus, OrderType, PaperInstrument
+from tradedesk.formatting import decimal_text
 
 # The site shows every time in this zone and says so in the table headers; a profile has to
 # convert, as on a real venue that is not in UTC.
@@ -56,7 +57,7 @@ def number(value: Decimal | None, decimals: int) -> str:
 
 def plain(value: Decimal) -> str:
     """A decimal as plain digits with no trailing zeros (65000, 0.1), for the script to compute with."""
-    return format(value.normalize(), "f")
+    return decimal_text(value)
 
 
 def local_time(moment: datetime) -> str:

@@ -28,6 +28,7 @@ from executor.paper.models import (
 from executor.paper.selectors import MarkPrice
 from executor.paper.services.faults import paper_fault_fire
 from executor.paper.services.fills import PLACES, buy_reserve, execute, liquidity_take
+from tradedesk.formatting import decimal_text
 
 logger = logging.getLogger(__name__)
 
@@ -46,7 +47,7 @@ INJECTED_REASONS = {
 
 def text(value: Decimal) -> str:
     """A decimal as plain digits with no trailing zeros: 65000, 0.1."""
-    return format(value.normalize(), "f")
+    return decimal_text(value)
 
 
 def _lock_balances(account_id: int, instrument: PaperInstrument) -> dict[str, PaperBalance]:
