@@ -45,6 +45,7 @@ from orders.lifecycle import order_cancel_at_venue, order_refresh
 from orders.models import OrderStatus
 from orders.services import order_cancel
 from tradedesk.exceptions import Conflict
+from tradedesk.formatting import decimal_text
 
 logger = logging.getLogger(__name__)
 
@@ -726,7 +727,7 @@ def _overall(lines: dict[str, dict]) -> str:
 
 
 def _s(value: Decimal) -> str:
-    return format(value.normalize(), "f") if value else "0"
+    return decimal_text(value) if value else "0"
 
 
 # The engine's bookkeeping on the follower row: single queryset updates, not audited settings.
