@@ -53,6 +53,7 @@
     var note = box.querySelector(".chart-note");
     if (!data.points.length) {
       holder.hidden = true;
+      box.querySelector(".legend").hidden = true;
       note.hidden = false;
       note.textContent = data.note || "No price history from " + data.source + ".";
       box.dataset.state = "empty";
