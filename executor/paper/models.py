@@ -9,6 +9,7 @@ from django.db import models
 from rest_framework_api_key.models import AbstractAPIKey, APIKeyManager
 
 from executor import crypto
+from tradedesk.choices import Side
 
 MONEY = {"max_digits": 28, "decimal_places": 10}
 
@@ -171,9 +172,8 @@ class PaperPosition(models.Model):
         return f"{self.symbol} {self.qty}"
 
 
-class OrderSide(models.TextChoices):
-    BUY = "BUY"
-    SELL = "SELL"
+# The paper venue takes the same two sides as the desk: one class, so a ticket's side is its own.
+OrderSide = Side
 
 
 class OrderType(models.TextChoices):
