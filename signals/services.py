@@ -5,7 +5,6 @@ import functools
 import hashlib
 import json
 import logging
-import re
 from decimal import Decimal
 from typing import Any
 
@@ -17,11 +16,11 @@ from rest_framework_api_key.models import APIKey
 from signals.models import Signal, SignalStatus
 from tradedesk import events
 from tradedesk.exceptions import IdempotencyMismatch, IllegalTransition, InvalidInput, NotFound
+from tradedesk.formatting import decimal_text
 from tradedesk.logging import bind_log_context
+from tradedesk.symbols import normalize_symbol
 
 logger = logging.getLogger(__name__)
-
-SYMBOL_RE = re.compile(r"^([A-Z0-9]{1,15})[/\-_]([A-Z0-9]{1,15})$")
 
 # Staff decisions (PATCH /api/signals/{id}); EXECUTED is only ever set by a filled order.
 DECISIONS: dict[str, tuple[str, ...]] = {
@@ -31,21 +30,9 @@ DECISIONS: dict[str, tuple[str, ...]] = {
 }
 
 
-def normalize_symbol(raw: str) -> str:
-    """'btc-usdt', 'BTC_USDT' and 'BTC/USDT' are one market: stored as 'BTC/USDT'."""
-    match = SYMBOL_RE.match(raw.strip().upper())
-    if not match:
-        raise InvalidInput("must look like BASE/QUOTE, e.g. BTC/USDT", field="symbol")
-    return f"{match.group(1)}/{match.group(2)}"
-
-
-def _decimal_text(value: Decimal | None) -> str | None:
-    return None if value is None else format(value.normalize(), "f")
-
-
 def _fingerprint(fields: dict[str, Any]) -> str:
     canonical = {
-        key: _decimal_text(value) if isinstance(value, Decimal) or value is None else value
+        key: decimal_text(value) if isinstance(value, Decimal) or value is None else value
         for key, value in sorted(fields.items())
     }
     return hashlib.sha256(json.dumps(canonical, sort_keys=True).encode()).hexdigest()
