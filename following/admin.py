@@ -5,7 +5,7 @@ from django.contrib import admin, messages
 from simple_history.admin import SimpleHistoryAdmin
 
 from following import services
-from following.models import FollowSettings, MasterAccount, SyncRun, TradeError
+from following.models import CopyTrade, FollowSettings, MasterAccount, SyncRun, TradeError
 from tradedesk.exceptions import ApplicationError
 
 
@@ -69,4 +69,22 @@ class SyncRunAdmin(admin.ModelAdmin):
         return False
 
     def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(CopyTrade)
+class CopyTradeAdmin(admin.ModelAdmin):
+    """Each follower order's master price, limit and slippage (written by the sync)."""
+
+    list_display = ["order", "follow_settings", "master_price", "limit_price", "max_slippage", "slippage", "created_at"]
+    list_select_related = ["order", "follow_settings__user"]
+    search_fields = ["follow_settings__user__username"]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
         return False
