@@ -15,3 +15,22 @@ def executor_is_known(app_configs, **kwargs) -> list[Error]:
             id="executor.E001",
         )
     ]
+
+
+@register()
+def exchange_profiles_load(app_configs, **kwargs) -> list[Error]:
+    """Every profile the browser executor may use parses (a mistake names its file and key)."""
+    from pathlib import Path
+
+    from executor.browser.profile import BUILTIN_DIR, ProfileError, parse_profile
+
+    errors = []
+    for directory in [*map(Path, settings.EXCHANGE_PROFILE_DIRS), BUILTIN_DIR]:
+        for path in sorted(directory.glob("*.yaml")) if directory.is_dir() else []:
+            try:
+                parse_profile(path.read_text(), source=str(path))
+            except ProfileError as exc:
+                errors.append(
+                    Error(str(exc), hint="Fix the exchange profile (README: Exchange profiles).", id="executor.E002")
+                )
+    return errors

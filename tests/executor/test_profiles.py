@@ -187,3 +187,13 @@ def test_rows_are_matched_by_the_orders_own_fields_in_the_venues_spellings():
     matcher = Matcher(profile, ticket, datetime(2026, 12, 1, 22, 0, 0, tzinfo=UTC))
     assert [row.get("order_id") for row in rows if matcher.matches(row)] == ["9"]
     assert matcher.too_old(rows[2]) and not matcher.too_old(rows[0])
+
+
+def test_the_system_check_names_a_broken_profile_in_a_configured_folder(settings, tmp_path):
+    from executor.checks import exchange_profiles_load
+
+    assert exchange_profiles_load(None) == []
+    (tmp_path / "site.yaml").write_text(PRO.replace("time_zone: Asia/Singapore", "time_zone: Mars/Base"))
+    settings.EXCHANGE_PROFILE_DIRS = [str(tmp_path)]
+    [error] = exchange_profiles_load(None)
+    assert error.id == "executor.E002" and "site.yaml: find_order.time_zone" in error.msg
