@@ -2,7 +2,7 @@ from django.conf import settings
 
 from executor.connectors import get_connector
 from executor.connectors.base import Connector
-from executor.models import ExchangeAccount
+from executor.models import AccountHealth, ConnectorKind, ExchangeAccount, SessionState
 
 
 def desk_account_get() -> ExchangeAccount | None:
@@ -30,8 +30,6 @@ def executor_health() -> dict:
     """Each active browser account's last known session state, and each account's health (keys
     valid, clock in step: API and ccxt accounts). Not ok when the account desk orders go to is a
     browser account that is not logged in, or an account whose check says it needs a person."""
-    from executor.models import AccountHealth, ConnectorKind, SessionState
-
     accounts = ExchangeAccount.objects.filter(is_active=True).select_related("venue_session").order_by("label")
     rows, ok = [], True
     for account in accounts:

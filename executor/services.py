@@ -6,7 +6,11 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from executor.models import ExchangeAccount
+from executor import crypto
+from executor.models import AccountHealth, ConnectorKind, ExchangeAccount, SessionState, VenueSession
+from executor.selectors import connector_for
+from ops import alerts
+from tradedesk.exceptions import Conflict, InvalidInput
 
 logger = logging.getLogger(__name__)
 
@@ -31,8 +35,6 @@ def exchange_account_save(*, account: ExchangeAccount, secrets: dict[str, str] |
 
 def exchange_accounts_rotate_key() -> int:
     """Re-encrypt every account's secrets with the newest CREDENTIALS_KEYS key."""
-    from executor import crypto
-
     count = 0
     with transaction.atomic():
         for account in ExchangeAccount.objects.select_for_update().exclude(secrets_encrypted=""):
@@ -45,18 +47,14 @@ def exchange_accounts_rotate_key() -> int:
 
 def venue_session_record(*, account_id: int, state: str, detail: str = "") -> None:
     """Store the browser session's state; an alert is logged when a person is needed."""
-    from executor.models import SessionState, VenueSession
-
     previous = VenueSession.objects.filter(account_id=account_id).values_list("state", flat=True).first()
     VenueSession.objects.update_or_create(account_id=account_id, defaults={"state": state, "detail": detail[:300]})
     if state != previous and state in (SessionState.CAPTCHA, SessionState.NEEDS_LOGIN):
         logger.error("ALERT exchange account %s needs a person: %s (%s)", account_id, state, detail)
     if state != previous:
-        from ops.alerts import alert_session_state
-
         label = ExchangeAccount.objects.filter(pk=account_id).values_list("label", flat=True).first() or account_id
         transaction.on_commit(
-            lambda: alert_session_state(account_id=account_id, label=str(label), state=state, detail=detail)
+            lambda: alerts.alert_session_state(account_id=account_id, label=str(label), state=state, detail=detail)
         )
 
 
@@ -67,8 +65,6 @@ def exchange_account_health_record(*, account_id: int, ok: bool, detail: str = "
     """Store whether the account works (keys valid, clocks in step). A change is audited and
     alerts after commit: needing a person opens one incident per account, OK again resolves it.
     An unchanged state only moves health_checked_at (no audit row per scheduled check)."""
-    from executor.models import AccountHealth
-
     health = AccountHealth.OK if ok else AccountHealth.NEEDS_PERSON
     detail = detail[:300]
     now = timezone.now()
@@ -91,15 +87,13 @@ def exchange_account_health_record(*, account_id: int, ok: bool, detail: str = "
 
 
 def _alert_account_health(account_id: int, label: str, ok: bool, detail: str) -> None:
-    from ops.alerts import resolve_alert, send_alert
-
     title = f"Exchange account {label} needs a person"
     if ok:
-        resolve_alert(
+        alerts.resolve_alert(
             event=ACCOUNT_NEEDS_PERSON, key=str(account_id), title=title, body=f"Account {label} works again."
         )
         return
-    send_alert(
+    alerts.send_alert(
         event=ACCOUNT_NEEDS_PERSON,
         key=str(account_id),
         title=title,
@@ -113,8 +107,6 @@ def _alert_account_health(account_id: int, label: str, ok: bool, detail: str) ->
 
 def exchange_account_check(*, account_id: int) -> None:
     """Ask the venue whether the account works (keys, clock) and record the answer."""
-    from executor.selectors import connector_for
-
     account = ExchangeAccount.objects.get(pk=account_id)
     try:
         check = connector_for(account).check_account()
@@ -144,10 +136,7 @@ def exchange_account_create(
     base_url is for venues that are not the exchange's own host (the bundled paper exchange's
     dialects): a user may point it only at an address in ACCOUNT_BASE_URLS_ALLOWED (default:
     the paper exchange), so the desk's workers are never sent to an address a user picked."""
-    import ccxt
-
-    from executor.models import ConnectorKind
-    from tradedesk.exceptions import Conflict, InvalidInput
+    import ccxt  # here, not at the top: importing ccxt takes about a second, and only this needs it
 
     if connector not in (ConnectorKind.API, ConnectorKind.CCXT):
         raise InvalidInput("must be api (the paper exchange's JSON API) or ccxt", field="connector")

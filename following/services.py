@@ -24,6 +24,7 @@ from following.models import (
     TradeError,
     UnfollowMode,
 )
+from ops import alerts
 from tradedesk import events
 from tradedesk.exceptions import Conflict, InvalidInput, NotFound
 from tradedesk.formatting import decimal_text
@@ -504,10 +505,6 @@ _VENUE_WIDE_ERRORS = {
 
 
 def _alert_paused(row: FollowSettings, error: TradeError, was_active: bool) -> None:
-    from django.conf import settings as django_settings
-
-    from ops.alerts import send_alert
-
     if not was_active:
         return
     message = error.error_message
@@ -518,13 +515,13 @@ def _alert_paused(row: FollowSettings, error: TradeError, was_active: bool) -> N
         key = f"venue:{account.venue}:{account.base_url}:{error.error_type}"
         more = (
             f"Other followers paused by {error.error_type} on this venue in the next "
-            f"{django_settings.ALERT_DEDUP_SECONDS}s are not sent again: see /follow/admin/."
+            f"{settings.ALERT_DEDUP_SECONDS}s are not sent again: see /follow/admin/."
         )
     else:
         key = f"{row.pk}:{error.pk}"
         more = "Resolve the error to resume following."
     try:
-        send_alert(
+        alerts.send_alert(
             event="follow_paused",
             key=key,
             title=f"Copy trading paused for {row.user.get_username()}",
@@ -535,10 +532,8 @@ def _alert_paused(row: FollowSettings, error: TradeError, was_active: bool) -> N
 
 
 def _alert_resumed(row: FollowSettings, error: TradeError) -> None:
-    from ops.alerts import send_alert
-
     try:
-        send_alert(
+        alerts.send_alert(
             event="follow_resumed",
             key=f"{row.pk}:{error.pk}",
             title=f"Copy trading resumed for {row.user.get_username()}",

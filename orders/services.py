@@ -11,7 +11,7 @@ from django.utils import timezone
 from executor.connectors.base import ErrorCode, OrderResult, OrderTicket, ResultStatus
 from executor.models import ExchangeAccount
 from executor.selectors import connector_for, desk_account_get, task_queue_for
-from orders import hooks, risk
+from orders import alerts, hooks, risk
 from orders.models import (
     FINAL_VENUE_STATES,
     IN_FLIGHT_STATUSES,
@@ -381,9 +381,7 @@ def order_record_result(*, order_id: int, result: OrderResult) -> Order:
     logger.info("order %s %s %s", order.pk, order.status, order.error_code or order.exchange_order_id)
     if order.status == OrderStatus.FAILED and order.signal_id is not None:
         # Desk orders only: a follower's failure pauses the follower, which sends its own alert.
-        from ops.alerts import alert_order_failed
-
-        transaction.on_commit(lambda: alert_order_failed(order_id=order.pk))
+        transaction.on_commit(lambda: alerts.alert_order_failed(order_id=order.pk))
     return order
 
 
@@ -411,9 +409,7 @@ def _record_unknown(order: Order, result: OrderResult) -> Order:
     order.save()
     _publish(order)
     if entering_review:
-        from ops.alerts import alert_order_needs_review
-
-        transaction.on_commit(lambda: alert_order_needs_review(order_id=order.pk))
+        transaction.on_commit(lambda: alerts.alert_order_needs_review(order_id=order.pk))
         logger.warning("order %s needs review: %s", order.pk, order.error_message)
     return order
 
