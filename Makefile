@@ -67,6 +67,9 @@ services-test: install
 	  REDIS_URL=$${TEST_REDIS_URL:-redis://127.0.0.1:6379/15} CONN_MAX_AGE=0 \
 	  $(PY) -m pytest -m services
 
+# Production shape: WEB_WORKERS uvicorn processes, each answering HTTP through Django's WSGI
+# handler in WEB_THREADS threads and the /ws/ sockets through Channels, on one port (README,
+# "Serving"; bench/README.md has the figures that chose it).
 # The uvicorn workers share their request and socket counters for /metrics in this folder,
 # emptied at every start. --no-proxy-headers: uvicorn would otherwise take the client's address
 # from X-Forwarded-For on any request from 127.0.0.1; the desk reads that header itself, only
