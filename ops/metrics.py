@@ -7,8 +7,11 @@ Two kinds, for two reasons:
   counting them where they happen would give each process its own partial count; the
   database has the one true figure, in every process and after every restart.
 - Requests and WebSocket connections exist only in the web process that serves them. They are
-  prometheus-client counters; with several web processes (uvicorn --workers N) the environment
-  variable PROMETHEUS_MULTIPROC_DIR makes them write to shared files that /metrics adds up.
+  prometheus-client counters (ops.counters); with several web processes (uvicorn --workers N) the
+  environment variable PROMETHEUS_MULTIPROC_DIR makes them write to shared files that /metrics adds up.
+
+This module is observability, above the apps: it imports their models at the top. Nothing below
+the apps imports it (the middleware and the sockets count in ops.counters).
 """
 
 from __future__ import annotations
@@ -23,43 +26,26 @@ from datetime import timedelta
 from django.conf import settings
 from django.db.models import Case, Count, DurationField, ExpressionWrapper, F, Min, Q, Sum, Value, When
 from django.utils import timezone
-from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client import REGISTRY, CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
 from prometheus_client.registry import Collector
 from prometheus_client.utils import floatToGoString
 
+from executor.models import AccountHealth, ConnectorKind, ExchangeAccount, SessionState
+from ops import health
+from ops.counters import HTTP_DURATION, HTTP_REQUESTS, MULTIPROC_DIR, WEBSOCKET_REFUSED, WEBSOCKETS  # noqa: F401 (also read here)
+from orders.models import Order, OrderStatus
+from portfolio.models import ConfirmRefusal
+from signals.models import Signal, SignalStatus
+
 logger = logging.getLogger(__name__)
 
-MULTIPROC_DIR = os.environ.get("PROMETHEUS_MULTIPROC_DIR", "")
-if MULTIPROC_DIR:
-    os.makedirs(MULTIPROC_DIR, exist_ok=True)
 
 SOURCES = ("desk", "follow")
 LATENCY_BUCKETS = (0.1, 0.25, 0.5, 1, 2, 3, 5, 10, 20, 30, 60, 120)
 SYNC_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30)
 # Follower sync runs every few seconds: the histogram covers the last hour of runs.
 SYNC_WINDOW = timedelta(hours=1)
-
-HTTP_REQUESTS = Counter(
-    "tradedesk_http_requests",
-    "HTTP requests answered, by route (the URL pattern), method and status code.",
-    ["route", "method", "status"],
-)
-HTTP_DURATION = Histogram(
-    "tradedesk_http_request_duration_seconds",
-    "Time to answer an HTTP request, by route.",
-    ["route"],
-    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
-)
-WEBSOCKETS = Gauge(
-    "tradedesk_websocket_connections",
-    "Open WebSocket connections, by path.",
-    ["path"],
-    multiprocess_mode="livesum",
-)
-WEBSOCKET_REFUSED = Counter(
-    "tradedesk_websocket_refused", "WebSocket handshakes refused (not logged in, no desk role).", ["path"]
-)
 
 
 def _family(name: str, doc: str, labels: list[str] | None = None) -> GaugeMetricFamily:
@@ -99,8 +85,6 @@ class DeskCollector(Collector):
         return []  # collected at scrape time only; nothing to check at registration
 
     def _orders(self):
-        from orders.models import Order, OrderStatus
-
         # source: "desk" (a trader confirmed a signal) or "follow" (copy trading placed it for a
         # follower). A follower's own failure (its balance, its account) says nothing about the
         # desk's orders, so the two are counted apart.
@@ -192,8 +176,6 @@ class DeskCollector(Collector):
         return family
 
     def _signals(self):
-        from signals.models import Signal, SignalStatus
-
         by_status = dict(Signal.objects.order_by().values_list("status").annotate(n=Count("id")))
         signals = _family("tradedesk_signals", "Signals by current status.", ["status"])
         for status in SignalStatus.values:
@@ -210,8 +192,6 @@ class DeskCollector(Collector):
         yield age
 
     def _browser_sessions(self):
-        from executor.models import ConnectorKind, ExchangeAccount, SessionState
-
         family = _family(
             "tradedesk_browser_session",
             "1 for the state each active browser account's session is in (logged_in, needs_login, captcha, down).",
@@ -231,9 +211,6 @@ class DeskCollector(Collector):
         """Per venue: each active exchange account's health (keys valid, clock in step; browser
         sessions have their own metric) and the orders sent through each venue, by status.
         A venue is connector:exchange, e.g. ccxt:binance, api:paper, browser:paper."""
-        from executor.models import AccountHealth, ExchangeAccount
-        from orders.models import Order
-
         health = _family(
             "tradedesk_exchange_account_health",
             "1 for the health each active exchange account is in (unknown, ok, needs_person).",
@@ -329,8 +306,6 @@ class DeskCollector(Collector):
             yield outcomes
 
     def _heartbeats(self):
-        from ops import health
-
         family = _family(
             "tradedesk_heartbeat_age_seconds",
             "Seconds since each background process last proved alive (beat, worker:<queue>).",
@@ -344,8 +319,6 @@ class DeskCollector(Collector):
         yield family
 
     def _refusals(self):
-        from portfolio.models import ConfirmRefusal
-
         # Every refused confirm is a row (portfolio.ConfirmRefusal, never deleted): a true counter.
         family = CounterMetricFamily(
             "tradedesk_confirm_refusals",

@@ -5,7 +5,7 @@ import time
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
-from ops import metrics
+from ops import counters
 
 _METHODS = {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"}
 
@@ -54,5 +54,5 @@ def _observe(request: HttpRequest, response: HttpResponse, started: float) -> No
     match = getattr(request, "resolver_match", None)
     route = f"/{match.route}" if match is not None and match.route else "unmatched"
     method = request.method if request.method in _METHODS else "other"  # clients may send anything
-    metrics.HTTP_REQUESTS.labels(route=route, method=method, status=str(response.status_code)).inc()
-    metrics.HTTP_DURATION.labels(route=route).observe(time.monotonic() - started)
+    counters.HTTP_REQUESTS.labels(route=route, method=method, status=str(response.status_code)).inc()
+    counters.HTTP_DURATION.labels(route=route).observe(time.monotonic() - started)

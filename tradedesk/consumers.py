@@ -8,7 +8,7 @@ from django.conf import settings
 from django.contrib.auth import HASH_SESSION_KEY, SESSION_KEY, get_user_model
 from django.utils.crypto import constant_time_compare
 
-from ops import metrics
+from ops import counters
 from tradedesk import roles
 
 # Close code for a socket whose login ended after the handshake (4000-4999: the application's own).
@@ -22,18 +22,18 @@ class DeskEventsConsumer(AsyncJsonWebsocketConsumer):
         user = self.scope.get("user")
         if not await database_sync_to_async(roles.has_role)(user, roles.VIEWER):
             # Refuse the handshake: anonymous users and users without a desk role get a 403.
-            metrics.WEBSOCKET_REFUSED.labels(path=self.scope["path"]).inc()
+            counters.WEBSOCKET_REFUSED.labels(path=self.scope["path"]).inc()
             await self.close()
             return
         await self.channel_layer.group_add(self.group, self.channel_name)
         await self.accept()
         self._counted = True
-        metrics.WEBSOCKETS.labels(path=self.scope["path"]).inc()
+        counters.WEBSOCKETS.labels(path=self.scope["path"]).inc()
 
     async def disconnect(self, code: int) -> None:
         if getattr(self, "_counted", False):
             self._counted = False
-            metrics.WEBSOCKETS.labels(path=self.scope["path"]).dec()
+            counters.WEBSOCKETS.labels(path=self.scope["path"]).dec()
         await self.channel_layer.group_discard(self.group, self.channel_name)
 
     async def receive_json(self, content, **kwargs) -> None:
