@@ -27,10 +27,12 @@ def sync_followers() -> None:
     """Celery beat, every FOLLOW_SYNC_EVERY seconds: one sync task per master account
     (FOLLOW_SYNC_PER_MASTER, the default), or one cycle of every follower in this task. Cycles
     of one lock never overlap: one that finds another holding it records itself skipped."""
-    if settings.FOLLOW_SYNC_PER_MASTER:
+    if settings.FOLLOW_SYNC_PER_MASTER and dispatch.masters_to_sync():
         queued = dispatch.follow_sync_dispatch()
         logger.debug("follower sync: %s master sync(s) queued", queued)
         return
+    # No one to follow (or one task for all): the cycle here, which records its SyncRun anyway,
+    # so the admin page and the metrics see beat alive.
     _log_run(sync.follow_sync_cycle())
 
 
