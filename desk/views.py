@@ -1,6 +1,6 @@
 """The staff desk pages: the live signal queue, the confirm-and-order form, the orders board.
 
-Thin views: parse input, check the role (desk.access), call one service or selector, render.
+Thin views: parse input, check the role (tradedesk.access), call one service or selector, render.
 Every write goes through the same services as the API and admin.
 """
 
@@ -17,13 +17,13 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from desk import selectors
-from desk.access import trader_required, viewer_required
 from desk.forms import BULK_ACCEPT, BulkDecisionForm, OrderFilterForm, OrderForm, RejectForm, SignalFilterForm
 from orders import services as order_services
 from orders.models import Order, OrderType
 from signals import services as signal_services
 from signals.models import Signal, SignalStatus
 from tradedesk import roles
+from tradedesk.access import trader_required, viewer_required
 from tradedesk.exceptions import ApplicationError, Conflict
 from tradedesk.formatting import decimal_text
 

@@ -9,10 +9,10 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_http_methods, require_POST
 
-from desk.access import trader_required
 from desk.views import _context, _flash
 from orders import lifecycle, services
 from orders.models import Order
+from tradedesk.access import trader_required
 from tradedesk.exceptions import ApplicationError
 
 

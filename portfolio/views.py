@@ -9,11 +9,11 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
-from desk.access import viewer_required
 from portfolio import journal, selectors
 from portfolio.api import journal_csv_response
 from portfolio.forms import JournalFilterForm, PeriodForm, RefusalFilterForm, filters_of
 from tradedesk import roles
+from tradedesk.access import viewer_required
 
 
 def _context(request: HttpRequest, **extra) -> dict:
