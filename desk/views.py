@@ -8,12 +8,10 @@ import logging
 import secrets
 import time
 
-from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from desk import selectors
@@ -26,6 +24,8 @@ from tradedesk import roles
 from tradedesk.access import trader_required, viewer_required
 from tradedesk.exceptions import ApplicationError, Conflict
 from tradedesk.formatting import decimal_text
+from tradedesk.pages import flash as _flash
+from tradedesk.pages import page_context as _context
 
 logger = logging.getLogger(__name__)
 
@@ -33,29 +33,11 @@ NONCE_SECONDS = 3600
 NONCE_WAIT_SECONDS = 5.0
 
 
-def _context(request: HttpRequest, **extra) -> dict:
-    return {
-        "can_trade": roles.has_role(request.user, roles.TRADER),
-        "role": roles.role_of(request.user),
-        "server_now": timezone.now(),
-        "max_age": settings.SIGNAL_MAX_AGE,
-        **extra,
-    }
-
-
 def _with_deadlines(signals) -> list[Signal]:
     rows = list(signals)
     for signal in rows:
         signal.deadline = signal_services.signal_deadline(signal)
     return rows
-
-
-def _flash(request: HttpRequest, message: str, *, status: int, level: str = "error") -> HttpResponse:
-    """An action's refusal, shown in the page's message area whatever the action targeted."""
-    response = render(request, "desk/_flash.html", {"message": message, "level": level}, status=status)
-    response["HX-Retarget"] = "#flash"
-    response["HX-Reswap"] = "innerHTML"
-    return response
 
 
 # --- pages -----------------------------------------------------------------------------------

@@ -9,11 +9,12 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_http_methods, require_POST
 
-from desk.views import _context, _flash
 from orders import lifecycle, services
 from orders.models import Order
 from tradedesk.access import trader_required
 from tradedesk.exceptions import ApplicationError
+from tradedesk.pages import flash as _flash
+from tradedesk.pages import page_context as _context
 
 
 def _row(request: HttpRequest, order_id: int) -> HttpResponse:
