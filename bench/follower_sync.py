@@ -10,8 +10,13 @@
    settings at ratio 0.1), and one full check of every follower (nothing to order yet).
 4. Queries per quiet cycle (nothing changed) with N followers and with 10: reading the settings
    is one query whatever N is.
-5. End to end with a real Celery worker (`make worker`) and beat (`make beat`, the sync every
-   --sync-every seconds): the master buys 1 BTC; time until all N follower orders are SUCCESS.
+5. End to end with 1, then 2 Celery worker processes (`make worker`, --concurrency 1 each: the
+   sync split into a task per master and batches of FOLLOW_SYNC_BATCH followers) and beat (the
+   sync every --sync-every seconds), the first follower's venue hung (the paper's "slow" fault,
+   15 s): the master trades 1 BTC; time until the N - 1 other follower orders are SUCCESS.
+   Then the copy latency with 10 followers and 2 workers: the master's fill at the paper API ->
+   each follower order acknowledged (completed_at), the master's sync queued on the fill as
+   orders' hook does for a master account the desk trades; p50 / p99 over --latency-rounds.
 6. The same change again, the cycle run in this process: its duration and its queries, split
    into reading settings and the rest.
 7. Baseline, same run: N market orders sent straight to the paper API by --threads threads with
@@ -57,6 +62,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--threads", type=int, default=16, help="FOLLOW_SYNC_THREADS, and the baseline's threads")
     parser.add_argument("--sync-every", type=float, default=2.0, help="FOLLOW_SYNC_EVERY for the beat run")
     parser.add_argument("--profile", action="store_true", help="cProfile the in-process cycle (run in one thread)")
+    parser.add_argument("--latency-rounds", type=int, default=5, help="master changes timed for the copy latency")
     parser.add_argument(
         "--postgres", default=os.environ.get("BENCH_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432")
     )
@@ -265,6 +271,102 @@ def follower_successes() -> int:
     return Order.objects.filter(follow_settings__isnull=False, status="SUCCESS").count()
 
 
+def hang_one_follower():
+    """The first follower's venue answers its orders only after 15 s (the paper's "slow" fault)."""
+    from executor.paper.models import PaperAccount
+    from executor.paper.services.faults import paper_fault_set
+
+    paper = PaperAccount.objects.get(username="follower0000")
+    paper_fault_set(account=paper, kind="slow", value="15000")
+    return paper
+
+
+def unhang(paper) -> None:
+    from executor.paper.models import PaperFault
+
+    PaperFault.objects.filter(account=paper).delete()
+
+
+def start_celery(procs, var_dir: Path, workers: int, name: str) -> list:
+    celery = [sys.executable, "-m", "celery", "-A", "tradedesk"]
+    started = [
+        procs.start(
+            f"{name}-worker{n}",
+            [*celery, "worker", "--loglevel", "INFO", "--concurrency", "1", "-Q", "celery", "-n", f"bench{n}@%h"],
+        )  # fmt: skip
+        for n in range(workers)
+    ]
+    started.append(procs.start(f"{name}-beat", [*celery, "beat", "--loglevel", "INFO", "-s",
+                                                 str(var_dir / f"beat-{name}")]))  # fmt: skip
+    return started
+
+
+def end_to_end(procs, var_dir: Path, api, master_key: str, side: str, workers: int, expected: int) -> dict:
+    """A master change with `workers` worker processes: seconds until the `expected` followers
+    that are not hung have their order SUCCESS (the hung one's own order is not waited for)."""
+    from django.db import connection
+
+    from following.models import SyncRun
+    from orders.models import Order
+
+    started = start_celery(procs, var_dir, workers, f"e2e{workers}")
+    runs_before = SyncRun.objects.count()
+    wait_until(lambda: SyncRun.objects.count() > runs_before + 1, 60, "beat's syncs running")
+    before = set(Order.objects.filter(follow_settings__isnull=False).values_list("id", flat=True))
+    place(api, master_key, side, "1", f"master-e2e-{workers}")
+    changed = time.monotonic()
+
+    def done() -> int:
+        rows = Order.objects.filter(follow_settings__isnull=False, status="SUCCESS").exclude(id__in=before)
+        return rows.exclude(follow_settings__user__username="follower0000").count() >= expected
+
+    wait_until(done, 300, "every follower order but the hung one's")
+    seconds = time.monotonic() - changed
+    for process in started:
+        procs.stop(process)
+    connection.close()
+    return {"seconds": round(seconds, 2), "orders": expected, "workers": workers}
+
+
+def copy_latency(procs, var_dir: Path, api, master_key: str, settings_ids: list[int], rounds: int) -> dict:
+    """Master fill (the paper's answer to the master's order) -> each follower order acknowledged
+    (its SUCCESS recorded), for a master the desk trades: as orders' hook does on the fill, the
+    master's sync is queued at once (dispatch.enqueue_master_sync) rather than left to beat."""
+    from django.db import connection
+
+    from following.dispatch import enqueue_master_sync
+    from following.models import FollowSettings
+    from orders.models import Order
+
+    master_id = FollowSettings.objects.filter(pk=settings_ids[0]).values_list("master_credential_id", flat=True)[0]
+    started = start_celery(procs, var_dir, 2, "latency")
+    samples: list[float] = []
+    in_flight = Order.objects.filter(follow_settings_id__in=settings_ids, status__in=["SUBMITTING", "UNKNOWN"])
+    wait_until(lambda: not in_flight.exists(), 60, "nothing in flight for these followers")
+    time.sleep(3)  # workers up (the first round is not timed against worker start-up)
+    side = "BUY"
+    for index in range(rounds + 1):
+        before = set(Order.objects.filter(follow_settings_id__in=settings_ids).values_list("id", flat=True))
+        place(api, master_key, side, "1", f"master-latency-{index}")
+        filled = dt.datetime.now(dt.UTC)
+        enqueue_master_sync(master_id)
+        new = Order.objects.filter(follow_settings_id__in=settings_ids, status="SUCCESS").exclude(id__in=before)
+        wait_until(lambda new=new: new.count() >= len(settings_ids), 60, "the followers' orders")
+        if index:  # the first round warms the workers up
+            samples += [(done - filled).total_seconds() * 1000 for done in new.values_list("completed_at", flat=True)]
+        side = "SELL" if side == "BUY" else "BUY"
+        time.sleep(0.5)
+    for process in started:
+        procs.stop(process)
+    connection.close()
+    samples.sort()
+
+    def pct(p: float) -> float:
+        return round(samples[min(len(samples) - 1, int(p / 100 * len(samples)))], 1)
+
+    return {"samples": len(samples), "p50_ms": pct(50), "p99_ms": pct(99), "max_ms": round(samples[-1], 1)}
+
+
 def main() -> None:
     args = parse_args()
     result: dict = {"machine": machine(), "args": vars(args)}
@@ -305,7 +407,7 @@ def main() -> None:
         django.setup()
         from django.db import connection
 
-        from following.models import FollowSettings, SyncRun
+        from following.models import FollowSettings
         from following.sync import follow_sync_cycle
 
         counter = QueryCounter()
@@ -333,27 +435,27 @@ def main() -> None:
         FollowSettings.objects.update(is_active=True)
         connection.close()
 
-        log("end to end: a real worker and beat; the master buys 1 BTC")
-        celery = [sys.executable, "-m", "celery", "-A", "tradedesk"]
-        worker = procs.start("worker", [*celery, "worker", "--loglevel", "INFO", "--concurrency", "2", "-Q", "celery"])
-        beat = procs.start("beat", [*celery, "beat", "--loglevel", "INFO", "-s", str(var_dir / "beat-schedule")])
-        runs_before = SyncRun.objects.count()
-        wait_until(lambda: SyncRun.objects.count() > runs_before + 1, 60, "beat cycles running")
         api = httpx.Client(base_url=f"{base_url}/api", timeout=30)
-        place(api, master_key, "BUY", "1", "master-1")
-        changed = time.monotonic()
-        wait_until(lambda: follower_successes() >= args.followers, 300, "all follower orders placed")
-        e2e = time.monotonic() - changed
-        cycle = SyncRun.objects.filter(orders_placed__gt=0).order_by("-started_at").first()
-        result["end_to_end"] = {"seconds": round(e2e, 2), "orders": follower_successes(),
-                                "cycle_ms": cycle.duration_ms if cycle else None,
-                                "cycles_with_orders": SyncRun.objects.filter(orders_placed__gt=0).count()}  # fmt: skip
-        procs.stop(beat)
-        procs.stop(worker)
+        hung_paper = hang_one_follower()
+        side = "BUY"
+        result["end_to_end_by_workers"] = {}
+        for workers in (1, 2):
+            log(f"end to end: {workers} worker process(es) and beat; the master trades 1 BTC ({side}); one hung")
+            result["end_to_end_by_workers"][workers] = end_to_end(procs, var_dir, api, master_key, side, workers,
+                                                                  args.followers - 1)  # fmt: skip
+            side = "SELL" if side == "BUY" else "BUY"
+        result["end_to_end"] = result["end_to_end_by_workers"][1]
+        unhang(hung_paper)
+
+        log("copy latency: 10 followers, the master traded by the desk (its sync queued on the fill)")
+        keep = list(FollowSettings.objects.order_by("id").values_list("id", flat=True)[1:11])
+        FollowSettings.objects.exclude(id__in=keep).update(is_active=False)
+        result["copy_latency"] = copy_latency(procs, var_dir, api, master_key, keep, rounds=args.latency_rounds)
+        FollowSettings.objects.update(is_active=True)
         connection.close()
 
         log("the same change, cycle run in this process, queries counted")
-        place(api, master_key, "BUY", "1", "master-2")
+        place(api, master_key, side, "1", "master-inproc")
         started = time.monotonic()
         with counter, CpuMeter(web) as cpu:
             if args.profile:
@@ -387,6 +489,10 @@ def main() -> None:
         procs.stop_all()
 
     result["ratio_end_to_end_vs_baseline"] = round(result["end_to_end"]["seconds"] / result["baseline"]["seconds"], 2)
+    result["ratio_by_workers"] = {
+        workers: round(row["seconds"] / result["baseline"]["seconds"], 2)
+        for workers, row in result["end_to_end_by_workers"].items()
+    }
     result["ratio_cycle_vs_baseline"] = round(result["in_process_cycle"]["seconds"] / result["baseline"]["seconds"], 2)
     report(result)
 
@@ -424,8 +530,12 @@ def report(result: dict) -> None:
          f"{result['quiet_cycle']['queries']} ({result['quiet_cycle']['settings_reads']})"),
         ("quiet cycle, 10 followers: queries (settings reads)",
          f"{result['quiet_cycle_10']['queries']} ({result['quiet_cycle_10']['settings_reads']})"),
-        (f"master change -> {n} follower orders SUCCESS (worker + beat)", f"{result['end_to_end']['seconds']} s"),
-        ("  of which the sync cycle itself", f"{result['end_to_end']['cycle_ms']} ms"),
+        *[(f"master change -> {n - 1} follower orders SUCCESS, one hung, {w} worker process(es)",
+           f"{row['seconds']} s ({result['ratio_by_workers'][w]}x the venue's own time)")
+          for w, row in result["end_to_end_by_workers"].items()],
+        ("copy latency, master fill -> follower order acknowledged (10 followers): p50 / p99 / max",
+         f"{result['copy_latency']['p50_ms']} / {result['copy_latency']['p99_ms']} / "
+         f"{result['copy_latency']['max_ms']} ms over {result['copy_latency']['samples']}"),
         (f"in-process cycle placing {result['in_process_cycle']['orders']} orders",
          f"{result['in_process_cycle']['seconds']} s"),
         ("  queries (settings reads, on-still checks, per order)",
