@@ -147,8 +147,8 @@ def follow_shares(*, rows: list[FollowSettings]) -> dict[int, Share]:
     accounts = {row.follower_credential_id for row in rows}
     everyone = list(
         FollowSettings.objects.filter(follower_credential_id__in=accounts)
-        .filter(Q(ended_at__isnull=True) | Q(is_active=True) | ~Q(kept_positions={}))
-        .values("id", "follower_credential_id", "ended_at", "is_active", "kept_positions")
+        .filter(Q(ended_at__isnull=True) | Q(is_active=True) | Q(unfollow_mode="keep"))
+        .values("id", "follower_credential_id", "ended_at", "is_active")
         .order_by("id")
     )
     by_account: dict[int, list[dict]] = defaultdict(list)
@@ -167,10 +167,9 @@ def follow_shares(*, rows: list[FollowSettings]) -> dict[int, Share]:
         for item in items:
             if item["id"] == primary:
                 continue
-            if item["ended_at"] is not None and not item["is_active"]:
-                held = {symbol: Decimal(qty) for symbol, qty in item["kept_positions"].items()}
-            else:
-                held = ledgers.get(item["id"], {})
+            # Copied and kept positions alike are the follow's own orders' fills, read now: an order
+            # still in flight when it was unfollowed counts once it settles (its symbol waits).
+            held = ledgers.get(item["id"], {})
             for symbol, qty in held.items():
                 offsets[symbol] += qty
         siblings = [item["id"] for item in items]

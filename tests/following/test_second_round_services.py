@@ -122,6 +122,18 @@ def test_fixed_notional_and_changes_only_joining_next_to_joining_now(celery_proc
     wait_for(lambda: venue.position(desk["gina_paper"]) == Decimal("0.1"), what="gina: the new 1 BTC x 0.1")
 
 
+def test_equity_sizing_copies_in_proportion_to_equity(celery_processes, desk):
+    from django.contrib.auth.models import User
+
+    venue = desk["venue"]
+    ella = User.objects.create_user("ella_follower", password="correct horse battery staple")
+    ella_paper, ella_account = venue._account(ella, "ella-desk", Decimal("1000000"))
+    follow(api(ella), venue.master, ella_account, "1", sizing_mode="equity")
+    venue.master_trades("BUY", "1")
+    # 1 BTC x 1 x ella's equity (1,000,000) / mia's (10,000,000, less a fee): 0.1, or a lot under.
+    wait_for(lambda: Decimal("0.0990") <= venue.position(ella_paper) <= Decimal("0.1"), what="ella near 0.1 BTC")
+
+
 def _paused_by(user, error_type: str) -> TradeError:
     error = wait_for(
         lambda: TradeError.objects.filter(user=user, is_resolved=False).first(), what=f"a {error_type} error"
