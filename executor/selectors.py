@@ -53,3 +53,12 @@ def executor_health() -> dict:
             }
         )
     return {"ok": ok, "accounts": rows}
+
+
+# Accounts reached through an API: a browser account's session has its own checks.
+API_KINDS = (ConnectorKind.CCXT, ConnectorKind.API)
+
+
+def api_account_ids() -> list[int]:
+    """The active accounts the scheduled checks and instrument refreshes reach through an API."""
+    return list(ExchangeAccount.objects.filter(is_active=True, connector__in=API_KINDS).values_list("pk", flat=True))

@@ -5,9 +5,11 @@ from celery import shared_task
 from django.conf import settings
 from django.utils import timezone
 
-from executor.selectors import task_queue_for
+from executor.models import ExchangeAccount
+from executor.selectors import api_account_ids, task_queue_for
 from orders import lifecycle, selectors, services
 from orders.models import Order
+from orders.venue_rules import instruments_refresh
 from tradedesk.logging import log_context
 
 logger = logging.getLogger(__name__)
@@ -83,3 +85,13 @@ def refresh_open_orders() -> int:
 def _queues(order_ids: list[int]) -> dict[int, str]:
     orders = Order.objects.filter(pk__in=order_ids).select_related("exchange_account").order_by("id")
     return {order.pk: task_queue_for(order.exchange_account) for order in orders}
+
+
+@shared_task(soft_time_limit=120, time_limit=150)
+def refresh_instruments() -> None:
+    """Read every API account's trading rules again (beat), for the confirm-time venue checks."""
+    for account_id in api_account_ids():
+        try:
+            instruments_refresh(account=ExchangeAccount.objects.get(pk=account_id))
+        except Exception as exc:
+            logger.warning("instruments of account %s not refreshed: %s", account_id, exc)

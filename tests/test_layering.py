@@ -27,6 +27,7 @@ FORBIDDEN = [
     ("signals", "portfolio"),
     ("signals", "desk"),
     ("signals", "executor"),
+    ("executor", "orders"),  # the venue side knows no desk order: orders record its results
     ("executor", "signals"),
     ("executor", "following"),
     ("executor", "portfolio"),

@@ -344,7 +344,7 @@ VENUE_RULES_TTL = env.float("VENUE_RULES_TTL", default=900.0)
 VENUE_RULES_REFRESH_EVERY = env.float("VENUE_RULES_REFRESH_EVERY", default=600.0)
 ACCOUNT_HEALTH_EVERY = env.float("ACCOUNT_HEALTH_EVERY", default=300.0)
 CELERY_BEAT_SCHEDULE["refresh-venue-instruments"] = {
-    "task": "executor.tasks.refresh_instruments",
+    "task": "orders.tasks.refresh_instruments",
     "schedule": VENUE_RULES_REFRESH_EVERY,
     "options": {"expires": VENUE_RULES_REFRESH_EVERY},
 }

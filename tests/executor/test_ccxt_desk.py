@@ -201,9 +201,9 @@ def test_a_clock_two_minutes_off_marks_the_account_at_the_scheduled_check(desk_a
 def test_the_scheduled_refresh_keeps_rules_a_confirm_uses_while_the_venue_is_down(
     client_for, trader, make_signal, desk_account, settings, queued_tasks
 ):
-    from executor import tasks as executor_tasks
+    from orders import tasks as order_tasks
 
-    executor_tasks.refresh_instruments()
+    order_tasks.refresh_instruments()
     settings.VENUE_RULES_TTL = 0  # stale at once: the confirm asks the venue, which is down...
     ExchangeAccount.objects.filter(pk=desk_account.pk).update(base_url="http://127.0.0.1:9/paper/binance")
     ccxt_pool.pool_clear()
