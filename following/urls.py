@@ -26,6 +26,7 @@ urlpatterns = [
     path("follow/status/", views.status_fragment, name="status"),
     path("follow/<int:settings_id>/unfollow/", views.unfollow, name="unfollow"),
     path("follow/stats/", views_stats.stats_fragment, name="stats"),
+    path("follow/notifications/", views_stats.notifications_fragment, name="notifications"),
     path("follow/errors/<int:error_id>/resolve/", views.error_resolve, name="error-resolve"),
     path("follow/admin/", views.admin_overview, name="admin"),
     path("follow/signup/", views.signup, name="signup"),

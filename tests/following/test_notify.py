@@ -168,3 +168,31 @@ def test_email_goes_through_the_desks_mail_server_to_the_followers_address(setti
 def test_the_task_sends_nothing_to_a_user_without_settings(follower):
     assert notify.follower_notify(user_id=follower.pk, event="pause", title="t", body="b") is False
     assert not FollowerNotifySettings.objects.filter(user=follower).exists()
+
+
+def test_the_dashboard_form_sets_the_users_own_channel_and_events_and_shows_it_masked(follower, receiver):
+    from django.test import Client
+
+    client = Client()
+    client.force_login(follower)
+    assert 'hx-get="/follow/notifications/"' in client.get("/follow/").content.decode()
+    answer = client.post("/follow/notifications/", {"apprise_url": f"{receiver.url}?k=s3cret", "events": ["pause"]})
+    page = answer.content.decode()
+    assert answer.status_code == 200 and "Saved." in page
+    assert "s3cret" not in page and "127.0.0.1" not in page
+    row = FollowerNotifySettings.objects.get(user=follower)
+    assert row.events == ["pause"] and notify.notify_channels(row)["apprise_url"].endswith("?k=s3cret")
+    # An empty field keeps the channel; the events are what is ticked.
+    client.post("/follow/notifications/", {"events": ["pause", "resume"]})
+    row.refresh_from_db()
+    assert row.events == ["pause", "resume"] and notify.notify_channels(row)["apprise_url"]
+    bad = client.post("/follow/notifications/", {"apprise_url": "nonsense"})
+    assert bad.status_code == 400 and 'data-testid="notify-error">apprise_url' in bad.content.decode()
+    client.post("/follow/notifications/", {"remove_apprise_url": "1", "events": []})
+    row.refresh_from_db()
+    assert notify.notify_channels(row) == {} and row.events == []
+
+
+def test_the_dashboard_form_needs_a_login(client):
+    assert client.get("/follow/notifications/").status_code == 302
+    assert client.post("/follow/notifications/", {"events": ["pause"]}).status_code == 302
