@@ -55,6 +55,13 @@ def new_client_order_id() -> str:
     return f"td-{uuid.uuid4().hex}"
 
 
+class OrderQuerySet(models.QuerySet):
+    def in_flight(self) -> "OrderQuerySet":
+        """Orders in IN_FLIGHT_STATUSES; reached from a signal as `signal.orders.in_flight()`,
+        so signals need not import this app (signals sit below orders)."""
+        return self.filter(status__in=IN_FLIGHT_STATUSES)
+
+
 class Order(models.Model):
     # Empty for copy-trading orders, which come from a follower's settings instead of a signal.
     signal = models.ForeignKey("signals.Signal", null=True, blank=True, on_delete=models.PROTECT, related_name="orders")
@@ -112,6 +119,7 @@ class Order(models.Model):
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
 
+    objects = OrderQuerySet.as_manager()
     history = HistoricalRecords()
 
     class Meta:

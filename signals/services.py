@@ -5,9 +5,11 @@ import functools
 import hashlib
 import json
 import logging
+from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
@@ -185,7 +187,7 @@ def signal_decide(*, signal_id: int, status: str, user: User, note: str = "") ->
                 f"a {signal.status} signal cannot become {status}; only {' or '.join(DECISIONS[status])} signals can",
                 field="status",
             )
-        if status != SignalStatus.ACCEPTED and signal.orders.filter(status__in=_in_flight()).exists():
+        if status != SignalStatus.ACCEPTED and signal.orders.in_flight().exists():
             raise IllegalTransition(
                 f"signal {signal.pk} has an order in flight; wait for its result before you {status.lower()} it",
                 field="status",
@@ -219,18 +221,8 @@ def _locked(signal_id: int) -> Signal:
         raise NotFound(f"signal {signal_id} does not exist", field="signal_id") from None
 
 
-def _in_flight() -> tuple[str, ...]:
-    from orders.models import IN_FLIGHT_STATUSES
-
-    return IN_FLIGHT_STATUSES
-
-
 def signal_deadline(signal: Signal):
     """When a PENDING signal expires (created_at + SIGNAL_MAX_AGE), or None with expiry off."""
-    from datetime import timedelta
-
-    from django.conf import settings
-
     max_age = settings.SIGNAL_MAX_AGE
     if not max_age or signal.status != SignalStatus.PENDING:
         return None
@@ -244,10 +236,6 @@ def signal_expire(*, now=None, signal_id: int | None = None) -> list[int]:
     an accept or an order, so a signal past its deadline is never confirmed between two beats.
     Returns the ids it canceled.
     """
-    from datetime import timedelta
-
-    from django.conf import settings
-
     if not settings.SIGNAL_MAX_AGE:
         return []
     cutoff = (now or timezone.now()) - timedelta(seconds=settings.SIGNAL_MAX_AGE)
@@ -259,7 +247,7 @@ def signal_expire(*, now=None, signal_id: int | None = None) -> list[int]:
         with transaction.atomic():
             # Re-checked under the lock: a trader may have accepted or ordered it meanwhile.
             signal = Signal.objects.select_for_update().filter(pk=pk, status=SignalStatus.PENDING).first()
-            if signal is None or signal.created_at > cutoff or signal.orders.filter(status__in=_in_flight()).exists():
+            if signal is None or signal.created_at > cutoff or signal.orders.in_flight().exists():
                 continue
             signal.status = SignalStatus.CANCELED
             signal.decided_at = timezone.now()

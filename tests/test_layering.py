@@ -17,12 +17,17 @@ COMPOSITION = {"tradedesk.urls", "tradedesk.routing", "tradedesk.asgi", "tradede
 OPS_BELOW = {"ops.alerts", "ops.counters"}  # what anything may import from ops
 OBSERVABILITY = ("ops.metrics", "ops.health")
 
-# (importing package, imported package): never, at the top or inside a function.
+# (importing package or module, imported package): never, at the top or inside a function.
 FORBIDDEN = [
     ("orders", "following"),  # copy trading hooks into orders (orders/hooks.py), not the reverse
     ("orders", "desk"),
     ("portfolio", "desk"),
     ("portfolio", "following"),
+    # Orders are made from signals: signals' models, services and API know no order (its admin,
+    # an interface, may offer "order this signal").
+    ("signals.models", "orders"),
+    ("signals.services", "orders"),
+    ("signals.api", "orders"),
     ("signals", "following"),
     ("signals", "portfolio"),
     ("signals", "desk"),
@@ -95,8 +100,9 @@ def upward_imports(modules: dict[str, tuple[str, str]]) -> list[str]:
                 problems.append(f"{where}: observability is above the apps")
             if package == "tradedesk" and _is_basic(name) and _under(imported, OBSERVABILITY):
                 problems.append(f"{where}: observability is above tradedesk's basics")
-            if (package, target) in FORBIDDEN:
-                problems.append(f"{where}: {package} is below {target}")
+            for lower, upper in FORBIDDEN:
+                if _under(name, (lower,)) and _under(imported, (upper,)):
+                    problems.append(f"{where}: {lower} is below {upper}")
     return problems
 
 
@@ -112,6 +118,7 @@ def test_no_module_imports_upward():
         ("orders/extra.py", "from ops import metrics\n", "observability is above the apps"),
         ("orders/extra.py", "def f():\n    from following import sync\n", "orders is below following"),
         ("executor/extra.py", "import signals.services\n", "executor is below signals"),
+        ("signals/services.py", "from orders.models import Order\n", "signals.services is below orders"),
     ],
 )
 def test_it_fails_when_someone_adds_an_upward_import(module, source, rule):
