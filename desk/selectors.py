@@ -10,10 +10,13 @@ from django.db.models import OuterRef, QuerySet, Subquery
 from django.utils import timezone
 
 from executor.models import ExchangeAccount
+from executor.paper.errors import PaperNotFound
+from executor.paper.selectors import instrument_get, mark_price, price_get
 from executor.selectors import connector_for, desk_account_get
 from orders import risk, venue_rules
-from orders.models import NEEDS_REVIEW, Order, OrderStatus, OrderType, RiskLimit
+from orders.models import NEEDS_REVIEW, Fill, Order, OrderStatus, OrderType, RiskLimit
 from signals.models import ORDERABLE_STATUSES, Signal, SignalStatus
+from signals.services import signal_deadline
 from tradedesk.exceptions import ApplicationError
 from tradedesk.formatting import places_of
 
@@ -159,9 +162,6 @@ def _paper_price(account: ExchangeAccount, symbol: str) -> Decimal | None:
     # The browser connector reads no prices; the paper exchange served by this desk has its feed here.
     if account.base_url and not account.base_url.rstrip("/").startswith(settings.PAPER_BASE_URL.rstrip("/")):
         return None
-    from executor.paper.errors import PaperNotFound
-    from executor.paper.selectors import price_get
-
     try:
         return price_get(symbol=symbol).price
     except PaperNotFound:
@@ -212,8 +212,6 @@ def signal_history(signal: Signal) -> QuerySet:
 
 
 def is_stale(signal: Signal, now: datetime | None = None) -> bool:
-    from signals.services import signal_deadline
-
     deadline = signal_deadline(signal)
     return signal.status == SignalStatus.PENDING and deadline is not None and deadline <= (now or timezone.now())
 
@@ -307,8 +305,6 @@ def _serves_paper(account: ExchangeAccount) -> bool:
 
 
 def _paper_history(symbol: str, start: datetime, now: datetime, step: timedelta) -> list[tuple[datetime, Decimal]]:
-    from executor.paper.selectors import instrument_get, mark_price
-
     instrument = instrument_get(symbol=symbol)
     if instrument is None:
         return []
@@ -333,8 +329,6 @@ class FillMark:
 def signal_fills(signal: Signal) -> list[FillMark]:
     """The fills of the signal's orders (the venue's trades; for an order filled without them, one
     mark at its average price when it completed)."""
-    from orders.models import Fill
-
     marks = [
         FillMark(fill.order_id, fill.order.side, fill.time, fill.price, fill.qty)
         for fill in Fill.objects.filter(order__signal=signal).select_related("order").order_by("time", "id")

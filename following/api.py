@@ -7,6 +7,7 @@ from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from executor.services import exchange_account_create
 from following import selectors, services
 from following.models import FollowSettings, SyncOutcome, TradeError
 from following.status import follow_status
@@ -302,8 +303,6 @@ class CredentialListApi(APIView):
 
     @extend_schema(request=CredentialCreateInput, responses={201: CredentialOutput, **ERROR_RESPONSES})
     def post(self, request):
-        from executor.services import exchange_account_create
-
         serializer = self.CredentialCreateInput(data=request.data)
         serializer.is_valid(raise_exception=True)
         values = dict(serializer.validated_data)

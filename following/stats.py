@@ -32,6 +32,7 @@ from executor.models import ExchangeAccount
 from following.models import FollowSettings, TradeError
 from orders.models import IN_FLIGHT_STATUSES, Fill, Order, OrderStatus
 from portfolio.pnl import PositionPnl, TradeFill, position_from_fills
+from portfolio.selectors import last_price
 from tradedesk.formatting import decimal_text
 
 ZERO = Decimal("0")
@@ -189,8 +190,6 @@ def _average(fills: Iterable[TradeFill]) -> tuple[Decimal, Decimal]:
 def _venue_price() -> PriceFor:
     """The last price per venue and symbol, asked once per call of the statistics (portfolio's
     venue read, itself cached for a few seconds)."""
-    from portfolio.selectors import last_price
-
     known: dict[tuple[str, str, str], Decimal | None] = {}
 
     def price(account: ExchangeAccount, symbol: str) -> Decimal | None:

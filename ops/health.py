@@ -27,6 +27,8 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db import connection, connections
 
+from executor.models import ConnectorKind, ExchangeAccount
+
 logger = logging.getLogger(__name__)
 
 BEAT = "beat"
@@ -128,8 +130,6 @@ def check_channel_layer() -> tuple[bool, str]:
 
 
 def _browser_accounts() -> list:
-    from executor.models import ConnectorKind, ExchangeAccount
-
     return list(
         ExchangeAccount.objects.filter(is_active=True, connector=ConnectorKind.BROWSER).select_related("venue_session")
     )

@@ -27,7 +27,7 @@ from django.utils import timezone
 
 from executor.connectors.base import Balance, Position
 from executor.models import ConnectorKind, ExchangeAccount
-from executor.selectors import connector_for
+from executor.selectors import connector_for, task_queue_for
 from orders.models import Fill
 from portfolio.pnl import PositionPnl, TradeFill, position_from_fills
 
@@ -228,8 +228,7 @@ def venue_read_now(account: ExchangeAccount, what: str) -> VenueRead:
 
 
 def _queue_browser_read(account: ExchangeAccount, what: str) -> None:
-    from executor.selectors import task_queue_for
-    from portfolio.tasks import read_venue
+    from portfolio.tasks import read_venue  # the task module imports this one: a real cycle
 
     # One queued read per account and kind at a time (cache.add is atomic).
     if cache.add(_cache_key(account.pk, f"queued:{what}"), True, settings.PORTFOLIO_VENUE_CACHE_SECONDS or 5):

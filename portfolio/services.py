@@ -10,6 +10,7 @@ from django.contrib.auth.models import User
 from django.db import transaction
 
 from portfolio.models import ConfirmRefusal, RefusalCategory
+from signals.models import Signal
 from tradedesk.exceptions import ApplicationError, Conflict, NotFound, RiskRejected
 from tradedesk.formatting import decimal_text
 from tradedesk.ids import is_row_id
@@ -44,8 +45,6 @@ def confirm_refusal_record(
     Called after the refused transaction has rolled back, in its own transaction, so the record
     is kept even though nothing else of the confirm is.
     """
-    from signals.models import Signal
-
     signal_ref = signal_id if signal_id is not None and is_row_id(signal_id) else None
     signal = Signal.objects.filter(pk=signal_ref).first() if signal_ref else None
     with transaction.atomic():
