@@ -453,13 +453,14 @@ def load(label: str, port: int, api_key: str, connections: int, args, server, db
 def start_profile(label: str, server, connections: int, args):
     """py-spy on one server worker for the measured round of the last connection count (--profile)."""
     last = max(int(c) for c in args.connections.split(","))
-    if not args.profile or connections != last or not shutil.which("py-spy"):
+    spy = shutil.which("py-spy") or shutil.which("py-spy", path=str(Path(sys.executable).parent))
+    if not args.profile or connections != last or not spy:
         return None
     pids = worker_pids(server) or [server.pid]
     out = RESULTS / f"profile-{label}-{args.shape}-{connections}.txt"
     command = [
-        *("py-spy", "record", "--pid", str(pids[0]), "--duration", str(max(1, round(args.seconds)))),
-        *("--format", "raw", "--output", str(out), "--nonblocking", "--threads"),
+        *(spy, "record", "--pid", str(pids[0]), "--duration", str(max(1, round(args.seconds)))),
+        *("--format", "raw", "--output", str(out), "--nonblocking", "--gil"),
     ]
     return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL), out
 
@@ -546,6 +547,8 @@ def report(results: dict) -> None:
     for connections, ratios in results.get("ratios", {}).items():
         drf, bare = ratios.get("desk_drf", float("nan")), ratios.get("desk_bare", float("nan"))
         print(f"HEADLINE  {connections:>2} connections:  desk / DRF anchor {drf:.2f}   desk / bare {bare:.2f}")
+        drf_cpu, bare_cpu = ratios.get("desk_drf_cpu", float("nan")), ratios.get("desk_bare_cpu", float("nan"))
+        print(f"          by server CPU per signal:  desk / DRF anchor {drf_cpu:.2f}   desk / bare {bare_cpu:.2f}")
         if "desk_drf" in ratios:
             checks.append((f"desk/DRF >= {TARGET_RATIO} at {connections}", drf >= TARGET_RATIO))
     desk16 = results.get("desk", {}).get("rounds", {}).get("16")
@@ -598,6 +601,10 @@ def main() -> int:
                 anchor = results.get(other, {}).get("rounds", {}).get(connections)
                 if anchor and anchor["throughput_rps"]:
                     ratios[key] = desk["throughput_rps"] / anchor["throughput_rps"]
+                    # The same comparison by server CPU per signal (anchor / desk): what the
+                    # throughput ratio would be with each app given the same CPU, so less moved
+                    # by other load on a shared machine during one app's round.
+                    ratios[key + "_cpu"] = anchor["cpu"]["server_ms_per_request"] / desk["cpu"]["server_ms_per_request"]
             results["ratios"][connections] = ratios
     output = RESULTS / f"signal_intake-{args.shape}.json"
     output.write_text(json.dumps(results, indent=2) + "\n")
