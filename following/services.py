@@ -29,6 +29,7 @@ from tradedesk import events
 from tradedesk.exceptions import Conflict, InvalidInput, NotFound
 from tradedesk.formatting import decimal_text
 from tradedesk.ids import is_row_id
+from tradedesk.symbols import normalize_symbol
 
 logger = logging.getLogger(__name__)
 
@@ -243,7 +244,12 @@ def _check_options(options: dict) -> dict:
         symbols = options["allowed_symbols"]
         if not isinstance(symbols, list) or not all(isinstance(x, str) and 0 < len(x) <= 40 for x in symbols):
             raise InvalidInput("must be a list of symbols like BTC/USDT", field="allowed_symbols")
-        options["allowed_symbols"] = sorted({x.strip().upper() for x in symbols})
+        try:
+            # The desk's spelling (BTC/USDT), the one positions and orders use: "btc-usdt" as typed
+            # would otherwise match nothing and block every trade.
+            options["allowed_symbols"] = sorted({normalize_symbol(x) for x in symbols})
+        except InvalidInput:
+            raise InvalidInput("must be a list of symbols like BTC/USDT", field="allowed_symbols") from None
     return options
 
 
