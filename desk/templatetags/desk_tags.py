@@ -4,7 +4,7 @@ from decimal import Decimal, InvalidOperation
 from django import template
 from django.utils import timezone
 
-from tradedesk import formatting
+from tradedesk import formatting, roles
 
 register = template.Library()
 
@@ -72,7 +72,5 @@ def quote(symbol: str) -> str:
 @register.simple_tag(takes_context=True)
 def desk_role(context) -> str | None:
     """The viewing user's desk role (viewer, trader, admin) or None, for the shared page header."""
-    from tradedesk import roles
-
     request = context.get("request")
     return roles.role_of(request.user) if request is not None else None
