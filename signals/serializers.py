@@ -40,4 +40,3 @@ _OUTPUT = SignalOutput()
 def signal_data(signal: Signal) -> dict:
     """The signal as SignalOutput shows it (the API's answer and the live event's data)."""
     return _OUTPUT.to_representation(signal)
-
