@@ -25,6 +25,7 @@ from django.utils import timezone
 from playwright.sync_api import Error as PlaywrightError
 
 from executor.browser.errors import FlowError
+from executor.browser.fills import TradeMatcher, fills_from, with_fills
 from executor.browser.locate import locate, read_field
 from executor.browser.profile import PageSpec, render
 from executor.browser.rows import READ_ROWS_JS, Matcher, Row, identity, rows_from, snapshot_read, snapshot_write
@@ -100,7 +101,7 @@ class LookupMixin:
         return self._side_page
 
     def _read_page(
-        self, spec: PageSpec, values: dict[str, Any], where: str, required: bool = True, page=None
+        self, spec: PageSpec, values: dict[str, Any], where: str, required: bool = True, page=None, columns_of=None
     ) -> tuple[Any, list[Row]]:
         """The page used and the rows of one page of a list (after its goto and steps). A list
         that is not there at all (a login page, a changed layout) is an error, never "no rows"."""
@@ -123,7 +124,7 @@ class LookupMixin:
                     f"{where}: no order list '{spec.rows.describe()}' at {page.url} (has the page layout changed?)",
                 ) from None
             return page, []
-        return page, rows_from(rows.evaluate_all(READ_ROWS_JS), self.profile.find_order, spec.name)
+        return page, rows_from(rows.evaluate_all(READ_ROWS_JS), columns_of or self.profile.find_order, spec.name)
 
     def _search(self, matcher: Matcher, values: dict[str, Any], evidence: list[str] | None, enough=None) -> list[Row]:
         """Every matching row over the profile's pages and their pagination, each order once
@@ -153,11 +154,13 @@ class LookupMixin:
                 rows = self._next_rows(spec, values, where, page, before)
         return list(found.values())
 
-    def _next_rows(self, spec: PageSpec, values: dict[str, Any], where: str, page, before: list[Row]) -> list[Row]:
+    def _next_rows(
+        self, spec: PageSpec, values: dict[str, Any], where: str, page, before: list[Row], columns_of=None
+    ) -> list[Row]:
         """The rows after a click on "next": wait until they are not the previous page's."""
         deadline = time.monotonic() + self.profile.timeouts.step
         while True:
-            _, rows = self._read_page(replace(spec, steps=()), values, where, page=page)
+            _, rows = self._read_page(replace(spec, steps=()), values, where, page=page, columns_of=columns_of)
             if rows != before or time.monotonic() > deadline:
                 return rows
             self._pause()
@@ -192,14 +195,64 @@ class LookupMixin:
             self.ensure()
             try:
                 if self.profile.find_order.by == "client_order_id":
-                    return self._find_by_id(client_order_id, ticket)
-                return self._find_by_fields(client_order_id, ticket, exchange_order_id)
+                    found = self._find_by_id(client_order_id, ticket)
+                else:
+                    found = self._find_by_fields(client_order_id, ticket, exchange_order_id)
+                return self._with_trades(found, ticket)
             except FlowError as error:
                 if error.code == ErrorCode.SESSION_EXPIRED and attempt == 0:
                     self.login()
                     continue
                 raise
         return None
+
+    # The order's fills, from the trade history (profile `trades:`).
+
+    def _with_trades(self, found: OrderResult | None, ticket: OrderTicket | None) -> OrderResult | None:
+        """`found` with the fills and fees the trade history lists for it. Only for an order the
+        venue shows with something filled; a history that cannot be read leaves the order list's
+        totals as they are (logged), and the next refresh reads it again."""
+        trades = self.profile.trades
+        if trades is None or found is None or found.status != ResultStatus.SUCCESS or not found.filled_qty:
+            return found
+        matcher = TradeMatcher(self.profile, ticket, found.exchange_order_id)
+        if not matcher.usable:
+            return found
+        values = self._lookup_values(found.client_order_id, ticket, found.exchange_order_id)
+        try:
+            rows = self._trade_rows(matcher, values, found.filled_qty)
+        except FlowError as error:
+            if error.code == ErrorCode.SESSION_EXPIRED:
+                raise
+            logger.warning("order %s: trade history not read (%s)", found.client_order_id, error.message)
+            return found
+        return with_fills(found, fills_from(rows, trades, self.profile.numbers))
+
+    def _trade_rows(self, matcher: TradeMatcher, values: dict[str, Any], filled: Decimal) -> list[Row]:
+        """The order's rows over the history's pages (newest first), up to the filled quantity."""
+        trades, numbers = self.profile.trades, self.profile.numbers
+        found: list[Row] = []
+
+        def enough() -> bool:
+            return sum((numbers.parse(row.get("qty")) or Decimal("0") for row in found), Decimal("0")) >= filled
+
+        for number, spec in enumerate(trades.pages):
+            where = f"trades.pages[{number}]"
+            page, rows = self._read_page(spec, values, where, required=False, columns_of=trades)
+            for page_number in range(1, spec.max_pages + 1):
+                found += [row for row in rows if matcher.matches(row)]
+                if enough():
+                    return found
+                if any(matcher.too_old(row) for row in rows) or spec.next is None or page_number == spec.max_pages:
+                    break
+                following = locate(page, spec.next, values)
+                if not following.count() or not following.first.is_enabled():
+                    break
+                before = rows
+                following.first.click()
+                page.wait_for_load_state("domcontentloaded")
+                rows = self._next_rows(spec, values, where, page, before, columns_of=trades)
+        return found
 
     def _lookup_values(self, client_order_id: str, ticket: OrderTicket | None, exchange_order_id: str) -> dict:
         if ticket is not None:

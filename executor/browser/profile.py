@@ -30,6 +30,8 @@ STEP_KEYS = {"value", "when", "submit", "reuse", "url", "selector", "within", "n
 STEP_KEYS |= {"dispatch"}
 COLUMN_FIELDS = ("order_id", "time", "symbol", "side", "order_type", "price", "qty", "filled", "avg_price", "status")
 MATCH_FIELDS = ("side", "symbol", "qty", "price", "order_type")
+TRADE_FIELDS = ("trade_id", "order_id", "time", "symbol", "side", "price", "qty", "fee", "fee_asset")
+TRADE_MATCH_FIELDS = ("side", "symbol")
 VENUE_STATES = {state.value for state in VenueState}
 
 
@@ -167,6 +169,21 @@ class FindOrder:
 
 
 @dataclass(frozen=True)
+class Trades:
+    """The venue's trade history (fills): its pages, columns by header, and how a row is tied to
+    an order (its venue order id, or when the venue shows none, the order's side/symbol and time)."""
+
+    pages: tuple[PageSpec, ...]
+    columns: dict[str, int | str]
+    # rows_from keeps a row only when one of these is filled (an "empty table" row fills none)
+    match: tuple[str, ...] = ("price", "qty")
+    by: str = "order_id"  # or "fields": side, symbol (when a column) and time from the submit on
+    time_format: str = "%Y-%m-%d %H:%M:%S"
+    time_zone: str = "UTC"
+    time_slack: float = 120.0
+
+
+@dataclass(frozen=True)
 class Rules:
     symbols: tuple[str, ...] = ()
     qty_step: Decimal | None = None
@@ -203,6 +220,7 @@ class Profile:
     symbols: dict[str, str] = field(default_factory=dict)
     rules: Rules | None = None
     source: str = ""
+    trades: Trades | None = None  # the trade history: fills with fees (None: the order list's totals only)
 
     def venue_symbol(self, symbol: str) -> str:
         if symbol in self.symbols:
@@ -339,6 +357,7 @@ def parse_profile(text: str, source: str = "<profile>") -> Profile:
         symbols={str(k): str(v) for k, v in (data.get("symbols") or {}).items()},
         rules=_rules(data.get("rules"), f"{source}: rules"),
         source=source,
+        trades=_trades(data.get("trades"), urls, f"{source}: trades"),
     )
 
 
@@ -670,4 +689,58 @@ def _find_order(raw: dict, urls: dict[str, str], where: str) -> FindOrder:
         time_slack=float(raw.get("time_slack", 120)),
         values=_value_maps(raw.get("values"), f"{where}.values"),
         status_map=status_map,
+    )
+
+
+def _time_zone(raw: Any, where: str) -> str:
+    time_zone = str(raw or "UTC")
+    try:
+        ZoneInfo(time_zone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ProfileError(f"{where}: unknown time zone {time_zone!r} (e.g. UTC, Europe/Berlin)") from None
+    return time_zone
+
+
+def _trades(raw: Any, urls: dict[str, str], where: str) -> Trades | None:
+    """`trades:` the venue's trade history, read for an order's fills and fees."""
+    if raw is None:
+        return None
+    if not isinstance(raw, dict):
+        raise ProfileError(f"{where}: a mapping with pages and columns (see the README, Exchange profile format)")
+    unknown = set(raw) - {"pages", "columns", "time_format", "time_zone", "time_slack"}
+    if unknown:
+        raise ProfileError(f"{where}: unknown key(s) {sorted(unknown)}")
+    pages = raw.get("pages")
+    if not isinstance(pages, list) or not pages:
+        raise ProfileError(f"{where}.pages: the trade history lists to read, at least one")
+    columns = raw.get("columns")
+    if not isinstance(columns, dict):
+        raise ProfileError(f"{where}.columns: where each field is in a row, e.g. {{price: Price, qty: Qty, fee: Fee}}")
+    unknown = set(map(str, columns)) - set(TRADE_FIELDS)
+    if unknown:
+        raise ProfileError(f"{where}.columns: unknown field(s) {sorted(unknown)}; use {', '.join(TRADE_FIELDS)}")
+    missing = [name for name in ("price", "qty") if name not in columns]
+    by = "order_id" if "order_id" in columns else "fields"
+    if by == "fields":
+        missing += [name for name in ("side", "time") if name not in columns]
+    if missing:
+        raise ProfileError(
+            f"{where}.columns: {missing} must be mapped (without an order_id column, a fill is tied to "
+            "its order by side and time)"
+        )
+    for name, column in columns.items():
+        if not isinstance(column, (int, str)) or isinstance(column, bool) or column == "":
+            raise ProfileError(f"{where}.columns.{name}: a header text or a 0-based column index")
+    time_format = str(raw.get("time_format", "%Y-%m-%d %H:%M:%S"))
+    try:
+        slack = float(raw.get("time_slack", 120))
+    except (TypeError, ValueError):
+        raise ProfileError(f"{where}.time_slack: seconds, got {raw.get('time_slack')!r}") from None
+    return Trades(
+        pages=tuple(_page(page, f"{where}.pages[{i}]", urls, None) for i, page in enumerate(pages)),
+        columns={str(k): v for k, v in columns.items()},
+        by=by,
+        time_format=time_format,
+        time_zone=_time_zone(raw.get("time_zone"), f"{where}.time_zone"),
+        time_slack=slack,
     )
