@@ -32,6 +32,7 @@ class ExchangeAccountForm(forms.ModelForm):
             "base_url",
             "browser_queue",
             "is_desk_default",
+            "is_desk_account",
             "is_active",
         ]
 

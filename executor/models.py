@@ -45,6 +45,11 @@ class ExchangeAccount(models.Model):
     health_checked_at = models.DateTimeField(null=True, blank=True)
     secrets_encrypted = models.TextField(blank=True, editable=False)
     is_active = models.BooleanField(default=True)
+    # The desk's own ways into a venue (the demo's browser, API and ccxt accounts into one paper
+    # account): never offered to its owner as a copy-trading follower or master account.
+    is_desk_account = models.BooleanField(
+        default=False, help_text="Used by the desk itself: never offered for copy trading."
+    )
     is_desk_default = models.BooleanField(
         default=False, help_text="Desk orders go to this account (when EXECUTOR=exchange). At most one."
     )

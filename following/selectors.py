@@ -69,14 +69,18 @@ def own_account_list(*, user: User) -> QuerySet[ExchangeAccount]:
     desk orders went to): copy trading there would trade against the desk's book."""
     desk_orders = Order.objects.filter(exchange_account=OuterRef("pk"), follow_settings__isnull=True)
     return (
-        ExchangeAccount.objects.filter(owner=user, is_active=True, is_desk_default=False)
+        ExchangeAccount.objects.filter(owner=user, is_active=True, is_desk_default=False, is_desk_account=False)
         .filter(~Exists(desk_orders))
         .order_by("label")
     )
 
 
 def is_desk_account(account: ExchangeAccount) -> bool:
-    return account.is_desk_default or account.orders.filter(follow_settings__isnull=True).exists()
+    return (
+        account.is_desk_default
+        or account.is_desk_account
+        or account.orders.filter(follow_settings__isnull=True).exists()
+    )
 
 
 def followers_to_sync() -> list[FollowSettings]:

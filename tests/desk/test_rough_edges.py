@@ -10,6 +10,7 @@ from decimal import Decimal
 from io import StringIO
 
 import pytest
+from django.contrib.auth.models import User
 from django.core.management import call_command
 from django.utils import timezone
 
@@ -134,6 +135,17 @@ def test_the_follow_page_does_not_offer_the_desks_own_account(page_for, desk_adm
     html = page_for(desk_admin).get("/follow/").content.decode()
     options = re.findall(r'<option value="(\d+)"', html.split('name="follower_credential_id"')[1].split("</select>")[0])
     assert options == [str(own.pk)]
+
+
+def test_the_demo_setup_s_other_ways_into_the_desk_venue_are_not_offered_for_following(page_for, paper_instruments):
+    # setup_demo gives the demo admin the desk's browser account and, into the same paper account,
+    # an API and a ccxt account: none of them is the admin's own to follow with.
+    call_command("setup_demo", stdout=StringIO())
+    admin = User.objects.get(username="admin")
+    assert ExchangeAccount.objects.filter(owner=admin).count() == 3
+    html = page_for(admin).get("/follow/").content.decode()
+    select = html.split('name="follower_credential_id"')
+    assert len(select) == 1 or re.findall(r'<option value="(\d+)"', select[1].split("</select>")[0]) == []
 
 
 def test_the_follow_api_refuses_the_desks_own_account_as_a_follower_account(

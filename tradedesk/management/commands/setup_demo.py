@@ -89,12 +89,19 @@ class Command(BaseCommand):
         web = {"web_username": username, "web_password": password, "totp_secret": paper.totp_secret}
         exchange_account_save(
             account=ExchangeAccount(
-                owner=owner, label=f"paper{suffix} (browser)", venue="paper", connector="browser", is_desk_default=True
+                owner=owner,
+                label=f"paper{suffix} (browser)",
+                venue="paper",
+                connector="browser",
+                is_desk_default=True,
+                is_desk_account=True,
             ),
             secrets=web,
         )
         exchange_account_save(
-            account=ExchangeAccount(owner=owner, label=f"paper{suffix} (api)", venue="paper", connector="api"),
+            account=ExchangeAccount(
+                owner=owner, label=f"paper{suffix} (api)", venue="paper", connector="api", is_desk_account=True
+            ),
             secrets={"api_key": api_key},
         )
         # The same paper account as a real exchange: ccxt's binance class against the paper
@@ -107,6 +114,7 @@ class Command(BaseCommand):
                 venue="paper",
                 connector="ccxt",
                 exchange_id="binance",
+                is_desk_account=True,
             ),
             secrets={"api_key": binance_key, "api_secret": binance_secret},
         )
