@@ -24,6 +24,14 @@ class Command(BaseCommand):
             env = {**os.environ, "DJANGO_SETTINGS_MODULE": STANDALONE}
             os.execve(sys.executable, [sys.executable, *sys.argv], env)  # noqa: S606
         self.stdout.write(f"Paper exchange on http://{host}:{port}/paper/  (Ctrl-C stops it)")
+        # proxy_headers off, as for the desk: uvicorn would otherwise take the client's address
+        # from X-Forwarded-For on any request from 127.0.0.1.
         uvicorn.run(
-            "executor.paper.asgi:application", host=host, port=port, workers=workers, log_level="info", lifespan="off"
+            "executor.paper.asgi:application",
+            host=host,
+            port=port,
+            workers=workers,
+            log_level="info",
+            lifespan="off",
+            proxy_headers=False,
         )
