@@ -19,6 +19,7 @@ from signals.models import ORDERABLE_STATUSES, Signal, SignalStatus
 from signals.services import signal_deadline
 from tradedesk.exceptions import ApplicationError
 from tradedesk.formatting import places_of
+from tradedesk.symbols import split_symbol
 
 logger = logging.getLogger(__name__)
 
@@ -155,7 +156,7 @@ def venue_places(symbol: str) -> tuple[int | None, int | None]:
     tick = places_of(instrument.tick_size) if instrument is not None else None
     if tick is not None:
         return tick, tick
-    return None, (2 if symbol.partition("/")[2] in CENT_QUOTES else None)
+    return None, (2 if split_symbol(symbol)[1] in CENT_QUOTES else None)
 
 
 def _paper_price(account: ExchangeAccount, symbol: str) -> Decimal | None:

@@ -34,6 +34,7 @@ from orders.models import IN_FLIGHT_STATUSES, Fill, Order, OrderStatus
 from portfolio.pnl import PositionPnl, TradeFill, position_from_fills
 from portfolio.selectors import last_price
 from tradedesk.formatting import decimal_text
+from tradedesk.symbols import split_symbol
 
 ZERO = Decimal("0")
 BPS = Decimal("10000")
@@ -176,7 +177,7 @@ def _add_slippage(stats: CopyStats, orders: QuerySet[Order], fills: dict[int, li
             continue
         sign = Decimal(1) if side == "BUY" else Decimal(-1)
         bps = sign * (avg - reference) / reference * BPS
-        quote = symbol.upper().partition("/")[2] or "?"
+        quote = split_symbol(symbol)[1] or "?"
         stats.slippage.add(bps=bps, qty=qty, cost=sign * (avg - reference) * qty, quote=quote)
 
 

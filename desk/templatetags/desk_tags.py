@@ -5,6 +5,7 @@ from django import template
 from django.utils import timezone
 
 from tradedesk import formatting, roles
+from tradedesk.symbols import split_symbol
 
 register = template.Library()
 
@@ -66,7 +67,7 @@ def duration(seconds: int | None) -> str:
 @register.filter
 def quote(symbol: str) -> str:
     """BTC/USDT -> USDT: the currency a cost is in."""
-    return symbol.partition("/")[2]
+    return split_symbol(symbol)[1]
 
 
 @register.simple_tag(takes_context=True)
