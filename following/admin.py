@@ -5,7 +5,7 @@ from django.contrib import admin, messages
 from simple_history.admin import SimpleHistoryAdmin
 
 from following import services
-from following.models import CopyTrade, FollowSettings, MasterAccount, SyncRun, TradeError
+from following.models import CopyTrade, FollowerNotifySettings, FollowSettings, MasterAccount, SyncRun, TradeError
 from tradedesk.exceptions import ApplicationError
 
 
@@ -88,3 +88,14 @@ class CopyTradeAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return False
+
+
+@admin.register(FollowerNotifySettings)
+class FollowerNotifySettingsAdmin(ReadOnlyAdmin):
+    """Which events each user is told of; the channels themselves are secrets and never shown
+    (users set them through /api/v1/follow-config/notifications)."""
+
+    list_display = ["user", "events", "updated_at"]
+    list_select_related = ["user"]
+    search_fields = ["user__username"]
+    exclude = ["channels_encrypted"]
