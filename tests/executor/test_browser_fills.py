@@ -7,10 +7,12 @@ from decimal import Decimal
 import pytest
 
 from executor.browser.connector import BrowserConnector
+from executor.connectors.base import ResultStatus
 from executor.paper.models import PaperOrder, PaperTrade
 from executor.paper.services.prices import paper_liquidity_set, paper_price_set
 from orders.lifecycle import order_refresh
 from tests.executor.test_browser_executor import browser_dirs, desk_order, ticket, venue  # noqa: F401
+from tests.executor.test_browser_pro import pro  # noqa: F401
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -67,3 +69,25 @@ def test_the_desk_records_the_browser_venues_fills_once_each_across_refreshes(ve
     assert desk_fills(order) == venue_fills
     assert order.venue_state == "FILLED" and order.filled_qty == Decimal("0.01")
     assert (order.fee, order.fee_asset) == (sum(f[3] for f in venue_fills), venue_fills[0][4])
+
+
+def test_a_venue_with_no_trade_ids_gets_stable_fill_ids_from_its_rows(pro):
+    from tests.executor.test_browser_pro import ticket as pro_ticket
+
+    paper, account = pro
+    connector = BrowserConnector(account.config())
+    placed = pro_ticket("td-pro-fills")
+    result = connector.place_order(placed)
+    assert result.status == ResultStatus.SUCCESS, (result.error_code, result.error_message)
+    paper_liquidity_set(symbol="BTC-USDT", liquidity=Decimal("0.006"))
+    paper_price_set(symbol="BTC-USDT", price=Decimal("60000"))
+    paper_price_set(symbol="BTC-USDT", price=Decimal("60000"))
+    first = connector.get_order("td-pro-fills", ticket=placed, exchange_order_id=result.exchange_order_id)
+    again = connector.get_order("td-pro-fills", ticket=placed, exchange_order_id=result.exchange_order_id)
+    assert first.venue_state == "FILLED"
+    venue_fills = PaperTrade.objects.filter(order_id=int(result.exchange_order_id)).order_by("id")
+    assert [(f.qty, f.price, f.fee, f.fee_asset) for f in first.fills] == [
+        (t.qty, t.price, t.fee, t.fee_asset) for t in venue_fills
+    ]
+    ids = [f.trade_id for f in first.fills]
+    assert len(set(ids)) == 2 and ids == [f.trade_id for f in again.fills]  # a refresh reads the same ids
