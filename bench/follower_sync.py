@@ -480,7 +480,7 @@ def main() -> None:
                 index, key = item
                 if not hasattr(clients, "http"):
                     clients.http = httpx.Client(base_url=f"{base_url}/api", timeout=30)
-                place(clients.http, key, "SELL", "0.1", f"base-{index}")
+                place(clients.http, key, "BUY", "0.1", f"base-{index}")  # the hung follower holds no BTC
 
             list(pool.map(one, enumerate(follower_keys)))
         result["baseline"] = {"seconds": round(time.monotonic() - started, 2), "orders": len(follower_keys),
