@@ -78,6 +78,8 @@ class BrowserConnector(Connector):
     def _lookup_bound(self) -> float:
         # A search by fields may read several lists, each over a few pages.
         pages = sum(page.max_pages for page in self.profile.find_order.pages) or 1
+        if self.profile.trades is not None:  # and the trade history, for the fills
+            pages += sum(page.max_pages for page in self.profile.trades.pages)
         t = self.profile.timeouts
         return self._bound + pages * (t.navigation + 5 * t.step) + t.cancel
 

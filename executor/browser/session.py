@@ -38,7 +38,7 @@ from executor.browser.lock import AccountInUse, AccountLock
 from executor.browser.lookup import Armed, LookupMixin
 from executor.browser.profile import FieldSpec, Locator, Profile, ProfileError, Step, render
 from executor.browser.rows import snapshot_forget
-from executor.connectors.base import AccountConfig, ErrorCode, OrderResult, OrderTicket, ResultStatus
+from executor.connectors.base import AccountConfig, ErrorCode, OrderResult, OrderTicket, ResultStatus, VenueState
 
 logger = logging.getLogger(__name__)
 
@@ -185,7 +185,35 @@ class BrowserSession(LookupMixin):
             self._recent_ids.append(result.exchange_order_id)
         if result.status != ResultStatus.UNKNOWN:
             snapshot_forget(self.name, ticket.client_order_id)  # settled: no lookup will need it
-        return result
+        return self._placed_fills(ticket, result)
+
+    def _placed_fills(self, ticket: OrderTicket, result: OrderResult) -> OrderResult:
+        """An order the submit's answer shows (partly) filled already (a MARKET order) is final or
+        nearly so and may never be refreshed: its fills, average price and fees are read now from
+        the venue's lists. Only a read after the placement; if it fails, the placement stands."""
+        if (
+            self.profile.trades is None
+            or result.status != ResultStatus.SUCCESS
+            or not result.exchange_order_id
+            or result.venue_state not in (VenueState.FILLED, VenueState.PARTIALLY_FILLED)
+        ):
+            return result
+        try:
+            found = self.find(ticket.client_order_id, ticket, result.exchange_order_id)
+        except Exception:  # noqa: BLE001 - a failed read never undoes an accepted order
+            logger.warning("order %s: fills not read after the placement", ticket.client_order_id, exc_info=True)
+            return result
+        if found is None or found.status != ResultStatus.SUCCESS or found.exchange_order_id != result.exchange_order_id:
+            return result
+        return replace(
+            result,
+            venue_state=found.venue_state or result.venue_state,
+            filled_qty=found.filled_qty,
+            avg_price=found.avg_price,
+            fee=found.fee,
+            fee_asset=found.fee_asset,
+            fills=found.fills,
+        )
 
     def _values(self, ticket: OrderTicket) -> dict[str, Any]:
         maps, numbers = self.profile.values, self.profile.numbers

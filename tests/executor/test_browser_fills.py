@@ -91,3 +91,17 @@ def test_a_venue_with_no_trade_ids_gets_stable_fill_ids_from_its_rows(pro):
     ]
     ids = [f.trade_id for f in first.fills]
     assert len(set(ids)) == 2 and ids == [f.trade_id for f in again.fills]  # a refresh reads the same ids
+
+
+def test_a_market_order_filled_on_arrival_comes_back_with_its_fills_from_the_placement(pro):
+    from tests.executor.test_browser_pro import ticket as pro_ticket
+
+    paper, account = pro
+    result = BrowserConnector(account.config()).place_order(pro_ticket("td-pro-mkt-fills", "MARKET", None, "SELL"))
+    assert (result.status, result.venue_state) == (ResultStatus.SUCCESS, "FILLED"), result
+    venue_fills = PaperTrade.objects.filter(order_id=int(result.exchange_order_id))
+    assert [(f.qty, f.price, f.fee, f.fee_asset) for f in result.fills] == [
+        (t.qty, t.price, t.fee, t.fee_asset) for t in venue_fills
+    ]
+    assert (result.filled_qty, result.avg_price) == (Decimal("0.01"), Decimal("65000"))
+    assert result.fee == venue_fills[0].fee and result.fee_asset == venue_fills[0].fee_asset
