@@ -5,12 +5,13 @@ import shutil
 import subprocess
 
 import pytest
-from django.contrib.auth.models import User
+from django.contrib.auth.models import Group, User
 from django.db import connection
 from rest_framework.test import APIClient
 
 from executor.models import ExchangeAccount
 from tests.test_hardening_demo import credentials, setup_demo
+from tradedesk import roles
 from tradedesk.models import UserToken
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
@@ -36,6 +37,10 @@ def test_a_dump_after_the_demo_setup_and_some_orders_holds_no_secret_in_clear(
     settings, tmp_path, paper_instruments, queued_tasks
 ):
     settings.VAR_DIR = tmp_path
+    # A transaction=True test that ran before this one flushed the tables, the role groups the
+    # migrations made among them: make them again, as `manage.py migrate` would.
+    for role in roles.ALL_ROLES:
+        Group.objects.get_or_create(name=role)
     setup_demo()
     saved = credentials(tmp_path)
     admin = User.objects.get(username=saved["username"])
