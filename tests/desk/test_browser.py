@@ -2,12 +2,11 @@
 with the Celery worker and beat), driven as a trader, a viewer and a stranger would."""
 
 import re
-import shutil
 
 import pytest
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 
-from desk.livedesk import LiveDesk, launch_chromium, login
+from desk.livedesk import LiveDesk, login
 
 ACTION_PATHS = [
     ("POST", "/signals/{id}/accept/"),
@@ -17,22 +16,6 @@ ACTION_PATHS = [
     ("GET", "/signals/{id}/order/preview/?qty=1&order_type=MARKET"),
     ("POST", "/signals/{id}/order/confirm/"),
 ]
-
-
-@pytest.fixture(scope="module")
-def desk(tmp_path_factory):
-    if not shutil.which("chromium"):
-        pytest.fail("Chromium is needed for the desk's browser tests (apt-get install chromium; .ci/run does)")
-    with LiveDesk(tmp_path_factory.mktemp("live-desk")) as running:
-        yield running
-
-
-@pytest.fixture(scope="module")
-def browser(desk):
-    with sync_playwright() as playwright:
-        chromium = launch_chromium(playwright)
-        yield chromium
-        chromium.close()
 
 
 @pytest.fixture

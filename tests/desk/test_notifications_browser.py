@@ -2,28 +2,10 @@
 count for a new signal, a toast for a failed order (never "filled"), and sound and desktop
 notifications left off until the trader turns them on."""
 
-import shutil
-
 import pytest
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 
-from desk.livedesk import LiveDesk, launch_chromium, login
-
-
-@pytest.fixture(scope="module")
-def desk(tmp_path_factory):
-    if not shutil.which("chromium"):
-        pytest.fail("Chromium is needed for the desk's browser tests (apt-get install chromium; .ci/run does)")
-    with LiveDesk(tmp_path_factory.mktemp("notify-desk")) as running:
-        yield running
-
-
-@pytest.fixture(scope="module")
-def browser(desk):
-    with sync_playwright() as playwright:
-        chromium = launch_chromium(playwright)
-        yield chromium
-        chromium.close()
+from desk.livedesk import login
 
 
 @pytest.fixture

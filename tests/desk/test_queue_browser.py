@@ -2,29 +2,12 @@
 rejected at once (and refused for a viewer), the net of opposite signals, the keyboard from a new
 signal to a confirmed order, and the page's rough edges (a stale refusal, the emptied queue)."""
 
-import shutil
 import uuid
 
 import pytest
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 
-from desk.livedesk import LiveDesk, launch_chromium, login
-
-
-@pytest.fixture(scope="module")
-def desk(tmp_path_factory):
-    if not shutil.which("chromium"):
-        pytest.fail("Chromium is needed for the desk's browser tests (apt-get install chromium; .ci/run does)")
-    with LiveDesk(tmp_path_factory.mktemp("queue-desk")) as running:
-        yield running
-
-
-@pytest.fixture(scope="module")
-def browser(desk):
-    with sync_playwright() as playwright:
-        chromium = launch_chromium(playwright)
-        yield chromium
-        chromium.close()
+from desk.livedesk import login
 
 
 @pytest.fixture
