@@ -154,11 +154,12 @@ def _cycle(
     missing = [account for account in masters if account.pk not in given]
     threads = min(settings.FOLLOW_SYNC_THREADS, _pool_room())
     snapshots = {**given, **(venue.master_snapshots(missing, threads=threads) if missing else {})}
-    for master_id, rows in by_master.items():
-        snapshot = snapshots[master_id]
+    # Not `master_id`: that names the task's own master below (None for a cycle of everyone).
+    for account_id, rows in by_master.items():
+        snapshot = snapshots[account_id]
         if isinstance(snapshot, Exception):
-            logger.warning("master account %s: positions unavailable: %s", master_id, snapshot)
-            totals.problems.append(f"master account {master_id}: positions unavailable: {snapshot}")
+            logger.warning("master account %s: positions unavailable: %s", account_id, snapshot)
+            totals.problems.append(f"master account {account_id}: positions unavailable: {snapshot}")
             _state_bulk_update(settings_ids=[row.pk for row in rows], outcome=SyncOutcome.MASTER_UNAVAILABLE, at=now)
             continue
         jobs.extend((row, snapshot) for row in rows)

@@ -115,3 +115,18 @@ def test_without_per_master_tasks_beat_runs_one_cycle_of_everyone(
     assert queued["sync_master"] == []
     assert Order.objects.filter(follow_settings__user=follower).count() == 1
     assert sync.selectors.sync_run_last().orders_placed == 1
+
+
+def test_a_cycle_of_everyone_places_every_followers_order_itself_and_hands_out_no_batch(
+    settings, master_account, make_account, follow, trade, queued, django_user_model
+):
+    # The bench's in-process cycle placed 250 of 1,000 orders: the master loop's variable made
+    # a cycle of everyone look like one master's sync, which hands the rest out to other tasks.
+    settings.FOLLOW_SYNC_BATCH = 2
+    users = [django_user_model.objects.create_user(f"f{n}") for n in range(5)]
+    rows = [follow(user, make_account(user)) for user in users]
+    trade(master_account, "BUY", "1.0")
+    run = sync.follow_sync_cycle()
+    assert run.orders_placed == 5
+    assert queued["sync_follower_batch"] == []
+    assert Order.objects.filter(follow_settings__in=rows).count() == 5
