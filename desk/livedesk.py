@@ -9,9 +9,11 @@ Not used by the desk itself; it only drives it from outside, as a person and a s
 import json
 import os
 import secrets
+import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -20,6 +22,38 @@ from typing import Any
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 ROLES = ("viewer", "trader", "admin")
+
+
+# The schema, migrated once per process into this folder and copied into every new desk's
+# VAR_DIR after (a migrate on SQLite costs 10-20 s on a busy 2-core machine; a copy, milliseconds).
+_schema_template: Path | None = None
+SQLITE_NAME = "tradedesk.sqlite3"  # settings.DATABASES' default file in VAR_DIR
+
+
+def migrate_sqlite(env: dict[str, str]) -> None:
+    """`manage.py migrate` for the embedded SQLite database in env's VAR_DIR, or a copy of one
+    migrated the same way earlier in this process. An env with DATABASE_URL is migrated for real."""
+    global _schema_template
+    var_dir = Path(env["VAR_DIR"])
+    var_dir.mkdir(parents=True, exist_ok=True)
+    if env.get("DATABASE_URL") or (var_dir / SQLITE_NAME).exists():
+        _manage(env, "migrate", "--noinput")
+        return
+    if _schema_template is None:
+        template = Path(tempfile.mkdtemp(prefix="tradedesk-schema-"))
+        _manage({**env, "VAR_DIR": str(template)}, "migrate", "--noinput")
+        _schema_template = template
+    for path in _schema_template.glob(f"{SQLITE_NAME}*"):  # with its -wal file, if one was left
+        shutil.copyfile(path, var_dir / path.name)
+
+
+def _manage(env: dict[str, str], *args: str) -> str:
+    result = subprocess.run(  # noqa: S603
+        [sys.executable, "manage.py", *args], env=env, cwd=BASE_DIR, capture_output=True, text=True, timeout=180
+    )
+    if result.returncode != 0:
+        raise RuntimeError(f"manage.py {' '.join(args)} failed:\n{result.stderr}")
+    return result.stdout
 
 
 def free_port() -> int:
@@ -53,21 +87,10 @@ class LiveDesk:
         self._log = None
 
     def manage(self, *args: str) -> str:
-        result = subprocess.run(  # noqa: S603
-            [sys.executable, "manage.py", *args],
-            env=self.env,
-            cwd=BASE_DIR,
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
-        if result.returncode != 0:
-            raise RuntimeError(f"manage.py {' '.join(args)} failed:\n{result.stderr}")
-        return result.stdout
+        return _manage(self.env, *args)
 
     def start(self) -> "LiveDesk":
-        self.var_dir.mkdir(parents=True, exist_ok=True)
-        self.manage("migrate", "--noinput")
+        migrate_sqlite(self.env)
         # One call makes every login and the strategy key (each manage.py call costs a Django start).
         script = (
             "from django.core.management import call_command as c\n"

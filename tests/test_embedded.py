@@ -18,6 +18,8 @@ import pytest
 from django.conf import settings
 from websockets.sync.client import connect as ws_connect
 
+from desk.livedesk import migrate_sqlite
+
 BASE_DIR = Path(settings.BASE_DIR)
 
 
@@ -70,7 +72,7 @@ def embedded_desk(tmp_path_factory):
     tmp_path = tmp_path_factory.mktemp("embedded")
     env = {key: value for key, value in os.environ.items() if key not in ("DATABASE_URL", "REDIS_URL")}
     env.update({"VAR_DIR": str(tmp_path), "DEBUG": "true"})
-    manage(env, "migrate", "--noinput")
+    migrate_sqlite(env)  # once per test process, copied after
     demo = manage(env, "setup_demo")
     creds = dict(line.split("=", 1) for line in (tmp_path / "demo-credentials.txt").read_text().splitlines())
     assert creds["password"] in demo and creds["api_key"] in demo

@@ -18,6 +18,7 @@ import httpx
 import pytest
 from django.conf import settings
 
+from desk.livedesk import migrate_sqlite
 from tests.test_embedded import free_port
 
 BASE_DIR = Path(settings.BASE_DIR)
@@ -74,7 +75,7 @@ def rundesk_command(port: int, var_dir: Path) -> list[str]:
 @pytest.fixture(params=[make_web_command, rundesk_command], ids=["make-web", "rundesk"])
 def server(request, tmp_path):
     env = _env(tmp_path)
-    _manage(env, "migrate", "--noinput")
+    migrate_sqlite(env)  # once per test process, copied after
     _manage(env, "create_desk_user", "tina", "--role", "trader", "--password", PASSWORD)
     port = free_port()
     log = tmp_path / "server.log"

@@ -12,6 +12,7 @@ from decimal import Decimal
 import psutil
 import pytest
 
+from desk.livedesk import migrate_sqlite
 from examples.strategy import MovingAverageCross, Options, PriceFeed, Strategy, parse
 from executor.paper.services.prices import paper_price_set
 from signals.models import Signal
@@ -125,7 +126,7 @@ def test_rundesk_with_strategy_brings_live_signals_and_stops_the_strategy_with_i
     env = {key: value for key, value in os.environ.items() if key not in ("DATABASE_URL", "REDIS_URL", "API_KEY")}
     env.update({"VAR_DIR": str(tmp_path), "DEBUG": "true", "LOG_FORMAT": "json"})
     env.update({"STRATEGY_SYMBOLS": "BTC-USDT", "STRATEGY_INTERVAL": "0.1", "STRATEGY_FAST": "2", "STRATEGY_SLOW": "4"})
-    manage(env, "migrate", "--noinput")
+    migrate_sqlite(env)  # once per test process, copied after
     manage(env, "setup_demo")
     manage(env, "paper_set_price", "BTC-USDT", "60000")
     creds = dict(line.split("=", 1) for line in (tmp_path / "demo-credentials.txt").read_text().splitlines())

@@ -12,6 +12,7 @@ import time
 import pytest
 from websockets.sync.client import connect as ws_connect
 
+from desk.livedesk import migrate_sqlite
 from tests.test_embedded import BASE_DIR, Desk, free_port, manage
 
 
@@ -20,7 +21,7 @@ def demo_desk(tmp_path_factory):
     tmp_path = tmp_path_factory.mktemp("ccxt-demo")
     env = {key: value for key, value in os.environ.items() if key not in ("DATABASE_URL", "REDIS_URL")}
     env.update({"VAR_DIR": str(tmp_path), "DEBUG": "true"})
-    manage(env, "migrate", "--noinput")
+    migrate_sqlite(env)  # once per test process, copied after
     manage(env, "setup_demo")
     creds = dict(line.split("=", 1) for line in (tmp_path / "demo-credentials.txt").read_text().splitlines())
     manage(

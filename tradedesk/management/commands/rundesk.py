@@ -16,6 +16,7 @@ from celery.beat import EmbeddedService
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
+from executor.browser.host import host as browser_host
 from tradedesk.celery import app as celery_app
 
 logger = logging.getLogger(__name__)
@@ -52,7 +53,14 @@ class Command(BaseCommand):
         # request from 127.0.0.1, and a forged one would dodge the login lockout (the desk reads that
         # header itself, only with TRUSTED_PROXY_COUNT set: desk/client_ip.py).
         config = uvicorn.Config(
-            "tradedesk.asgi:application", host=host, port=port, log_level="info", lifespan="off", proxy_headers=False
+            "tradedesk.asgi:application",
+            host=host,
+            port=port,
+            log_level="info",
+            lifespan="off",
+            proxy_headers=False,
+            # On stop, open sockets (live pages) get this long to close before they are cut.
+            timeout_graceful_shutdown=3,
         )
         server = uvicorn.Server(config)
         # Uvicorn skips signal handlers off the main thread; the worker below owns Ctrl-C.
@@ -79,9 +87,7 @@ class Command(BaseCommand):
         finally:
             if strategy_process is not None:
                 _stop_strategy(strategy_process)
-            from executor.browser.host import host
-
-            host.shutdown()
+            browser_host.shutdown()
             beat.stop()
             server.should_exit = True
             web.join(timeout=10)
