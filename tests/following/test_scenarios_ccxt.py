@@ -66,7 +66,11 @@ class CcxtVenue:
 def running(celery_processes):
     """The worker and beat up and cycling (they start slowly on a busy machine): only then does a
     scenario's own deadline start."""
-    wait_for(lambda: SyncRun.objects.exclude(outcome="running").exists(), timeout=180, what="worker and beat")
+    try:
+        wait_for(lambda: SyncRun.objects.exclude(outcome="running").exists(), timeout=180, what="worker and beat")
+    except AssertionError as error:
+        logs = {name: (celery_processes["tmp"] / name).read_text()[-3000:] for name in ("w.log", "beat-1.log")}
+        raise AssertionError(f"{error}; worker and beat logs: {logs}") from None
     return celery_processes
 
 

@@ -238,6 +238,13 @@ def failing(port: int) -> set[str]:
     return names
 
 
+def alerted(port: int, receiver, prefix: str) -> bool:
+    """Probe /readyz (whose background report is one way an outage gets reported), then look
+    for an alert whose title starts with `prefix`."""
+    readyz(port)
+    return any(title.removeprefix("[TradeDesk services-test] ").startswith(prefix) for title in receiver.titles())
+
+
 def test_readyz_follows_redis_postgresql_and_the_browser_session_down_and_back(desk):
     port, receiver = desk["port"], desk["receiver"]
     wait_until(lambda: not failing(port), "the desk to be ready (heartbeats from the worker and beat)")
@@ -246,6 +253,9 @@ def test_readyz_follows_redis_postgresql_and_the_browser_session_down_and_back(d
     redis_checks = {"broker", "cache", "channel_layer"}
     down = wait_until(lambda: (lambda f: f if f >= redis_checks else None)(failing(port)), "the Redis outage to show")
     assert "database" not in down
+    # A probe reports what it sees in the background, one report at a time per process: the
+    # outage is reported while it lasts (not necessarily by the first probe that saw it).
+    wait_until(lambda: alerted(port, receiver, "broker failing"), "the Redis outage's alert", timeout=30)
     desk["redis"].start()  # empty: the heartbeats must come again from the worker and beat
     wait_until(lambda: not failing(port), "the desk to be ready again after Redis returned", timeout=90)
 
@@ -254,6 +264,7 @@ def test_readyz_follows_redis_postgresql_and_the_browser_session_down_and_back(d
     assert not body["checks"]["database"]["ok"]
     down = {name for name, check in body["checks"].items() if not check["ok"]}
     assert down <= {"database", "browser", "browser_worker"}  # the checks that read the database
+    wait_until(lambda: alerted(port, receiver, "database failing"), "the database outage's alert", timeout=30)
     desk["proxy"].restore()
     wait_until(lambda: not failing(port), "the desk to be ready again after PostgreSQL returned")
 
