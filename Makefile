@@ -59,13 +59,13 @@ format: install
 # Two passes: the embedded default (SQLite, in-memory broker and layer), then the suites
 # that need PostgreSQL and Redis (skipped with a note when absent; with CI=true they fail).
 test: lint
-	DEBUG=true $(PY) -m pytest -m "not services"
+	DEBUG=true $(PY) -m pytest -m "not services" --durations=15
 	$(MAKE) services-test
 
 services-test: install
 	DEBUG=true DATABASE_URL=$${TEST_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/tradedesk} \
 	  REDIS_URL=$${TEST_REDIS_URL:-redis://127.0.0.1:6379/15} CONN_MAX_AGE=0 \
-	  $(PY) -m pytest -m services
+	  $(PY) -m pytest -m services --durations=15
 
 # Production shape: WEB_WORKERS uvicorn processes, each answering HTTP through Django's WSGI
 # handler in WEB_THREADS threads and the /ws/ sockets through Channels, on one port (README,
