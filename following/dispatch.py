@@ -75,13 +75,6 @@ def _snapshot_payload(snapshot) -> dict:
     return {"positions": positions, "fingerprint": snapshot.fingerprint}
 
 
-def followers_of(followers: list[FollowSettings], *, master_id: int) -> list[FollowSettings]:
-    """The follows of one master, with the other follows of the same follower accounts (an
-    account followed with several masters is evaluated as one, see sync._grouped)."""
-    accounts = {row.follower_credential_id for row in followers if row.master_credential_id == master_id}
-    return [row for row in followers if row.follower_credential_id in accounts]
-
-
 def hand_out(groups: list, *, snapshots: dict, now: datetime) -> tuple[list, int]:
     """Keep the first FOLLOW_SYNC_BATCH groups (follower accounts) for this task; queue the rest
     in batches of that size. Returns the groups kept and the number of batches queued."""

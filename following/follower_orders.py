@@ -122,13 +122,19 @@ def follower_order_failed(order: Order) -> None:
     trade_error_record_for_order(order=order)
 
 
-def copy_trade_settle(*, order: Order) -> None:
+def copy_trade_settle(*, order: Order, master_price: Decimal | None = None) -> None:
     """Record the slippage of a follower order against its master's price once it has a fill
-    price (at its answer, or a later refresh of a resting limit)."""
+    price (at its answer, or a later refresh of a resting limit). A caller that created the
+    order passes the master price it recorded: one UPDATE, no read (it runs for every copy)."""
     if order.avg_fill_price is None:
         return
-    trade = CopyTrade.objects.filter(order_id=order.pk, master_price__isnull=False).first()
-    if trade is None or not trade.master_price:
+    if master_price is None:
+        trade = CopyTrade.objects.filter(order_id=order.pk, master_price__isnull=False).first()
+        if trade is None:
+            return
+        master_price = trade.master_price
+    if not master_price:
         return
-    value = slippage(side=order.side, master_price=trade.master_price, fill_price=order.avg_fill_price)
-    CopyTrade.objects.filter(pk=trade.pk).update(slippage=value.quantize(Decimal("1E-10")))
+    value = slippage(side=order.side, master_price=master_price, fill_price=order.avg_fill_price)
+    rows = CopyTrade.objects.filter(order_id=order.pk, master_price__isnull=False)
+    rows.update(slippage=value.quantize(Decimal("1E-10")))

@@ -83,12 +83,21 @@ def is_desk_account(account: ExchangeAccount) -> bool:
     )
 
 
-def followers_to_sync() -> list[FollowSettings]:
+def followers_to_sync(*, master_id: int | None = None, settings_ids: set[int] | None = None) -> list[FollowSettings]:
     """Every active follow with no unresolved error of its own, with what the engine needs, in
-    one query. An unfollow with `close` stays active until its copied positions are closed."""
+    one query. An unfollow with `close` stays active until its copied positions are closed.
+
+    `master_id`: only the follows of the accounts following that master (with their follows of
+    other masters: an account is evaluated as one). `settings_ids`: only those follows (a batch).
+    Filtered in the query, so one master's sync or batch never reads every master's followers."""
+    rows = FollowSettings.objects.filter(is_active=True)
+    if master_id is not None:
+        accounts = FollowSettings.objects.filter(master_credential_id=master_id, is_active=True)
+        rows = rows.filter(follower_credential_id__in=accounts.values("follower_credential_id"))
+    if settings_ids is not None:
+        rows = rows.filter(pk__in=sorted(settings_ids))
     return list(
-        FollowSettings.objects.filter(is_active=True)
-        .filter(~Exists(_open_error_of_follow()))
+        rows.filter(~Exists(_open_error_of_follow()))
         .select_related("user", "master_credential", "follower_credential")
         .order_by("master_credential_id", "id")
     )

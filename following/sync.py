@@ -135,11 +135,10 @@ def follow_sync_cycle(
 def _cycle(
     now: datetime, *, master_id: int | None = None, batch: "dispatch.Batch | None" = None
 ) -> tuple[CycleTotals, int]:
-    followers = selectors.followers_to_sync()
-    if master_id is not None:
-        followers = dispatch.followers_of(followers, master_id=master_id)
+    scope = {"master_id": master_id} if master_id is not None else {}
     if batch is not None:
-        followers = [row for row in followers if row.pk in batch.settings_ids]
+        scope["settings_ids"] = batch.settings_ids
+    followers = selectors.followers_to_sync(**scope)
     totals = CycleTotals()
     if not followers:
         return totals, 0
@@ -701,7 +700,7 @@ def _place(
     except Conflict as exc:
         # Turned off (or paused by an error elsewhere) since this cycle read the settings.
         return {**line, "action": "paused" if exc.code == "follower_paused" else "in_flight"}, 0
-    copy_trade_settle(order=order)
+    copy_trade_settle(order=order, master_price=master_price)
     action = "failed" if order.status == OrderStatus.FAILED else "ordered"
     line = {**line, "action": action, "order_id": order.pk, "status": order.status}
     if limit is not None:
