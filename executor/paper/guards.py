@@ -79,6 +79,15 @@ def login_redirect(request: HttpRequest) -> HttpResponseRedirect:
     return response
 
 
+def login_required(request: HttpRequest) -> HttpResponse:
+    """The answer to the page's script when the session has ended: 401 (nothing was done), and
+    where to log in; the script sends the person there (a redirect would be followed silently)."""
+    response = HttpResponse("Your session has ended: log in again.", status=401, content_type="text/plain")
+    response["X-Paper-Login"] = reverse("paper:login") + "?" + urlencode({"next": request.path})
+    clear_session_cookie(response)
+    return response
+
+
 def slow_down(faults: dict[str, PaperFault]) -> None:
     fault = faults.get(FaultKind.SLOW)
     if fault is not None and services.paper_fault_fire(fault=fault):
@@ -111,6 +120,8 @@ def paper_page(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]
     def wrapped(request: HttpRequest, *args, **kwargs) -> HttpResponse:
         session = selectors.session_get(token=session_token(request))
         if session is None:
+            if request.headers.get("X-Requested-With") == "fetch":
+                return login_required(request)
             return login_redirect(request)
         account = session.account
         faults = selectors.faults_active(account=account)

@@ -1,9 +1,13 @@
 """The paper exchange's pages: login (password, then TOTP), trade, orders, account.
 
-Placing an order is a plain POST in two steps, as on many exchanges: the order form posts to
-the trade page, which answers with a confirmation dialog; its confirm button posts again with
-confirmed=1, the order is placed and the browser is redirected back to the trade page, which
-shows the outcome (POST-redirect-GET). See SELECTORS.md for the ids automation relies on.
+Placing an order works in two steps, as on many exchanges: a confirmation dialog, then the
+order. Without script both are plain POSTs: the order form posts to the trade page, which answers
+with the dialog; its confirm button posts again with confirmed=1, the order is placed and the
+browser is redirected back to the trade page, which shows the outcome (POST-redirect-GET). With
+the page's script (paper.js) the dialog is drawn in the browser from the form's values, and the
+confirm is one fetch POST (X-Requested-With: fetch) answered with the notice and the parts of the
+page the order changed, without a redirect or a reload. See SELECTORS.md for the ids automation
+relies on.
 """
 
 import logging
@@ -38,6 +42,9 @@ logger = logging.getLogger(__name__)
 ASSETS_DIR = settings.BASE_DIR / "static" / "paper"
 HISTORY_ROWS = 200
 CENTS = Decimal("0.01")
+# The confirm sent by the page's script: answered with the trade page's changed parts, not a redirect.
+FETCH_HEADER = "fetch"
+FRAGMENT_HEADER = "X-Paper-Fragment"
 
 
 @dataclass(frozen=True)
@@ -137,11 +144,19 @@ def _order_notice(request: HttpRequest, account: PaperAccount) -> Notice | None:
     except PaperNotFound:
         return None
     if request.GET.get("code") == DuplicateClientOrderId.code:
-        message = (
-            f"Client order ID {order.client_order_id} was already used by order {order.order_id} "
-            f"({order.status}); it was not placed again."
-        )
-        return Notice(False, DuplicateClientOrderId.code, message, order)
+        return _duplicate_notice(order)
+    return _notice_for(order)
+
+
+def _duplicate_notice(order: PaperOrder) -> Notice:
+    message = (
+        f"Client order ID {order.client_order_id} was already used by order {order.order_id} "
+        f"({order.status}); it was not placed again."
+    )
+    return Notice(False, DuplicateClientOrderId.code, message, order)
+
+
+def _notice_for(order: PaperOrder) -> Notice:
     what = f"{order.side} {text(order.qty)} {order.symbol}"
     if order.status == OrderStatus.REJECTED:
         return Notice(False, order.reject_code, order.reject_reason, order)
@@ -186,6 +201,27 @@ def trade_view(request: HttpRequest, symbol: str) -> HttpResponse:
     return render(request, "paper/trade.html", _trade_context(request, instrument, mark, form, notice, confirm))
 
 
+def _from_script(request: HttpRequest) -> bool:
+    return request.headers.get("X-Requested-With") == FETCH_HEADER
+
+
+def _trade_update(request: HttpRequest, instrument: PaperInstrument, notice: Notice) -> HttpResponse:
+    """The answer to the script's confirm: the notice, the open orders and the balances."""
+    account = request.paper_account
+    balances = {row.asset: row for row in selectors.balance_list(account=account)}
+    context = {
+        "instrument": instrument,
+        "notice": notice,
+        "base_balance": balances.get(instrument.base_asset),
+        "quote_balance": balances.get(instrument.quote_asset),
+        "open_orders": selectors.order_list_open(account=account, symbol=instrument.symbol),
+    }
+    response = render(request, "paper/_trade_update.html", context)
+    response[FRAGMENT_HEADER] = "trade-update"
+    response["Cache-Control"] = "no-store"
+    return response
+
+
 def _confirmation(data: dict, mark: Decimal) -> dict:
     price = data["price"] if data["order_type"] == OrderType.LIMIT else mark
     with localcontext(prec=WIDE_PRECISION):
@@ -222,9 +258,13 @@ def _place_from_form(request, account: PaperAccount, instrument: PaperInstrument
             price=data["price"],
         )
     except DuplicateClientOrderId as exc:
+        if _from_script(request):
+            return _trade_update(request, instrument, _duplicate_notice(exc.order))
         return redirect(_trade_url(instrument, order=exc.order.order_id, code=exc.code))
     if guards.lost_reply(request.paper_faults) is not None:
         return render(request, "paper/lost_reply.html", status=504)
+    if _from_script(request):
+        return _trade_update(request, instrument, _notice_for(order))
     return redirect(_trade_url(instrument, order=order.order_id))
 
 

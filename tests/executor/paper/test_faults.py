@@ -159,3 +159,12 @@ def test_faults_are_set_in_the_admin_through_the_service(alice, alice_web, desk_
     assert response.status_code == 302, response.content[:2000]
     assert selectors.fault_get(account=alice.account, kind=FaultKind.SESSION_EXPIRED) is not None
     assert alice_web.get("/paper/orders").status_code == 302
+
+
+def test_lost_reply_to_the_scripts_confirm_is_the_timeout_page_not_a_notice(alice, alice_web, mark, slept):
+    fault(alice, FaultKind.LOST_REPLY, "0.5", once=True)
+    form = {"side": "BUY", "order_type": "MARKET", "qty": "0.1", "client_order_id": "td-lost-js", "confirmed": "1"}
+    response = alice_web.post("/paper/trade/BTC-USDT", form, headers={"X-Requested-With": "fetch"})
+    assert response.status_code == 504 and "X-Paper-Fragment" not in response
+    assert b'data-testid="gateway-timeout"' in response.content and b"order-success" not in response.content
+    assert PaperOrder.objects.get(client_order_id="td-lost-js").status == OrderStatus.FILLED

@@ -147,3 +147,60 @@ def test_an_extreme_quantity_gets_a_confirmation_and_then_a_clear_refusal(alice_
     assert alice_web.post("/paper/trade/BTC-USDT", form).status_code == 200
     response = alice_web.post("/paper/trade/BTC-USDT", {**form, "confirmed": "1"})
     assert 'data-code="INSUFFICIENT_BALANCE"' in alice_web.get(response["Location"]).content.decode()
+
+
+# The page's script: the confirmation is drawn in the browser, the confirm is one fetch POST.
+def confirm_by_script(client, symbol: str = "BTC-USDT", **fields):
+    """The confirm as paper.js sends it: the dialog's fields, with X-Requested-With: fetch."""
+    data = {"side": "BUY", "order_type": "MARKET", "qty": "0.1", "client_order_id": "", **fields, "confirmed": "1"}
+    return client.post(f"/paper/trade/{symbol}", data, headers={"X-Requested-With": "fetch"})
+
+
+def test_the_trade_page_carries_the_confirmation_its_script_draws_without_a_dialog_open(alice_web, mark):
+    html = alice_web.get("/paper/trade/BTC-USDT").content.decode()
+    assert '<template id="confirm-template">' in html and 'data-ref="confirm-order"' in html
+    assert 'name="confirmed" value="1"' in html.split('<template id="confirm-template">')[1]
+    assert '<div id="notice-area"' in html and '<div id="open-orders-area">' in html
+
+
+def test_the_scripts_confirm_places_the_order_and_answers_with_the_notice_without_a_redirect(alice_web, mark):
+    response = confirm_by_script(alice_web, client_order_id="td-js-1")
+    order = PaperOrder.objects.get()
+    html = response.content.decode()
+    assert response.status_code == 200 and response["X-Paper-Fragment"] == "trade-update"
+    assert order.status == OrderStatus.FILLED and order.client_order_id == "td-js-1"
+    assert 'data-part="notice-area"' in html and 'data-testid="order-success"' in html
+    assert f'data-order-id="{order.order_id}"' in html and 'data-client-order-id="td-js-1"' in html
+    assert 'data-part="available-quote">93500<' in html and 'data-part="available-base">1.1<' in html
+    assert "<html" not in html  # only the parts that changed
+
+
+def test_the_scripts_confirm_of_a_resting_order_lists_it_in_the_open_orders_part(alice_web, mark):
+    response = confirm_by_script(alice_web, order_type="LIMIT", price="60000", client_order_id="td-js-rest")
+    order = PaperOrder.objects.get()
+    html = response.content.decode()
+    assert order.status == OrderStatus.NEW
+    assert f'data-testid="order-cancel" data-order-id="{order.order_id}"' in html.split('data-part="open-orders-area"')[1]
+
+
+def test_the_scripts_confirm_of_a_reused_client_order_id_answers_with_the_duplicate_notice(alice_web, mark):
+    confirm_by_script(alice_web, client_order_id="td-js-same")
+    response = confirm_by_script(alice_web, client_order_id="td-js-same")
+    existing = PaperOrder.objects.get()
+    html = response.content.decode()
+    assert response["X-Paper-Fragment"] == "trade-update"
+    assert 'data-code="DUPLICATE_CLIENT_ORDER_ID"' in html and f">{existing.order_id}<" in html
+
+
+def test_the_scripts_confirm_without_a_session_is_a_401_naming_the_login_page(client, mark):
+    response = confirm_by_script(client, client_order_id="td-js-out")
+    assert response.status_code == 401
+    assert response["X-Paper-Login"] == "/paper/login?next=%2Fpaper%2Ftrade%2FBTC-USDT"
+    assert not PaperOrder.objects.exists()
+    assert place_on_page(client).status_code == 302  # a plain form post still goes to the login page
+
+
+def test_the_scripts_confirm_with_malformed_input_gets_the_whole_page_with_field_errors(alice_web, mark):
+    response = confirm_by_script(alice_web, qty="lots")
+    assert response.status_code == 200 and "X-Paper-Fragment" not in response
+    assert 'data-code="INVALID"' in response.content.decode() and not PaperOrder.objects.exists()
