@@ -180,7 +180,8 @@ def test_the_scripts_confirm_of_a_resting_order_lists_it_in_the_open_orders_part
     order = PaperOrder.objects.get()
     html = response.content.decode()
     assert order.status == OrderStatus.NEW
-    assert f'data-testid="order-cancel" data-order-id="{order.order_id}"' in html.split('data-part="open-orders-area"')[1]
+    open_orders = html.split('data-part="open-orders-area"')[1]
+    assert f'data-testid="order-cancel" data-order-id="{order.order_id}"' in open_orders
 
 
 def test_the_scripts_confirm_of_a_reused_client_order_id_answers_with_the_duplicate_notice(alice_web, mark):
