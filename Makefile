@@ -8,6 +8,8 @@ PORT ?= 8000
 # Production-style processes (make web/worker/beat) read DATABASE_URL and REDIS_URL from the env.
 WEB_WORKERS ?= 2
 PROMETHEUS_MULTIPROC_DIR ?= var/prometheus
+# The SQLite pass runs in this many pytest processes (pytest-xdist; a module stays in one).
+TEST_PROCESSES ?= 2
 
 .PHONY: help install migrate demo demo-reset run strategy test lint format web worker browser-worker beat healthcheck services-test bench-intake bench-orders bench-live bench-follow screenshots clean
 
@@ -59,7 +61,7 @@ format: install
 # Two passes: the embedded default (SQLite, in-memory broker and layer), then the suites
 # that need PostgreSQL and Redis (skipped with a note when absent; with CI=true they fail).
 test: lint
-	DEBUG=true $(PY) -m pytest -m "not services" --durations=15
+	DEBUG=true $(PY) -m pytest -m "not services" -n $(TEST_PROCESSES) --dist loadscope --durations=15
 	$(MAKE) services-test
 
 services-test: install
