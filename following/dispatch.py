@@ -1,8 +1,10 @@
 """The follower sync as Celery tasks any number of workers, on any number of hosts, can run.
 
-- Beat (`tasks.sync_followers`, every FOLLOW_SYNC_EVERY seconds) queues one `sync_master` task
-  per master account with active followers: a cheap position read of the master, then its
-  followers only if the positions changed (the engine's fingerprint).
+- Beat (`tasks.sync_followers`, every FOLLOW_SYNC_EVERY seconds) queues one `sync_master` poll
+  per master account with active followers: one position read of the master; its followers are
+  synced when the positions differ from those its last full sync read, or when that sync is
+  FULL_SYNC_EVERY seconds old (follows changed meanwhile, venue rechecks). So beat may poll
+  external masters at a short interval: a quiet poll is one venue read, no database write.
 - A master account the desk trades queues its `sync_master` at once when an order on it is
   accepted (orders' "order accepted" hook, after the commit): its followers follow in
   milliseconds, not at the next beat.
@@ -17,9 +19,11 @@ constraint refuses a second order in flight for one follower and symbol, whateve
 """
 
 import logging
+import time
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.core.cache import cache
@@ -30,10 +34,19 @@ from executor.models import ExchangeAccount
 from executor.selectors import task_queue_for
 from following.models import FollowSettings
 
+if TYPE_CHECKING:
+    from following.venue import MasterSnapshot
+
 logger = logging.getLogger(__name__)
 
 QUEUED = "following:master-queued:{}"
 AGAIN = "following:master-again:{}"
+SEEN = "following:master-seen:{}"
+# A poll finding a master unchanged skips its followers for at most this long after its last
+# full sync. With the default beat (FOLLOW_SYNC_EVERY 2 s) every poll is a full sync, as before;
+# a shorter beat makes the polls in between one position read each, while a new follow, a
+# ratio changed or an error resolved still waits no longer than with the default.
+FULL_SYNC_EVERY = 2.0
 
 
 @dataclass
@@ -101,34 +114,64 @@ def masters_to_sync() -> list[int]:
     return sorted(set(rows.distinct()))
 
 
-def enqueue_master_sync(master_id: int) -> bool:
+def enqueue_master_sync(master_id: int, *, poll: bool = False) -> bool:
     """Queue a sync of one master unless one is queued and not started yet (that one will read
-    the newest positions). The mark expires, so a task lost with its worker blocks nothing."""
+    the newest positions). The mark expires, so a task lost with its worker blocks nothing.
+    `poll` (beat's): the sync first checks whether the master's positions changed."""
     if not cache.add(QUEUED.format(master_id), 1, timeout=max(5, int(settings.FOLLOW_SYNC_EVERY * 5))):
         return False
     from following.tasks import sync_master
 
-    sync_master.apply_async((master_id,), queue=task_queue_for(None))
+    sync_master.apply_async((master_id, poll) if poll else (master_id,), queue=task_queue_for(None))
     return True
 
 
 def follow_sync_dispatch() -> int:
-    """Beat's part: one sync task per master with active followers. Returns how many were queued."""
-    return sum(enqueue_master_sync(master_id) for master_id in masters_to_sync())
+    """Beat's part: one sync poll per master with active followers. Returns how many were queued."""
+    return sum(enqueue_master_sync(master_id, poll=True) for master_id in masters_to_sync())
 
 
-def follow_sync_master(master_id: int):
+def follow_sync_master(master_id: int, *, poll: bool = False):
     """One master's sync (the `sync_master` task). A sync finding another of the same master
-    running asks it for one more round, so a change it could not see is not left to the beat."""
+    running asks it for one more round, so a change it could not see is not left to the beat.
+    A poll that finds the master unchanged since its last full sync returns None (no cycle)."""
     from following import sync
 
     cache.delete(QUEUED.format(master_id))  # from now on a change queues a new sync
-    run = sync.follow_sync_cycle(master_id=master_id)
+    snapshot = None
+    if poll:
+        unchanged, snapshot = _poll(master_id)
+        if unchanged:
+            return None
+    run = sync.follow_sync_cycle(master_id=master_id, snapshot=snapshot)
     if run.outcome == run.Outcome.SKIPPED:
         cache.set(AGAIN.format(master_id), 1, timeout=settings.FOLLOW_SYNC_LOCK_SECONDS)
     elif cache.delete(AGAIN.format(master_id)):
         enqueue_master_sync(master_id)
     return run
+
+
+def _poll(master_id: int) -> tuple[bool, "MasterSnapshot | None"]:
+    """The master's positions (one venue read): (unchanged since its last full sync and that
+    sync younger than FULL_SYNC_EVERY, the snapshot for the cycle). A failed read is no
+    snapshot: the cycle reads again and records the problem."""
+    from following import venue
+
+    account = ExchangeAccount.objects.filter(pk=master_id).first()
+    if account is None:
+        return False, None
+    try:
+        snapshot = venue.master_snapshot(account)
+    except Exception:
+        return False, None
+    seen = cache.get(SEEN.format(master_id))
+    fresh = seen is not None and time.time() - seen["at"] < FULL_SYNC_EVERY
+    return fresh and seen["fingerprint"] == snapshot.fingerprint, snapshot
+
+
+def master_seen(master_id: int, snapshot) -> None:
+    """A full sync of the master's followers finished with these positions and no problem."""
+    cache.set(SEEN.format(master_id), {"fingerprint": snapshot.fingerprint, "at": time.time()}, timeout=600)
 
 
 def follow_sync_batch(payload: dict, now: str):

@@ -81,14 +81,19 @@ class CycleTotals:
 
 
 def follow_sync_cycle(
-    *, now: datetime | None = None, master_id: int | None = None, batch: "dispatch.Batch | None" = None
+    *,
+    now: datetime | None = None,
+    master_id: int | None = None,
+    batch: "dispatch.Batch | None" = None,
+    snapshot: "venue.MasterSnapshot | None" = None,
 ) -> SyncRun:
     """Run one cycle unless another holds the lock (then a SKIPPED run is recorded).
 
     Without arguments: every follower, under the one cycle lock. With `master_id`: the followers
     of that master account (following.dispatch, a task per master), under that master's lock.
     With `batch`: the followers a master's cycle handed to another task, with the master positions
-    it read (no lock: each follower's own lock, taken as always, is enough).
+    it read (no lock: each follower's own lock, taken as always, is enough). `snapshot`: the
+    positions of `master_id` its poll just read (not read again).
 
     A run's started_at and finished_at both fall inside its hold of the lock, so the runs'
     intervals (of one lock) never overlap (the services tests check that with two beats running).
@@ -109,7 +114,7 @@ def follow_sync_cycle(
         )
         run = SyncRun.objects.create(started_at=timezone.now())
         try:
-            totals, masters_read = _cycle(now or run.started_at, master_id=master_id, batch=batch)
+            totals, masters_read = _cycle(now or run.started_at, master_id=master_id, batch=batch, snapshot=snapshot)
             run.outcome = SyncRun.Outcome.PARTIAL if totals.errors or totals.problems else SyncRun.Outcome.OK
         except Exception as exc:
             logger.exception("follower sync cycle %s failed", run.pk)
@@ -133,7 +138,11 @@ def follow_sync_cycle(
 
 
 def _cycle(
-    now: datetime, *, master_id: int | None = None, batch: "dispatch.Batch | None" = None
+    now: datetime,
+    *,
+    master_id: int | None = None,
+    batch: "dispatch.Batch | None" = None,
+    snapshot: "venue.MasterSnapshot | None" = None,
 ) -> tuple[CycleTotals, int]:
     scope = {"master_id": master_id} if master_id is not None else {}
     if batch is not None:
@@ -150,6 +159,8 @@ def _cycle(
     jobs: list[tuple[FollowSettings, venue.MasterSnapshot]] = []
     masters = [rows[0].master_credential for rows in by_master.values()]
     given = batch.snapshots() if batch is not None else {}
+    if snapshot is not None:
+        given[master_id] = snapshot
     missing = [account for account in masters if account.pk not in given]
     threads = min(settings.FOLLOW_SYNC_THREADS, _pool_room())
     snapshots = {**given, **(venue.master_snapshots(missing, threads=threads) if missing else {})}
@@ -190,6 +201,8 @@ def _cycle(
         totals.orders_placed += outcome.orders
         totals.below_min += outcome.below_min
         totals.errors += outcome.error
+    if master_id is not None and not totals.problems and not isinstance(snapshots.get(master_id), Exception | None):
+        dispatch.master_seen(master_id, snapshots[master_id])  # beat's polls skip while it is unchanged
     return totals, len(by_master)
 
 

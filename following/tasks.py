@@ -37,10 +37,12 @@ def sync_followers() -> None:
 
 
 @shared_task(soft_time_limit=110, time_limit=120)
-def sync_master(master_id: int) -> None:
-    """The followers of one master account (queued by beat, or at once when the desk's order on
-    the master account is accepted)."""
-    _log_run(dispatch.follow_sync_master(master_id))
+def sync_master(master_id: int, poll: bool = False) -> None:
+    """The followers of one master account (beat's poll, or at once when the desk's order on
+    the master account is accepted). A poll finding the master unchanged runs no cycle."""
+    run = dispatch.follow_sync_master(master_id, poll=poll)
+    if run is not None:
+        _log_run(run)
 
 
 @shared_task(soft_time_limit=110, time_limit=120)

@@ -9,6 +9,7 @@ import pytest
 from executor.connectors.base import OrderResult, ResultStatus
 from following import dispatch, services, sync, tasks
 from following import venue as follow_venue
+from following.models import SyncRun
 from orders import services as order_services
 from orders.models import Order
 
@@ -69,11 +70,11 @@ def test_beat_queues_one_sync_per_master_and_never_a_second_while_one_waits(
         )  # fmt: skip
     tasks.sync_followers()
     tasks.sync_followers()
-    assert sorted(args for args, _ in queued["sync_master"]) == [(masters[0].pk,), (masters[1].pk,)]
+    assert sorted(args for args, _ in queued["sync_master"]) == [(masters[0].pk, True), (masters[1].pk, True)]
     # Once the task starts, a new change queues a new sync.
     dispatch.follow_sync_master(masters[0].pk)
     tasks.sync_followers()
-    assert [args for args, _ in queued["sync_master"]].count((masters[0].pk,)) == 2
+    assert [args for args, _ in queued["sync_master"]].count((masters[0].pk, True)) == 2
 
 
 def test_a_master_with_many_followers_hands_them_out_in_batches_each_ordered_once(
@@ -130,3 +131,36 @@ def test_a_cycle_of_everyone_places_every_followers_order_itself_and_hands_out_n
     assert run.orders_placed == 5
     assert queued["sync_follower_batch"] == []
     assert Order.objects.filter(follow_settings__in=rows).count() == 5
+
+
+def test_beats_poll_of_an_unchanged_master_is_one_position_read_and_a_change_syncs_at_once(
+    monkeypatch, follower, follower_account, master_account, follow, trade, queued
+):
+    row = follow(follower, follower_account)
+    trade(master_account, "BUY", "1.0")
+    reads = []
+    original = follow_venue.master_snapshot
+    monkeypatch.setattr(follow_venue, "master_snapshot", lambda account: reads.append(account.pk) or original(account))
+    first = dispatch.follow_sync_master(master_account.pk, poll=True)
+    assert first.orders_placed == 1 and reads == [master_account.pk]  # the poll's read, used by the cycle
+    runs = SyncRun.objects.count()
+    assert dispatch.follow_sync_master(master_account.pk, poll=True) is None  # unchanged: no cycle
+    assert SyncRun.objects.count() == runs and len(reads) == 2
+    trade(master_account, "BUY", "1.0")
+    changed = dispatch.follow_sync_master(master_account.pk, poll=True)
+    assert changed.orders_placed == 1
+    assert list(Order.objects.filter(follow_settings=row).values_list("qty", flat=True)) == [Decimal("0.1")] * 2
+
+
+def test_an_unchanged_master_is_synced_in_full_again_once_its_last_full_sync_is_old(
+    monkeypatch, follower, follower_account, master_account, follow, trade, queued
+):
+    follow(follower, follower_account)
+    trade(master_account, "BUY", "1.0")
+    assert dispatch.follow_sync_master(master_account.pk, poll=True).orders_placed == 1
+    clock = [dispatch.time.time()]
+    monkeypatch.setattr(dispatch.time, "time", lambda: clock[0])
+    assert dispatch.follow_sync_master(master_account.pk, poll=True) is None
+    clock[0] += dispatch.FULL_SYNC_EVERY
+    again = dispatch.follow_sync_master(master_account.pk, poll=True)
+    assert again is not None and again.orders_placed == 0
