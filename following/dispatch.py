@@ -165,7 +165,9 @@ def _poll(master_id: int) -> tuple[bool, "MasterSnapshot | None"]:
     except Exception:
         return False, None
     seen = cache.get(SEEN.format(master_id))
-    fresh = seen is not None and time.time() - seen["at"] < FULL_SYNC_EVERY
+    # Half a beat of slack: with beat every FULL_SYNC_EVERY seconds, each poll (a beat after the
+    # last one, whose full sync finished a little later) is a full sync.
+    fresh = seen is not None and time.time() - seen["at"] < FULL_SYNC_EVERY - settings.FOLLOW_SYNC_EVERY / 2
     return fresh and seen["fingerprint"] == snapshot.fingerprint, snapshot
 
 

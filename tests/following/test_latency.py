@@ -153,8 +153,9 @@ def test_beats_poll_of_an_unchanged_master_is_one_position_read_and_a_change_syn
 
 
 def test_an_unchanged_master_is_synced_in_full_again_once_its_last_full_sync_is_old(
-    monkeypatch, follower, follower_account, master_account, follow, trade, queued
+    settings, monkeypatch, follower, follower_account, master_account, follow, trade, queued
 ):
+    settings.FOLLOW_SYNC_EVERY = 0.25
     follow(follower, follower_account)
     trade(master_account, "BUY", "1.0")
     assert dispatch.follow_sync_master(master_account.pk, poll=True).orders_placed == 1
@@ -164,3 +165,16 @@ def test_an_unchanged_master_is_synced_in_full_again_once_its_last_full_sync_is_
     clock[0] += dispatch.FULL_SYNC_EVERY
     again = dispatch.follow_sync_master(master_account.pk, poll=True)
     assert again is not None and again.orders_placed == 0
+
+
+def test_with_the_default_beat_every_poll_is_a_full_sync(
+    settings, monkeypatch, follower, follower_account, master_account, follow, trade, queued
+):
+    settings.FOLLOW_SYNC_EVERY = 2.0
+    follow(follower, follower_account)
+    trade(master_account, "BUY", "1.0")
+    assert dispatch.follow_sync_master(master_account.pk, poll=True).orders_placed == 1
+    clock = [dispatch.time.time()]
+    monkeypatch.setattr(dispatch.time, "time", lambda: clock[0])
+    clock[0] += 1.9  # the next beat, a little less than its interval after this sync finished
+    assert dispatch.follow_sync_master(master_account.pk, poll=True) is not None
