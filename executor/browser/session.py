@@ -42,6 +42,12 @@ from executor.connectors.base import AccountConfig, ErrorCode, OrderResult, Orde
 
 logger = logging.getLogger(__name__)
 
+# How often the page is read for this submit's answer: a round is one call to the browser, and
+# the answer of a page that updates in place comes some tens of milliseconds after the click.
+RESULT_POLL_MS = 10
+# A 403 at the submit waits this long for the venue's challenge to show before it is a refusal.
+CHALLENGE_WAIT_S = 1.5
+
 
 def _same_page(current: str, target: str) -> bool:
     """Same scheme, host and path; the query string (e.g. a result notice) does not matter."""
@@ -78,6 +84,9 @@ class BrowserSession(LookupMixin):
         self._page_trusted = False
         # Venue ids this session's orders got: a notice naming one of them is not a new order's.
         self._recent_ids: deque[str] = deque(maxlen=200)
+        # The current placement's step log: (step, milliseconds), written to one line per order.
+        self._timings: list[tuple[str, float]] | None = None
+        self._last_totp = ""  # the code of this session's last login (never sent twice)
 
     @property
     def base_url(self) -> str:
@@ -151,6 +160,7 @@ class BrowserSession(LookupMixin):
             self.ensure()
         except FlowError as error:
             return OrderResult.failed(ticket.client_order_id, error.code, error.message)
+        self._timings, started_at, started = [], time.time(), time.monotonic()
         self._trace_start()
         try:
             while result is None:
@@ -185,7 +195,30 @@ class BrowserSession(LookupMixin):
             self._recent_ids.append(result.exchange_order_id)
         if result.status != ResultStatus.UNKNOWN:
             snapshot_forget(self.name, ticket.client_order_id)  # settled: no lookup will need it
-        return self._placed_fills(ticket, result)
+        result = self._timed("fills", self._placed_fills, ticket, result)
+        self._log_timings(ticket.client_order_id, result, started_at, started)
+        return result
+
+    def _timed(self, name: str, work, *args):
+        started = time.monotonic()
+        try:
+            return work(*args)
+        finally:
+            if self._timings is not None:
+                self._timings.append((name, round((time.monotonic() - started) * 1000, 1)))
+
+    def _log_timings(self, client_order_id: str, result: OrderResult, started_at: float, started: float) -> None:
+        """One line per order with the time of each step (bench/order_placement.py reads them)."""
+        steps, self._timings = self._timings or [], None
+        total = round((time.monotonic() - started) * 1000, 1)
+        logger.info(
+            "order %s: browser flow %s in %.0f ms (%s)",
+            client_order_id,
+            result.status,
+            total,
+            ", ".join(f"{name} {ms:.0f}" for name, ms in steps),
+            extra={"browser_flow_ms": total, "browser_flow_started": started_at, "browser_steps": steps},
+        )
 
     def _placed_fills(self, ticket: OrderTicket, result: OrderResult) -> OrderResult:
         """An order the submit's answer shows (partly) filled already (a MARKET order) is final or
@@ -250,13 +283,13 @@ class BrowserSession(LookupMixin):
                 self._snapshot(step, ticket, values, where)
                 continue
             if step.submit:
-                armed = self._arm_result(values)
+                armed = self._timed("arm", self._arm_result, values)
                 try:
                     self._run_step(step, values, where=where)
                 except FlowError:
                     armed.disarm()
                     raise
-                return self._read_result(values, armed)
+                return self._timed("answer", self._read_result, values, armed)
             self._run_step(step, values, where=where)
         raise AssertionError("a profile always has a submit step")  # parse_profile guarantees it
 
@@ -265,7 +298,10 @@ class BrowserSession(LookupMixin):
         try:
             self._do_step(step, values, where, page or self.page)
         finally:
-            logger.debug("%s %s %s: %.0f ms", where, step.action, step.target, (time.monotonic() - started) * 1000)
+            elapsed = (time.monotonic() - started) * 1000
+            logger.debug("%s %s %s: %.0f ms", where, step.action, step.target, elapsed)
+            if self._timings is not None:
+                self._timings.append((f"{where} {step.action} {step.target}", round(elapsed, 1)))
 
     def _do_step(self, step: Step, values: dict[str, Any], where: str, page: Page) -> None:
         try:
@@ -379,11 +415,11 @@ class BrowserSession(LookupMixin):
         """Before the submit click: mark the notices already on the page (they are not this
         order's answer) and start listening for the form's HTTP response."""
         spec = self.profile.result
-        for name in ("success", "error"):
-            try:
-                locate(self.page, spec[name], values).evaluate_all(MARK_SEEN_JS)
-            except PlaywrightError:
-                logger.debug("could not mark the %s notices", name, exc_info=True)
+        notices = locate(self.page, spec["success"], values).or_(locate(self.page, spec["error"], values))
+        try:
+            notices.evaluate_all(MARK_SEEN_JS)  # both kinds in one call
+        except PlaywrightError:
+            logger.debug("could not mark the notices", exc_info=True)
         return Armed(self.page, spec.get("response"))
 
     def _read_result(self, values: dict[str, Any], armed: Armed) -> OrderResult:
@@ -396,6 +432,7 @@ class BrowserSession(LookupMixin):
         spec = self.profile.result
         client_order_id = values["client_order_id"]
         success, error = locate(self.page, spec["success"], values), locate(self.page, spec["error"], values)
+        notices = success.or_(error)
         deadline = time.monotonic() + self.profile.timeouts.result
         while time.monotonic() < deadline:
             try:
@@ -409,7 +446,11 @@ class BrowserSession(LookupMixin):
                 if armed.spec is not None and answer is None:
                     # Tied to the response: nothing on the page decides before it comes (an
                     # inline "network error" is the page's guess, not the venue's answer).
-                    self._pause()
+                    self._pause(RESULT_POLL_MS)
+                    continue
+                if armed.spec is None and not notices.evaluate_all(FRESH_JS):
+                    # No new notice of either kind yet: one call per round while waiting.
+                    self._pause(RESULT_POLL_MS)
                     continue
                 fresh = error.evaluate_all(FRESH_JS)
                 if fresh:
@@ -431,7 +472,7 @@ class BrowserSession(LookupMixin):
                         )
             except PlaywrightError as exc:
                 logger.debug("result not readable yet: %s", str(exc).splitlines()[0])  # e.g. mid-navigation
-            self._pause()
+            self._pause(RESULT_POLL_MS)
         logger.debug("no result at %s; success locator %s", self.page.url, spec["success"].describe())
         return OrderResult.unknown(
             client_order_id, f"no result on the page within {self.profile.timeouts.result:g}s after the submit click"
@@ -445,7 +486,7 @@ class BrowserSession(LookupMixin):
             # so logging in again and placing it is safe (the place loop does it once).
             self._set_state(NEEDS_LOGIN, "the venue refused the session at the submit")
             raise FlowError(ErrorCode.SESSION_EXPIRED, "the venue session has expired (HTTP 401 at the submit)")
-        if status == 403 and self._current_state(values) == "captcha":
+        if status == 403 and self._challenge_shown(values):
             self._raise_for_state(values)
         if 400 <= status < 500:
             return self._rejected(client_order_id, error_text(body), values)
@@ -457,6 +498,17 @@ class BrowserSession(LookupMixin):
             return self._rejected(client_order_id, error_text(body), values)
         return None
 
+    def _challenge_shown(self, values: dict[str, Any]) -> bool:
+        """Whether a 403 answer is the venue's challenge: a page's script may draw it a moment
+        after the response (the response event comes first), so look for up to CHALLENGE_WAIT_S."""
+        deadline = time.monotonic() + CHALLENGE_WAIT_S
+        while True:
+            if self._current_state(values) == "captcha":
+                return True
+            if time.monotonic() > deadline:
+                return False
+            self._pause()
+
     def _answered_state(self, answer: tuple[int, str] | str | None) -> str:
         """The venue state the submit's JSON answer gives (result.state), else '' (not known)."""
         spec = self.profile.result.get("state")
@@ -465,12 +517,12 @@ class BrowserSession(LookupMixin):
         status = json_path(answer[1], spec["json"])
         return spec["map"].get(status) or spec["map"].get(status.strip().casefold(), "")
 
-    def _pause(self) -> None:
+    def _pause(self, ms: int = 20) -> None:
         # Playwright delivers page events (the response listener) while a call is in progress.
         try:
-            self.page.wait_for_timeout(20)
+            self.page.wait_for_timeout(ms)
         except PlaywrightError:
-            time.sleep(0.02)
+            time.sleep(ms / 1000)
 
     def _rejected(self, client_order_id: str, reason: str, values: dict[str, Any]) -> OrderResult:
         self._set_state(LOGGED_IN)
@@ -519,7 +571,7 @@ class BrowserSession(LookupMixin):
             "base_url": self.base_url,
             "username": secrets["web_username"],
             "password": secrets["web_password"],
-            "totp": pyotp.TOTP(secrets["totp_secret"]).now() if secrets.get("totp_secret") else "",
+            "totp": self._fresh_totp(secrets["totp_secret"]) if secrets.get("totp_secret") else "",
         }
         self.ensure()
         for index, step in enumerate(self.profile.login):
@@ -528,6 +580,20 @@ class BrowserSession(LookupMixin):
             self._run_step_for_login(step, values, f"login[{index}]")
         self.save_login()
         logger.info("logged in to %s as account %s", self.profile.name, self.account.label)
+
+    def _fresh_totp(self, secret: str) -> str:
+        """The current code, or the next one when the current one was used by this session's last
+        login: venues refuse a code twice (replay protection), so a login again within the same
+        30 s (an order that met an ended session right after a login) waits for the next code."""
+        totp = pyotp.TOTP(secret)
+        code = totp.now()
+        if code == self._last_totp:
+            wait = totp.interval - time.time() % totp.interval + 0.2
+            logger.info("waiting %.0f s for the next TOTP code (the current one was used)", wait)
+            time.sleep(wait)
+            code = totp.now()
+        self._last_totp = code
+        return code
 
     def _run_step_for_login(self, step: Step, values: dict[str, Any], where: str) -> None:
         try:

@@ -245,3 +245,24 @@ def test_a_warm_session_reloads_the_page_after_a_failure(venue):
     # Not reusing the page after a failure: the reload shows the new layout at once.
     result = connector.place_order(ticket("td-r-3"))
     assert result.error_code == ErrorCode.ELEMENT_NOT_FOUND
+
+
+def test_a_warm_order_asks_the_paper_site_once_and_logs_each_steps_time_in_one_line(venue, caplog):
+    _, account = venue
+    connector = BrowserConnector(account.config())
+    assert connector.place_order(ticket("td-steps-warm")).status == ResultStatus.SUCCESS
+    posts: list[str] = []
+
+    def listen(session) -> None:
+        session.page.on("request", lambda request: posts.append(request.url) if request.method == "POST" else None)
+
+    host.call(connector.key, None, listen, timeout=10)
+    with caplog.at_level("INFO", logger="executor.browser.session"):
+        assert connector.place_order(ticket("td-steps")).status == ResultStatus.SUCCESS
+    # The confirmation is drawn in the page; the confirm is the one request (no reload after it).
+    assert [url.rsplit("/paper", 1)[1] for url in posts] == ["/trade/BTC-USDT"]
+    [line] = [record for record in caplog.records if "td-steps:" in record.getMessage()]
+    names = [name for name, _ in line.browser_steps]
+    assert names[-3:] == ["place_order[10] click #confirm-order", "answer", "fills"] and "arm" in names
+    assert line.browser_flow_ms >= sum(ms for _, ms in line.browser_steps) - 1
+    assert "td-steps: browser flow SUCCESS in" in line.getMessage()
