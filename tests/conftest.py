@@ -169,17 +169,40 @@ def make_order(db, trader) -> Callable[..., Order]:
     return make
 
 
-@pytest.fixture
-def paper_instruments(db) -> None:
-    """The paper exchange's instruments (transactional tests flush the migration's rows)."""
+def _make_migration_rows() -> None:
+    """The rows the migrations make: the role groups and the paper exchange's instruments."""
     from executor.paper.models import PaperInstrument
 
+    if Group.objects.filter(name__in=roles.ALL_ROLES).count() < len(roles.ALL_ROLES):
+        for name in roles.ALL_ROLES:
+            Group.objects.get_or_create(name=name)
     seed = importlib.import_module("executor.paper.migrations.0002_seed_instruments").INSTRUMENTS
-    min_notional = importlib.import_module("executor.paper.migrations.0003_fills_fees_partial_fills").MIN_NOTIONAL
-    for fields in seed:
-        PaperInstrument.objects.get_or_create(
-            symbol=fields["symbol"], defaults={**fields, "min_notional": min_notional[fields["symbol"]]}
-        )
+    if PaperInstrument.objects.filter(symbol__in=[fields["symbol"] for fields in seed]).count() < len(seed):
+        min_notional = importlib.import_module("executor.paper.migrations.0003_fills_fees_partial_fills").MIN_NOTIONAL
+        for fields in seed:
+            PaperInstrument.objects.get_or_create(
+                symbol=fields["symbol"], defaults={**fields, "min_notional": min_notional[fields["symbol"]]}
+            )
+
+
+_DATABASE_FIXTURES = {"db", "transactional_db", "live_server", "django_db_reset_sequences"}
+
+
+@pytest.fixture(autouse=True)
+def migration_rows(request) -> None:
+    """A transactional test ends with a flush, which deletes the rows the migrations made; with
+    the SQLite pass spread over processes (pytest-xdist) any test may come after one. So every
+    test that uses the database finds them, as on a freshly migrated database."""
+    if not (request.node.get_closest_marker("django_db") or _DATABASE_FIXTURES & set(request.fixturenames)):
+        return
+    request.getfixturevalue("_django_db_helper")
+    _make_migration_rows()
+
+
+@pytest.fixture
+def paper_instruments(db) -> None:
+    """The paper exchange's instruments (also made for every database test by migration_rows)."""
+    _make_migration_rows()
 
 
 @pytest.fixture
