@@ -14,9 +14,11 @@
    sync split into a task per master and batches of FOLLOW_SYNC_BATCH followers) and beat (the
    sync every --sync-every seconds), the first follower's venue hung (the paper's "slow" fault,
    15 s): the master trades 1 BTC; time until the N - 1 other follower orders are SUCCESS.
-   Then the copy latency with 10 followers and 2 workers: the master's fill at the paper API ->
-   each follower order acknowledged (completed_at), the master's sync queued on the fill as
-   orders' hook does for a master account the desk trades; p50 / p99 over --latency-rounds.
+   With --profile, py-spy samples the workers' CPU in these rounds (bench/results/).
+   Then the copy latency with 10 followers and 2 workers: the master's order placed by the desk
+   (its accepted result queues the followers' sync, orders' hook) -> each follower order
+   acknowledged (completed_at); p50 / p99 over --latency-rounds, and each step's share from the
+   rows' own timestamps (venue order and fill, sync run, desk order).
 6. The same change again, the cycle run in this process: its duration and its queries, split
    into reading settings and the rest.
 7. Baseline, same run: N market orders sent straight to the paper API by --threads threads with
@@ -61,8 +63,11 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--followers", type=int, default=1000)
     parser.add_argument("--threads", type=int, default=16, help="FOLLOW_SYNC_THREADS, and the baseline's threads")
     parser.add_argument("--sync-every", type=float, default=2.0, help="FOLLOW_SYNC_EVERY for the beat run")
-    parser.add_argument("--profile", action="store_true", help="cProfile the in-process cycle (run in one thread)")
+    parser.add_argument(
+        "--profile", action="store_true", help="py-spy the workers' CPU in the end-to-end rounds (bench/results/)"
+    )
     parser.add_argument("--latency-rounds", type=int, default=5, help="master changes timed for the copy latency")
+    parser.add_argument("--poll-every", type=float, default=0.25, help="FOLLOW_SYNC_EVERY for the external master")
     parser.add_argument(
         "--postgres", default=os.environ.get("BENCH_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432")
     )
@@ -287,23 +292,28 @@ def unhang(paper) -> None:
     PaperFault.objects.filter(account=paper).delete()
 
 
-def start_celery(procs, var_dir: Path, workers: int, name: str) -> list:
+def start_celery(procs, var_dir: Path, workers: int, name: str, **env) -> list:
     celery = [sys.executable, "-m", "celery", "-A", "tradedesk"]
     started = [
         procs.start(
             f"{name}-worker{n}",
             [*celery, "worker", "--loglevel", "INFO", "--concurrency", "1", "-Q", "celery", "-n", f"bench{n}@%h"],
+            **env,
         )  # fmt: skip
         for n in range(workers)
     ]
     started.append(procs.start(f"{name}-beat", [*celery, "beat", "--loglevel", "INFO", "-s",
-                                                 str(var_dir / f"beat-{name}")]))  # fmt: skip
+                                                 str(var_dir / f"beat-{name}")], **env))  # fmt: skip
     return started
 
 
-def end_to_end(procs, var_dir: Path, api, master_key: str, side: str, workers: int, expected: int) -> dict:
-    """A master change with `workers` worker processes: seconds until the `expected` followers
-    that are not hung have their order SUCCESS (the hung one's own order is not waited for)."""
+def end_to_end(procs, var_dir: Path, master_account_id: int, side: str, workers: int, expected: int,
+               profile: bool = False) -> dict:  # fmt: skip
+    """A master change with `workers` worker processes, the master traded by the desk (its
+    accepted order queues the sync, orders' hook): seconds from the master's fill at the venue
+    until the `expected` followers that are not hung have their order SUCCESS (the hung one's
+    own order is not waited for).
+    With `profile`, py-spy samples the worker processes' CPU from the change to the end."""
     from django.db import connection
 
     from following.models import SyncRun
@@ -313,58 +323,177 @@ def end_to_end(procs, var_dir: Path, api, master_key: str, side: str, workers: i
     runs_before = SyncRun.objects.count()
     wait_until(lambda: SyncRun.objects.count() > runs_before + 1, 60, "beat's syncs running")
     before = set(Order.objects.filter(follow_settings__isnull=False).values_list("id", flat=True))
-    place(api, master_key, side, "1", f"master-e2e-{workers}")
-    changed = time.monotonic()
-
-    def done() -> int:
-        rows = Order.objects.filter(follow_settings__isnull=False, status="SUCCESS").exclude(id__in=before)
-        return rows.exclude(follow_settings__user__username="follower0000").count() >= expected
-
-    wait_until(done, 300, "every follower order but the hung one's")
-    seconds = time.monotonic() - changed
+    spies = (
+        [spy_start(process, var_dir, f"e2e{workers}-{n}") for n, process in enumerate(started[:workers])]
+        if profile
+        else []
+    )
+    master = master_trade_by_desk(master_account_id, side, f"e2e-{workers}")
+    rows = Order.objects.filter(follow_settings__isnull=False, status="SUCCESS").exclude(id__in=before)
+    rows = rows.exclude(follow_settings__user__username="follower0000")
+    wait_until(lambda: rows.count() >= expected, 300, "every follower order but the hung one's")
+    fill = _venue_times([master])[master.client_order_id][1]
+    seconds = (max(rows.values_list("completed_at", flat=True)) - fill).total_seconds()
+    found = {"seconds": round(seconds, 2), "orders": expected, "workers": workers}
+    if spies:
+        found["profile"] = spy_stop(spies, f"follower_sync_worker_{workers}w")
     for process in started:
         procs.stop(process)
     connection.close()
-    return {"seconds": round(seconds, 2), "orders": expected, "workers": workers}
+    return found
 
 
-def copy_latency(procs, var_dir: Path, api, master_key: str, settings_ids: list[int], rounds: int) -> dict:
-    """Master fill (the paper's answer to the master's order) -> each follower order acknowledged
-    (its SUCCESS recorded), for a master the desk trades: as orders' hook does on the fill, the
-    master's sync is queued at once (dispatch.enqueue_master_sync) rather than left to beat."""
+def spy_start(process: subprocess.Popen, var_dir: Path, name: str) -> tuple:
+    """py-spy recording one Celery worker (its pool children too), raw collapsed stacks."""
+    out = var_dir / f"spy-{name}.txt"
+    spy = subprocess.Popen(  # noqa: S603
+        [str(ROOT / ".venv" / "bin" / "py-spy"), "record", "--pid", str(process.pid), "--subprocesses",
+         "--rate", "200", "--nonblocking", "--format", "raw", "--output", str(out)],
+        stdout=subprocess.DEVNULL, stderr=open(var_dir / f"spy-{name}.log", "w"),  # noqa: SIM115
+    )  # fmt: skip
+    time.sleep(0.5)  # attached before the change
+    return spy, out
+
+
+def spy_stop(spies: list[tuple], name: str, top: int = 25) -> dict:
+    """Stop the recordings (py-spy writes on SIGINT), merge them into bench/results/<name>.txt
+    (collapsed stacks: a flame graph tool reads them) and return the top functions by self and
+    by total samples."""
+    import re
+    import signal
+    from collections import Counter
+
+    lines = []
+    for spy, out in spies:
+        spy.send_signal(signal.SIGINT)
+        spy.wait(timeout=60)
+        lines += out.read_text().splitlines() if out.exists() else []
+    results = ROOT / "bench" / "results"
+    results.mkdir(exist_ok=True)
+    (results / f"{name}.txt").write_text("\n".join(lines) + "\n")
+    own, total, samples = Counter(), Counter(), 0
+    for line in lines:
+        stack, _, count = line.rpartition(" ")
+        if not count.isdigit():
+            continue
+        frames = [re.sub(r":\d+\)$", ")", frame) for frame in stack.split(";") if "(" in frame]
+        samples += int(count)
+        if frames:
+            own[frames[-1]] += int(count)
+        for frame in set(frames):
+            total[frame] += int(count)
+
+    def share(counter: Counter) -> list:
+        return [[frame, round(100 * n / max(samples, 1), 1)] for frame, n in counter.most_common(top)]
+
+    return {"file": f"bench/results/{name}.txt", "samples": samples, "self_pct": share(own), "total_pct": share(total)}
+
+
+def master_trade_by_desk(master_account_id: int, side: str, tag: str):
+    """The master's order placed by the desk (as a trader's order on the master account is): its
+    accepted result runs orders' hook, which queues the master's followers' sync after commit."""
+    from django.utils import timezone
+
+    from executor.models import ExchangeAccount
+    from orders.models import Order, OrderType
+    from orders.services import order_send
+
+    account = ExchangeAccount.objects.get(pk=master_account_id)
+    order = Order.objects.create(
+        symbol="BTC/USDT", side=side, order_type=OrderType.MARKET, qty=Decimal("1"), venue=account.connector,
+        exchange_account=account, created_by=account.owner, placement_started_at=timezone.now(),
+    )  # fmt: skip
+    order = order_send(order=order)
+    if order.status != "SUCCESS":
+        raise RuntimeError(f"master order {tag}: {order.status} {order.error_message}")
+    return order
+
+
+def _venue_times(orders) -> dict[str, tuple]:
+    """The paper venue's own moments of desk orders, by client order id: (received, filled)."""
+    from django.db.models import Min
+
+    from executor.paper.models import PaperOrder
+
+    ids = [order.client_order_id for order in orders]
+    rows = PaperOrder.objects.filter(client_order_id__in=ids).annotate(filled=Min("trades__created_at"))
+    return {row.client_order_id: (row.created_at, row.filled) for row in rows}
+
+
+STEPS = (
+    ("master's fill -> its result recorded (hook, commit)", "fill", "master_recorded"),
+    ("-> follower sync running (queue, worker pickup)", "master_recorded", "sync_started"),
+    ("-> follower order row (reads, master positions, price)", "sync_started", "created"),
+    ("-> venue has the order (HTTP send)", "created", "venue_received"),
+    ("-> venue filled it", "venue_received", "venue_filled"),
+    ("-> desk recorded it acknowledged", "venue_filled", "completed"),
+)
+
+
+def copy_latency(procs, var_dir: Path, settings_ids: list[int], rounds: int, master_account_id: int,
+                 external: tuple | None = None, poll_every: float | None = None) -> dict:  # fmt: skip
+    """Master fill at the venue -> each follower order acknowledged (its SUCCESS recorded).
+
+    A master account the desk trades (default): the master's order goes through the desk
+    (order_send), whose accepted result queues the followers' sync at once (orders' hook).
+    `external` (paper API client, master key): the master trades at the venue by itself and
+    beat's poll, every `poll_every` seconds, finds the change. Each step is timed from the rows'
+    own timestamps (the venue's order and trade rows, the sync run, the desk's orders)."""
+    from types import SimpleNamespace
+
     from django.db import connection
 
-    from following.dispatch import enqueue_master_sync
-    from following.models import FollowSettings
+    from following.models import SyncRun
     from orders.models import Order
 
-    master_id = FollowSettings.objects.filter(pk=settings_ids[0]).values_list("master_credential_id", flat=True)[0]
-    started = start_celery(procs, var_dir, 2, "latency")
-    samples: list[float] = []
+    extra = {"FOLLOW_SYNC_EVERY": str(poll_every)} if poll_every else {}
+    started = start_celery(procs, var_dir, 2, "latency-external" if external else "latency", **extra)
+    samples: list[dict] = []
     in_flight = Order.objects.filter(follow_settings_id__in=settings_ids, status__in=["SUBMITTING", "UNKNOWN"])
     wait_until(lambda: not in_flight.exists(), 60, "nothing in flight for these followers")
     time.sleep(3)  # workers up (the first round is not timed against worker start-up)
     side = "BUY"
     for index in range(rounds + 1):
         before = set(Order.objects.filter(follow_settings_id__in=settings_ids).values_list("id", flat=True))
-        place(api, master_key, side, "1", f"master-latency-{index}")
-        filled = dt.datetime.now(dt.UTC)
-        enqueue_master_sync(master_id)
+        if external:
+            api, key = external
+            tag = f"master-external-{index}-{secrets.token_hex(3)}"
+            place(api, key, side, "1", tag)
+            master = SimpleNamespace(client_order_id=tag, completed_at=None)
+        else:
+            master = master_trade_by_desk(master_account_id, side, f"latency-{index}")
         new = Order.objects.filter(follow_settings_id__in=settings_ids, status="SUCCESS").exclude(id__in=before)
         wait_until(lambda new=new: new.count() >= len(settings_ids), 60, "the followers' orders")
         if index:  # the first round warms the workers up
-            samples += [(done - filled).total_seconds() * 1000 for done in new.values_list("completed_at", flat=True)]
+            orders = list(new)
+            venue = _venue_times([master, *orders])
+            fill = venue[master.client_order_id][1]
+            recorded = master.completed_at or fill
+            run = SyncRun.objects.filter(started_at__gte=recorded, orders_placed__gt=0).order_by("id").first()
+            for order in orders:
+                samples.append({
+                    "fill": fill, "master_recorded": recorded, "sync_started": run.started_at if run else None,
+                    "created": order.created_at, "venue_received": venue[order.client_order_id][0],
+                    "venue_filled": venue[order.client_order_id][1], "completed": order.completed_at,
+                })  # fmt: skip
         side = "SELL" if side == "BUY" else "BUY"
         time.sleep(0.5)
     for process in started:
         procs.stop(process)
     connection.close()
-    samples.sort()
+    totals = sorted((row["completed"] - row["fill"]).total_seconds() * 1000 for row in samples)
+    steps = {}
+    for name, first, last in STEPS:
+        spans = sorted((row[last] - row[first]).total_seconds() * 1000 for row in samples if row[first] and row[last])
+        steps[name] = {"p50_ms": _pct(spans, 50), "p99_ms": _pct(spans, 99)}
+    return {"samples": len(totals), "p50_ms": _pct(totals, 50), "p99_ms": _pct(totals, 99),
+            "max_ms": round(totals[-1], 1), "steps": steps, "poll_every": poll_every}  # fmt: skip
 
-    def pct(p: float) -> float:
-        return round(samples[min(len(samples) - 1, int(p / 100 * len(samples)))], 1)
 
-    return {"samples": len(samples), "p50_ms": pct(50), "p99_ms": pct(99), "max_ms": round(samples[-1], 1)}
+def _pct(values: list[float], p: float) -> float | None:
+    if not values:
+        return None
+    return round(values[min(len(values) - 1, int(p / 100 * len(values)))], 1)
 
 
 def main() -> None:
@@ -436,13 +565,17 @@ def main() -> None:
         connection.close()
 
         api = httpx.Client(base_url=f"{base_url}/api", timeout=30)
+        master_account_id = FollowSettings.objects.values_list("master_credential_id", flat=True).first()
         hung_paper = hang_one_follower()
         side = "BUY"
         result["end_to_end_by_workers"] = {}
         for workers in (1, 2):
-            log(f"end to end: {workers} worker process(es) and beat; the master trades 1 BTC ({side}); one hung")
-            result["end_to_end_by_workers"][workers] = end_to_end(procs, var_dir, api, master_key, side, workers,
-                                                                  args.followers - 1)  # fmt: skip
+            log(
+                f"end to end: {workers} worker process(es) and beat; the desk trades 1 BTC ({side}) on the master; "
+                "one follower hung"
+            )
+            result["end_to_end_by_workers"][workers] = end_to_end(procs, var_dir, master_account_id, side, workers,
+                                                                  args.followers - 1, profile=args.profile)  # fmt: skip
             side = "SELL" if side == "BUY" else "BUY"
         result["end_to_end"] = result["end_to_end_by_workers"][1]
         unhang(hung_paper)
@@ -450,7 +583,12 @@ def main() -> None:
         log("copy latency: 10 followers, the master traded by the desk (its sync queued on the fill)")
         keep = list(FollowSettings.objects.order_by("id").values_list("id", flat=True)[1:11])
         FollowSettings.objects.exclude(id__in=keep).update(is_active=False)
-        result["copy_latency"] = copy_latency(procs, var_dir, api, master_key, keep, rounds=args.latency_rounds)
+        result["copy_latency"] = copy_latency(procs, var_dir, keep, args.latency_rounds, master_account_id)
+        log(f"copy latency: the same, an external master (trades at the venue), beat polling every {args.poll_every}s")
+        result["copy_latency_external"] = copy_latency(
+            procs, var_dir, keep, args.latency_rounds, master_account_id, external=(api, master_key),
+            poll_every=args.poll_every,
+        )  # fmt: skip
         FollowSettings.objects.update(is_active=True)
         connection.close()
 
@@ -458,10 +596,7 @@ def main() -> None:
         place(api, master_key, side, "1", "master-inproc")
         started = time.monotonic()
         with counter, CpuMeter(web) as cpu:
-            if args.profile:
-                run = profiled(follow_sync_cycle)
-            else:
-                run = follow_sync_cycle()
+            run = follow_sync_cycle()
         seconds = time.monotonic() - started
         total = len(counter.statements)
         result["in_process_cycle"] = {"seconds": round(seconds, 2), "orders": run.orders_placed,
@@ -497,19 +632,6 @@ def main() -> None:
     report(result)
 
 
-def profiled(function):
-    import cProfile
-    import pstats
-
-    from django.test import override_settings
-
-    profile = cProfile.Profile()
-    with override_settings(FOLLOW_SYNC_THREADS=0):
-        value = profile.runcall(function)
-    pstats.Stats(profile).sort_stats(os.environ.get("BENCH_PROFILE_SORT", "cumulative")).print_stats(45)
-    return value
-
-
 def _up(base_url: str) -> bool:
     try:
         return httpx.get(f"{base_url}/api/instruments", timeout=2).status_code == 200
@@ -533,7 +655,8 @@ def report(result: dict) -> None:
         *[(f"master change -> {n - 1} follower orders SUCCESS, one hung, {w} worker process(es)",
            f"{row['seconds']} s ({result['ratio_by_workers'][w]}x the venue's own time)")
           for w, row in result["end_to_end_by_workers"].items()],
-        ("copy latency, master fill -> follower order acknowledged (10 followers): p50 / p99 / max",
+        ("copy latency, master traded by the desk, fill -> follower order acknowledged (10 followers): "
+         "p50 / p99 / max",
          f"{result['copy_latency']['p50_ms']} / {result['copy_latency']['p99_ms']} / "
          f"{result['copy_latency']['max_ms']} ms over {result['copy_latency']['samples']}"),
         (f"in-process cycle placing {result['in_process_cycle']['orders']} orders",
@@ -547,10 +670,29 @@ def report(result: dict) -> None:
         ("ratio end to end / baseline", f"{result['ratio_end_to_end_vs_baseline']}x"),
         ("ratio in-process cycle / baseline", f"{result['ratio_cycle_vs_baseline']}x"),
     ]  # fmt: skip
+    external = result["copy_latency_external"]
+    rows[7:7] = [
+        *[(f"  {name}", f"p50 {step['p50_ms']} / p99 {step['p99_ms']} ms")
+          for name, step in result["copy_latency"]["steps"].items()],
+        (f"copy latency, external master, beat polling every {external['poll_every']} s: p50 / p99 / max",
+         f"{external['p50_ms']} / {external['p99_ms']} / {external['max_ms']} ms over {external['samples']}"),
+        *[(f"  {name}", f"p50 {step['p50_ms']} / p99 {step['p99_ms']} ms")
+          for name, step in external["steps"].items() if not name.startswith("master's fill")],
+    ]  # fmt: skip
     width = max(len(name) for name, _ in rows)
     print(f"\nload average at start: {result['machine']['load_average_at_start']}")
     for name, value in rows:
         print(f"{name:<{width}}  {value}")
+    for workers, row in result["end_to_end_by_workers"].items():
+        if "profile" in row:
+            found = row["profile"]
+            print(f"\npy-spy, {workers} worker process(es), {found['samples']} samples ({found['file']}):")
+            print("  self %   function")
+            for frame, pct in found["self_pct"]:
+                print(f"  {pct:6}   {frame}")
+            print("  total %  function")
+            for frame, pct in found["total_pct"]:
+                print(f"  {pct:6}   {frame}")
     out = ROOT / "bench" / "results"
     out.mkdir(exist_ok=True)
     (out / "follower_sync.json").write_text(json.dumps(result, indent=2, default=str))
