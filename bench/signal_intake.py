@@ -108,6 +108,11 @@ def parse_args() -> argparse.Namespace:
         default="tradedesk.settings",
         help="settings module for the desk, to try a variant (put it on PYTHONPATH); default tradedesk.settings",
     )
+    parser.add_argument(
+        "--desk-app",
+        default="tradedesk.asgi:application",
+        help="ASGI app for the desk, to try a variant (put it on PYTHONPATH); default tradedesk.asgi:application",
+    )
     parser.add_argument("--only", help="comma-separated apps to run (desk,drf,bare); default all three")
     parser.add_argument("--output", type=Path, default=RESULTS / "signal_intake.json")
     return parser.parse_args()
@@ -502,7 +507,7 @@ def create_key(env: dict) -> str:
 def run_app(name: str, args: argparse.Namespace) -> dict:
     settings, asgi_app, wsgi_app, database, table = APPS[name]
     if name == "desk":
-        settings = args.desk_settings
+        settings, asgi_app = args.desk_settings, args.desk_app
     db = recreate_database(args.postgres, database)
     env = server_env(settings, db, args.redis if name == "desk" else None)
     log(f"{name}: migrating {db}")
@@ -588,6 +593,7 @@ def main() -> int:
             "shape": args.shape,
             "client": client,
             "desk_settings": args.desk_settings,
+            "desk_app": args.desk_app,
         },
     }
     log(f"machine: {results['machine']['nproc']} cores, {results['machine']['cpu_model']}; client: {client}")

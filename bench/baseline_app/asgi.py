@@ -1,9 +1,8 @@
-"""Served like the desk (tradedesk/asgi.py): Django's WSGI handler in a2wsgi's thread pool."""
+"""Served like the desk (tradedesk/asgi.py): Django's WSGI handler in tradedesk.wsgi_pool's thread pool."""
 
 import os
 
-from a2wsgi import WSGIMiddleware
-
 from bench.baseline_app.wsgi import application as wsgi_application
+from tradedesk.wsgi_pool import ThreadPoolWSGI
 
-application = WSGIMiddleware(wsgi_application, workers=int(os.environ.get("WEB_THREADS", "8")))
+application = ThreadPoolWSGI(wsgi_application, workers=int(os.environ.get("WEB_THREADS", "8")))
