@@ -8,7 +8,7 @@ PORT ?= 8000
 # Production-style processes (make web/worker/beat) read DATABASE_URL and REDIS_URL from the env.
 WEB_WORKERS ?= 2
 PROMETHEUS_MULTIPROC_DIR ?= var/prometheus
-# The SQLite pass runs in this many pytest processes (pytest-xdist; a module stays in one).
+# Each test pass runs in this many pytest processes (pytest-xdist; a module stays in one).
 TEST_PROCESSES ?= 2
 
 .PHONY: help install migrate demo demo-reset run strategy test lint format web worker browser-worker beat healthcheck services-test bench-intake bench-orders bench-live bench-follow screenshots clean
@@ -67,7 +67,7 @@ test: lint
 services-test: install
 	DEBUG=true DATABASE_URL=$${TEST_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/tradedesk} \
 	  REDIS_URL=$${TEST_REDIS_URL:-redis://127.0.0.1:6379/15} CONN_MAX_AGE=0 \
-	  $(PY) -m pytest -m services --durations=15
+	  $(PY) -m pytest -m services -n $(TEST_PROCESSES) --dist loadscope --durations=15
 
 # Production shape: WEB_WORKERS uvicorn processes, each answering HTTP through Django's WSGI
 # handler in WEB_THREADS threads and the /ws/ sockets through Channels, on one port (README,

@@ -21,6 +21,7 @@ from following import venue as follow_venue
 from following.models import FollowSettings, TradeError
 from orders.models import Order
 from tests.following.test_scenarios_services import URL, Venue, _spawn, _stop, wait_cycles, wait_for
+from tradedesk.celery import app as celery_app
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
 
@@ -50,6 +51,27 @@ def celery_processes(tmp_path_factory, django_db_blocker):
     yield {"worker": worker, "beat": beat, "tmp": tmp}
     for process in (beat, worker):
         _stop(process)
+
+
+@pytest.fixture(autouse=True)
+def idle_worker_at_flush(request):
+    """The module's worker stops taking tasks at the end of each test and finishes the ones it
+    has, before the test's flush: a sync's transaction next to the flush's TRUNCATE of every table
+    deadlocks (PostgreSQL then aborts one of them, sometimes the flush)."""
+    if "celery_processes" not in request.fixturenames:
+        yield
+        return
+    request.getfixturevalue("celery_processes")
+    celery_app.control.add_consumer("celery", reply=True, timeout=5)
+    yield
+    celery_app.control.cancel_consumer("celery", reply=True, timeout=5)
+    inspect = celery_app.control.inspect(timeout=1)
+
+    def idle() -> bool:
+        active, reserved = inspect.active() or {}, inspect.reserved() or {}
+        return bool(active) and not any(active.values()) and not any(reserved.values())
+
+    wait_for(idle, timeout=60, what="the worker idle before the flush")
 
 
 @pytest.fixture

@@ -1,7 +1,8 @@
 """/readyz against real servers going away and coming back: a throwaway redis-server that is
 stopped and started again, PostgreSQL behind a TCP proxy that is cut and restored (the machine's
 shared PostgreSQL and Redis are never stopped), and a browser session that needs a person. The
-desk runs as in production: uvicorn, a Celery worker and beat, each its own process."""
+desk runs as in production: uvicorn, a Celery worker and beat, each its own process, all of them
+reaching PostgreSQL through the proxy."""
 
 import json
 import os
@@ -164,8 +165,8 @@ def database_url(port: int | None = None) -> str:
 
 @pytest.fixture
 def desk(tmp_path, trader, settings):
-    """Web (uvicorn), worker and beat processes on a throwaway Redis; the web server reaches
-    PostgreSQL through the proxy."""
+    """Web (uvicorn), worker and beat processes on a throwaway Redis, reaching PostgreSQL
+    through the proxy."""
     redis_server = RedisServer()
     redis_server.start()
     db = connection.settings_dict
@@ -178,7 +179,9 @@ def desk(tmp_path, trader, settings):
     env = {
         **os.environ,
         "DEBUG": "true",
-        "DATABASE_URL": database_url(),
+        # Every process reaches PostgreSQL through the proxy: an outage is the same for all of them
+        # (a worker that still saw the database would resolve the web's incident while it lasts).
+        "DATABASE_URL": database_url(proxy.port),
         "REDIS_URL": redis_server.url,
         "VAR_DIR": str(tmp_path),
         "HEARTBEAT_EVERY": "1",
@@ -199,10 +202,9 @@ def desk(tmp_path, trader, settings):
     }
     processes = {}
     for name, command in commands.items():
-        process_env = {**env, "DATABASE_URL": database_url(proxy.port)} if name == "web" else env
         processes[name] = subprocess.Popen(  # noqa: S603
             command,
-            env=process_env,
+            env=env,
             cwd=settings.BASE_DIR,
             stdout=subprocess.DEVNULL,
             stderr=open(tmp_path / f"{name}.log", "w"),  # noqa: SIM115 (closed with the process)
