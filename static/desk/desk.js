@@ -241,7 +241,7 @@
         clearTimeout(pongTimer);
         if (event.code === SESSION_ENDED) {
           // The login ended since the socket opened (logged out elsewhere, expired, role taken away).
-          location.href = "/login/?next=" + encodeURIComponent(location.pathname + location.search);
+          goToLogin("/login/?next=" + encodeURIComponent(location.pathname + location.search));
           return;
         }
         renderLiveStatus();
@@ -262,11 +262,20 @@
     connect();
   }
 
+  /* Once: a page has several sockets (and fetches) that each learn the login ended; a second
+     navigation would abort the first one. */
+  var leaving = false;
+  function goToLogin(url) {
+    if (leaving) return;
+    leaving = true;
+    location.href = url;
+  }
+
   /* ---- live tables ---- */
   function fetchHtml(url) {
     return fetch(url, { headers: { "HX-Request": "true" }, credentials: "same-origin" }).then(function (response) {
       if (response.status === 401) {
-        location.href = response.headers.get("HX-Redirect") || "/login/";
+        goToLogin(response.headers.get("HX-Redirect") || "/login/");
         throw new Error("logged out");
       }
       if (!response.ok) throw new Error("HTTP " + response.status);
