@@ -13,7 +13,13 @@
 5. Memory: the desk's Chromium processes' resident memory after warm-up and after
    --memory-orders orders.
 
-Prints p50/p95 and the ratios; writes bench/results/order_placement.json.
+Prints p50/p95 and the ratios; writes bench/results/order_placement.json. Also prints where the
+desk's time goes per order (the split), from what the desk itself records: the order row's
+timestamps (created at the confirm, placement started when the task picked it up, completed when
+the result was recorded), the executor's step log (one JSON log line per order with each browser
+step's time, the arm before the submit and the answer after it) and the event's arrival here.
+With --profile, py-spy samples the desk process (all its threads) during the timed desk orders
+into bench/results/ and the top functions are printed.
 
     python bench/order_placement.py --site pro [--orders 100]
 
@@ -42,6 +48,7 @@ import os
 import platform
 import re
 import socket
+import sqlite3
 import statistics
 import subprocess
 import sys
@@ -107,7 +114,10 @@ class Desk:
             "VAR_DIR": str(var_dir),
             "BROWSER_TRACE": "false",
             "RISK_MAX_DAILY_QTY": "100000",
-            "LOG_LEVEL": "WARNING",
+            # Production's level and format: the executor's step log (INFO, one line per order)
+            # is read back for the split.
+            "LOG_LEVEL": "INFO",
+            "LOG_FORMAT": "json",
         }
         self.cookies = http.cookiejar.CookieJar()
         self.http = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(self.cookies))
@@ -178,7 +188,10 @@ class Desk:
         return chromium_rss(self.process.pid)
 
 
-def desk_orders(desk: Desk, creds: dict, count: int, socket_, label: str, spacing: float = 0.0) -> list[float]:
+def desk_orders(
+    desk: Desk, creds: dict, count: int, socket_, label: str, spacing: float = 0.0, trace: list | None = None
+) -> list[float]:
+    """Confirm -> SUCCESS event per order, in ms; `trace` gets (order id, sent, event) wall times."""
     latencies = []
     for index in range(count):
         time.sleep(spacing)  # the time between two confirms (not timed)
@@ -188,7 +201,7 @@ def desk_orders(desk: Desk, creds: dict, count: int, socket_, label: str, spacin
             {"symbol": "BTC/USDT", "side": "BUY", "suggest_qty": "0.001", "strategy_name": "bench"},
             {"X-API-KEY": creds["api_key"]},
         )
-        started = time.perf_counter()
+        sent_at, started = time.time(), time.perf_counter()
         order = desk.call(
             "POST",
             "/api/orders",
@@ -203,6 +216,8 @@ def desk_orders(desk: Desk, creds: dict, count: int, socket_, label: str, spacin
         if data["status"] != "SUCCESS":
             sys.exit(f"order {order['id']} ended {data['status']}: {data['error_code']} {data['error_message']}")
         latencies.append((time.perf_counter() - started) * 1000)
+        if trace is not None:
+            trace.append((order["id"], sent_at, time.time()))
         if (index + 1) % 50 == 0:
             log(f"{label}: {index + 1}/{count} orders, last {latencies[-1]:.0f} ms")
     return latencies
@@ -358,11 +373,15 @@ def ccxt_main(args) -> None:
                 desk_orders(desk, creds, 10, socket_, "warm-up", args.spacing)
                 direct_orders(desk.base, creds, 10)
                 log(f"timing {args.orders} desk orders and {args.orders} direct requests, alternating in blocks of 10")
+                profiler = Profiler(desk.process.pid, "order_placement_ccxt") if args.profile else None
+                trace: list = []
                 for _ in range(max(1, args.orders // 10)):
-                    desk_times += desk_orders(desk, creds, 10, socket_, "desk", args.spacing)
+                    desk_times += desk_orders(desk, creds, 10, socket_, "desk", args.spacing, trace=trace)
                     direct_times += direct_orders(desk.base, creds, 10)
+                profile = profiler.stop() if profiler else []
         finally:
             desk.stop()
+        parts = split(desk, trace)
     desk_p50, direct_p50 = percentile(desk_times, 0.5), percentile(direct_times, 0.5)
     result.update(
         {
@@ -370,6 +389,9 @@ def ccxt_main(args) -> None:
             "direct_httpx": summary(direct_times),
             "target_p50_ms": round(1.5 * direct_p50 + 10, 1),
             "met": desk_p50 <= 1.5 * direct_p50 + 10,
+            "split": parts,
+            "profile_top": profile,
+            "load_average": os.getloadavg(),
         }
     )
     out = ROOT / "bench" / "results"
@@ -389,6 +411,124 @@ def ccxt_main(args) -> None:
         f"target: desk p50 <= 1.5 x direct p50 + 10 ms = {result['target_p50_ms']} ms: "
         f"{'met' if result['met'] else 'NOT met'}"
     )
+    print_split(parts)
+    for line in profile:
+        print("  " + line)
+    print(f"load average at the end: {' '.join(f'{x:.2f}' for x in result['load_average'])}")
+
+
+def _wall(text: str | None) -> float | None:
+    """A timestamp of the desk's SQLite row (UTC, naive) as seconds since the epoch."""
+    return datetime.fromisoformat(text).replace(tzinfo=UTC).timestamp() if text else None
+
+
+def _steps_by_order(log_path: Path) -> dict[int, dict]:
+    """The executor's step log lines (one per browser placement) by the desk's order id."""
+    found = {}
+    for line in log_path.read_text(errors="replace").splitlines():
+        if '"browser_steps"' not in line:
+            continue
+        try:
+            record = json.loads(line)
+        except ValueError:
+            continue
+        if record.get("order_id") is not None:
+            found[int(record["order_id"])] = record
+    return found
+
+
+def split(desk: Desk, trace: list) -> dict:
+    """Per component of confirm -> SUCCESS event, p50 and mean over the timed orders (ms), from the
+    order rows' timestamps, the executor's step log and the event's arrival at this script."""
+    rows = {}
+    with sqlite3.connect(desk.var_dir / "tradedesk.sqlite3") as db:
+        for order_id, created, started, completed in db.execute(
+            "SELECT id, created_at, placement_started_at, completed_at FROM orders_order"
+        ):
+            rows[order_id] = (_wall(created), _wall(started), _wall(completed))
+    steps = _steps_by_order(desk.var_dir / "rundesk.log")
+    parts: dict[str, list[float]] = {}
+
+    def add(name: str, seconds: float) -> None:
+        parts.setdefault(name, []).append(seconds * 1000)
+
+    for order_id, sent, event in trace:
+        created, started, completed = rows[order_id]
+        add("1 confirm (API: risk, row, commit)", created - sent)
+        add("2 queue wait (commit -> task picks it up)", started - created)
+        flow = steps.get(order_id)
+        if flow is None:  # no browser (the ccxt path): the venue call and the recording together
+            add("3 venue call + recording", completed - started)
+        else:
+            flow_start = flow["browser_flow_started"]
+            flow_end = flow_start + flow["browser_flow_ms"] / 1000
+            add("3 task -> browser thread (connector, host queue)", flow_start - started)
+            for name, ms in flow["browser_steps"]:
+                label = "answer (submit click -> notice read)" if name == "answer" else name
+                add(f"4 browser: {label}", ms / 1000)
+            add("5 recording (browser done -> row committed)", completed - flow_end)
+        add("6 event (row committed -> event received here)", event - completed)
+    parts["total (confirm -> SUCCESS event)"] = [(event - sent) * 1000 for _, sent, event in trace]
+    return {
+        name: {"p50_ms": round(percentile(values, 0.5), 1), "mean_ms": round(statistics.fmean(values), 1)}
+        for name, values in parts.items()
+    }
+
+
+def print_split(result: dict) -> None:
+    print("where the desk's time goes per order (from its own records; components' p50 do not add up):")
+    for name, row in result.items():
+        print(f"  {name:<62}{row['p50_ms']:>9} p50{row['mean_ms']:>9} mean")
+
+
+class Profiler:
+    """py-spy sampling the desk process (every thread, not idle ones) while it runs."""
+
+    def __init__(self, pid: int, name: str) -> None:
+        self.path = ROOT / "bench" / "results" / f"{name}.pyspy.txt"
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        spy = Path(sys.executable).with_name("py-spy")
+        # --nonblocking: the desk is not paused for each sample, so the timed orders stay honest.
+        self.process = subprocess.Popen(
+            [str(spy), "record", "--pid", str(pid), "--format", "raw", "--nonblocking", "-o", str(self.path)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
+        time.sleep(1.0)  # attached before the first timed order
+
+    def stop(self) -> list[str]:
+        self.process.send_signal(2)  # SIGINT: py-spy writes its file and exits
+        try:
+            self.process.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+        return top_functions(self.path)
+
+
+def top_functions(path: Path, count: int = 15) -> list[str]:
+    """The functions with most samples on CPU: own (the frame running) and total (on the stack)."""
+    if not path.exists():
+        return [f"(no profile written: {path})"]
+    own: dict[str, int] = {}
+    total: dict[str, int] = {}
+    samples = 0
+    for line in path.read_text(errors="replace").splitlines():
+        stack, _, number = line.rpartition(" ")
+        if not number.isdigit():
+            continue
+        n = int(number)
+        samples += n
+        frames = [re.sub(r":\d+\)$", ")", frame) for frame in stack.split(";")]  # the function, not its line
+        if frames:
+            own[frames[-1]] = own.get(frames[-1], 0) + n
+        for frame in set(frames):
+            total[frame] = total.get(frame, 0) + n
+    lines = [f"{samples} samples (100 Hz, all threads of the desk process, idle excluded)", "own%  function"]
+    lines += [f"{100 * n / samples:5.1f} {name}" for name, n in sorted(own.items(), key=lambda kv: -kv[1])[:count]]
+    lines.append("total%  function (on the stack)")
+    top = sorted(total.items(), key=lambda kv: -kv[1])
+    lines += [f"{100 * n / samples:5.1f} {name}" for name, n in top[:count]]
+    return lines
 
 
 def machine() -> dict:
@@ -412,6 +552,9 @@ def main() -> None:
         help="ccxt path: seconds between two desk confirms, not timed (ccxt's rate limiter spaces Binance "
         "requests by their weight, e.g. 200 ms before an account read; back to back, 0, times that wait too)",
     )
+    parser.add_argument(
+        "--profile", action="store_true", help="py-spy CPU profile of the desk process during the timed desk orders"
+    )
     args = parser.parse_args()
     if args.path == "ccxt":
         ccxt_main(args)
@@ -434,7 +577,10 @@ def main() -> None:
                 desk_orders(desk, creds, 10, socket_, "warm-up")
                 rss_warm = desk.chromium_rss()
                 log(f"timing {args.orders} desk orders (confirm -> SUCCESS event)")
-                warm = desk_orders(desk, creds, args.orders, socket_, "desk")
+                profiler = Profiler(desk.process.pid, f"order_placement_{args.site}") if args.profile else None
+                trace: list = []
+                warm = desk_orders(desk, creds, args.orders, socket_, "desk", trace=trace)
+                profile = profiler.stop() if profiler else []
                 log(f"timing {args.orders} bare Playwright orders on the same page")
                 bare = bare_orders(desk.base, creds, args.orders, args.site)
                 log(f"timing {args.cold} cold starts (launch, login, order)")
@@ -447,6 +593,7 @@ def main() -> None:
                     rss_end = desk.chromium_rss()
         finally:
             desk.stop()
+        parts = split(desk, trace)
 
     result.update(
         {
@@ -459,6 +606,9 @@ def main() -> None:
             "browser_rss_mb_after_warmup": round(rss_warm / 2**20, 1),
             "browser_rss_mb_at_end": round(rss_end / 2**20, 1),
             "browser_rss_growth_pct": round((rss_end / rss_warm - 1) * 100, 1) if rss_warm else None,
+            "split": parts,
+            "profile_top": profile,
+            "load_average": os.getloadavg(),
         }
     )
     out = ROOT / "bench" / "results"
@@ -481,8 +631,12 @@ def main() -> None:
     print(f"first desk order after start: {result['first_order_ms']} ms")
     print(
         f"desk / bare: p50 x{result['ratio_desk_to_bare_p50']}, p95 x{result['ratio_desk_to_bare_p95']} "
-        "(target: within 2x; p50 <= 300 ms, p95 <= 600 ms)"
+        "(targets: desk p50 <= 150 ms, p95 <= 300 ms, desk p50 <= 1.3 x bare p50)"
     )
+    print_split(parts)
+    for line in profile:
+        print("  " + line)
+    print(f"load average at the end: {' '.join(f'{x:.2f}' for x in result['load_average'])}")
     if args.memory_orders:
         print(
             f"browser memory: {result['browser_rss_mb_after_warmup']} MB after warm-up, "
