@@ -7,6 +7,7 @@ ProfileError naming the file and the key at fault, never a browser failure at th
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import string
@@ -275,7 +276,11 @@ def load_profile(name: str) -> Profile:
     for directory in [*map(Path, settings.EXCHANGE_PROFILE_DIRS), BUILTIN_DIR]:
         path = directory / f"{name}.yaml"
         if path.exists():
-            return parse_profile(path.read_text(), source=str(path))
+            text = path.read_text()
+            # Parsed once per text and environment (a connector is made per order; parsing the
+            # YAML each time cost ~10 ms an order): an edited file or variable is parsed again.
+            variables = tuple(os.environ.get(match.group(1)) for match in _ENV_RE.finditer(text))
+            return _parsed(text, str(path), variables)
     raise ProfileError(f"no exchange profile named {name!r} (looked in EXCHANGE_PROFILE_DIRS and {BUILTIN_DIR})")
 
 
@@ -296,6 +301,11 @@ ORDER_PLACEHOLDERS = (
     "exchange_order_id",
 )
 LOGIN_PLACEHOLDERS = ("base_url", "username", "password", "totp")
+
+
+@functools.lru_cache(maxsize=64)
+def _parsed(text: str, source: str, variables: tuple) -> Profile:
+    return parse_profile(text, source=source)
 
 
 def parse_profile(text: str, source: str = "<profile>") -> Profile:
