@@ -23,7 +23,6 @@ import time
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
-from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.core.cache import cache
@@ -32,10 +31,8 @@ from django.db import transaction
 from executor.connectors.base import Position
 from executor.models import ExchangeAccount
 from executor.selectors import task_queue_for
+from following import venue
 from following.models import FollowSettings
-
-if TYPE_CHECKING:
-    from following.venue import MasterSnapshot
 
 logger = logging.getLogger(__name__)
 
@@ -65,8 +62,6 @@ class Batch:
         return cls(settings_ids=set(payload["settings_ids"]), masters=masters)
 
     def snapshots(self) -> dict:
-        from following.venue import MasterSnapshot
-
         accounts = ExchangeAccount.objects.in_bulk(list(self.masters))
         found = {}
         for account_id, value in self.masters.items():
@@ -74,7 +69,7 @@ class Batch:
                 symbol: Position(symbol, Decimal(qty), Decimal(avg) if avg is not None else None)
                 for symbol, qty, avg in value["positions"]
             }
-            found[account_id] = MasterSnapshot(
+            found[account_id] = venue.MasterSnapshot(
                 positions=positions, fingerprint=value["fingerprint"], account=accounts.get(account_id)
             )
         return found
@@ -151,12 +146,10 @@ def follow_sync_master(master_id: int, *, poll: bool = False):
     return run
 
 
-def _poll(master_id: int) -> tuple[bool, "MasterSnapshot | None"]:
+def _poll(master_id: int) -> tuple[bool, venue.MasterSnapshot | None]:
     """The master's positions (one venue read): (unchanged since its last full sync and that
     sync younger than FULL_SYNC_EVERY, the snapshot for the cycle). A failed read is no
     snapshot: the cycle reads again and records the problem."""
-    from following import venue
-
     account = ExchangeAccount.objects.filter(pk=master_id).first()
     if account is None:
         return False, None
