@@ -190,12 +190,15 @@ CACHES = {
 }
 
 CELERY_BROKER_URL = REDIS_URL or "memory://"
+# Embedded: Kombu's memory transport woken by each message instead of polled (a task waited
+# half the 50 ms poll on average): tradedesk/memory_broker.py. The interval is its safety net.
+CELERY_BROKER_TRANSPORT = None if REDIS_URL else "tradedesk.memory_broker:Transport"
 # Redis redelivers a task a worker took but never acknowledged (it died) after this many
 # seconds; placement is idempotent, so a redelivery looks the order up instead of placing it.
 CELERY_BROKER_TRANSPORT_OPTIONS = (
     {"visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=3600)}
     if REDIS_URL
-    else {"polling_interval": 0.05}
+    else {"polling_interval": 1.0}
 )
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
