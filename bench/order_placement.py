@@ -47,6 +47,7 @@ import json
 import os
 import platform
 import re
+import shutil
 import socket
 import sqlite3
 import statistics
@@ -157,13 +158,19 @@ class Desk:
         creds["token"] = self.manage("create_user_token", creds["username"]).strip()
         return creds
 
-    def stop(self) -> None:
+    def stop(self, name: str) -> None:
         if self.process and self.process.poll() is None:
             self.process.terminate()
             try:
                 self.process.wait(timeout=30)
             except subprocess.TimeoutExpired:
                 self.process.kill()
+        # The desk's own log outlives its temporary VAR_DIR: the step lines, and what went wrong.
+        log_path = self.var_dir / "rundesk.log"
+        if log_path.exists():
+            out = ROOT / "bench" / "results"
+            out.mkdir(parents=True, exist_ok=True)
+            shutil.copy(log_path, out / f"{name}.rundesk.log")
 
     def call(self, method: str, path: str, body: dict, headers: dict) -> dict:
         request = urllib.request.Request(self.base + path, data=json.dumps(body).encode(), method=method)
@@ -380,7 +387,7 @@ def ccxt_main(args) -> None:
                     direct_times += direct_orders(desk.base, creds, 10)
                 profile = profiler.stop() if profiler else []
         finally:
-            desk.stop()
+            desk.stop("order_placement_ccxt")
         parts = split(desk, trace)
     desk_p50, direct_p50 = percentile(desk_times, 0.5), percentile(direct_times, 0.5)
     result.update(
@@ -592,7 +599,7 @@ def main() -> None:
                     desk_orders(desk, creds, remaining, socket_, "memory")
                     rss_end = desk.chromium_rss()
         finally:
-            desk.stop()
+            desk.stop(f"order_placement_{args.site}")
         parts = split(desk, trace)
 
     result.update(
