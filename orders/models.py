@@ -8,6 +8,7 @@ from simple_history.models import HistoricalRecords
 from signals.models import PRICE
 from tradedesk.choices import Side
 from tradedesk.formatting import number
+from tradedesk.history import HistoryManager
 
 
 class OrderType(models.TextChoices):
@@ -120,7 +121,7 @@ class Order(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     objects = OrderQuerySet.as_manager()
-    history = HistoricalRecords()
+    history = HistoricalRecords(history_manager=HistoryManager)  # two audit rows per order: tradedesk/history.py
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -186,7 +187,7 @@ class Fill(models.Model):
     time = models.DateTimeField(help_text="When the venue executed it (else when the desk saw it).")
     created_at = models.DateTimeField(auto_now_add=True)
 
-    history = HistoricalRecords()
+    history = HistoricalRecords(history_manager=HistoryManager)
 
     class Meta:
         ordering = ["time", "id"]
