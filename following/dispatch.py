@@ -72,6 +72,7 @@ class Batch:
             found[account_id] = venue.MasterSnapshot(
                 positions=positions, fingerprint=value["fingerprint"], account=accounts.get(account_id)
             )
+            found[account_id].know_prices(value.get("prices") or {})
         return found
 
 
@@ -80,7 +81,8 @@ def _snapshot_payload(snapshot) -> dict:
         [p.symbol, str(p.qty), str(p.avg_price) if p.avg_price is not None else None]
         for p in snapshot.positions.values()
     ]
-    return {"positions": positions, "fingerprint": snapshot.fingerprint}
+    # The master's prices already read (or known from its fill): no batch reads them again.
+    return {"positions": positions, "fingerprint": snapshot.fingerprint, "prices": snapshot.known_prices()}
 
 
 def hand_out(groups: list, *, snapshots: dict, now: datetime) -> tuple[list, int]:
@@ -90,6 +92,10 @@ def hand_out(groups: list, *, snapshots: dict, now: datetime) -> tuple[list, int
     if len(groups) <= size:
         return groups, 0
     chunks = [groups[start : start + size] for start in range(size, len(groups), size)]
+    for snapshot in snapshots.values():
+        if isinstance(snapshot, venue.MasterSnapshot):
+            for symbol in snapshot.positions:
+                snapshot.price(symbol)  # read once here, handed to every batch
     from following.tasks import sync_follower_batch
 
     for chunk in chunks:
@@ -109,15 +115,18 @@ def masters_to_sync() -> list[int]:
     return sorted(set(rows.distinct()))
 
 
-def enqueue_master_sync(master_id: int, *, poll: bool = False) -> bool:
+def enqueue_master_sync(master_id: int, *, poll: bool = False, prices: dict[str, str] | None = None) -> bool:
     """Queue a sync of one master unless one is queued and not started yet (that one will read
     the newest positions). The mark expires, so a task lost with its worker blocks nothing.
-    `poll` (beat's): the sync first checks whether the master's positions changed."""
+    `poll` (beat's): the sync first checks whether the master's positions changed. `prices`
+    (symbol -> the master's fill price, from its accepted order): the slippage guard's price,
+    not read again at the venue."""
     if not cache.add(QUEUED.format(master_id), 1, timeout=max(5, int(settings.FOLLOW_SYNC_EVERY * 5))):
         return False
     from following.tasks import sync_master
 
-    sync_master.apply_async((master_id, poll) if poll else (master_id,), queue=task_queue_for(None))
+    args = (master_id, poll, prices) if prices else (master_id, poll) if poll else (master_id,)
+    sync_master.apply_async(args, queue=task_queue_for(None))
     return True
 
 
@@ -126,10 +135,11 @@ def follow_sync_dispatch() -> int:
     return sum(enqueue_master_sync(master_id, poll=True) for master_id in masters_to_sync())
 
 
-def follow_sync_master(master_id: int, *, poll: bool = False):
+def follow_sync_master(master_id: int, *, poll: bool = False, prices: dict[str, str] | None = None):
     """One master's sync (the `sync_master` task). A sync finding another of the same master
     running asks it for one more round, so a change it could not see is not left to the beat.
-    A poll that finds the master unchanged since its last full sync returns None (no cycle)."""
+    A poll that finds the master unchanged since its last full sync returns None (no cycle).
+    `prices`: the master's fill prices its accepted order gave (see enqueue_master_sync)."""
     from following import sync
 
     cache.delete(QUEUED.format(master_id))  # from now on a change queues a new sync
@@ -138,7 +148,7 @@ def follow_sync_master(master_id: int, *, poll: bool = False):
         unchanged, snapshot = _poll(master_id)
         if unchanged:
             return None
-    run = sync.follow_sync_cycle(master_id=master_id, snapshot=snapshot)
+    run = sync.follow_sync_cycle(master_id=master_id, snapshot=snapshot, prices=prices)
     if run.outcome == run.Outcome.SKIPPED:
         cache.set(AGAIN.format(master_id), 1, timeout=settings.FOLLOW_SYNC_LOCK_SECONDS)
     elif cache.delete(AGAIN.format(master_id)):
@@ -182,4 +192,8 @@ def master_order_accepted(order) -> None:
         return
     account_id = order.exchange_account_id
     if FollowSettings.objects.filter(master_credential_id=account_id, is_active=True).exists():
-        transaction.on_commit(lambda: enqueue_master_sync(account_id))
+        # The venue's answer gave the master's fill price: the followers' slippage guard copies
+        # it (the price the guard means) instead of reading the last price before their orders.
+        price = order.avg_fill_price
+        prices = {order.symbol: str(price)} if price else None
+        transaction.on_commit(lambda: enqueue_master_sync(account_id, prices=prices))

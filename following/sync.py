@@ -32,7 +32,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db import connection
+from django.db import connection, connections
 from django.utils import timezone
 
 from executor.connectors.base import Instrument
@@ -86,6 +86,7 @@ def follow_sync_cycle(
     master_id: int | None = None,
     batch: "dispatch.Batch | None" = None,
     snapshot: "venue.MasterSnapshot | None" = None,
+    prices: dict[str, str] | None = None,
 ) -> SyncRun:
     """Run one cycle unless another holds the lock (then a SKIPPED run is recorded).
 
@@ -93,7 +94,8 @@ def follow_sync_cycle(
     of that master account (following.dispatch, a task per master), under that master's lock.
     With `batch`: the followers a master's cycle handed to another task, with the master positions
     it read (no lock: each follower's own lock, taken as always, is enough). `snapshot`: the
-    positions of `master_id` its poll just read (not read again).
+    positions of `master_id` its poll just read (not read again). `prices`: the master's fill
+    prices by symbol, from its accepted order (its last prices are not read for those).
 
     A run's started_at and finished_at both fall inside its hold of the lock, so the runs'
     intervals (of one lock) never overlap (the services tests check that with two beats running).
@@ -114,7 +116,9 @@ def follow_sync_cycle(
         )
         run = SyncRun.objects.create(started_at=timezone.now())
         try:
-            totals, masters_read = _cycle(now or run.started_at, master_id=master_id, batch=batch, snapshot=snapshot)
+            totals, masters_read = _cycle(
+                now or run.started_at, master_id=master_id, batch=batch, snapshot=snapshot, prices=prices
+            )
             run.outcome = SyncRun.Outcome.PARTIAL if totals.errors or totals.problems else SyncRun.Outcome.OK
         except Exception as exc:
             logger.exception("follower sync cycle %s failed", run.pk)
@@ -143,6 +147,7 @@ def _cycle(
     master_id: int | None = None,
     batch: "dispatch.Batch | None" = None,
     snapshot: "venue.MasterSnapshot | None" = None,
+    prices: dict[str, str] | None = None,
 ) -> tuple[CycleTotals, int]:
     scope = {"master_id": master_id} if master_id is not None else {}
     if batch is not None:
@@ -164,6 +169,8 @@ def _cycle(
     missing = [account for account in masters if account.pk not in given]
     threads = min(settings.FOLLOW_SYNC_THREADS, _pool_room())
     snapshots = {**given, **(venue.master_snapshots(missing, threads=threads) if missing else {})}
+    if prices and isinstance(snapshots.get(master_id), venue.MasterSnapshot):
+        snapshots[master_id].know_prices(prices)
     # Not `master_id`: that names the task's own master below (None for a cycle of everyone).
     for account_id, rows in by_master.items():
         snapshot = snapshots[account_id]
@@ -327,8 +334,6 @@ def _run_jobs(
 def _pool_room() -> int:
     """Each thread holds one database connection for its life: with a connection pool, leave
     the calling thread and one spare their own, so no thread ever waits for a connection."""
-    from django.db import connections
-
     pool = connections["default"].settings_dict.get("OPTIONS", {}).get("pool")
     if not pool:
         return 10**6

@@ -37,10 +37,11 @@ def sync_followers() -> None:
 
 
 @shared_task(soft_time_limit=110, time_limit=120)
-def sync_master(master_id: int, poll: bool = False) -> None:
+def sync_master(master_id: int, poll: bool = False, prices: dict[str, str] | None = None) -> None:
     """The followers of one master account (beat's poll, or at once when the desk's order on
-    the master account is accepted). A poll finding the master unchanged runs no cycle."""
-    run = dispatch.follow_sync_master(master_id, poll=poll)
+    the master account is accepted, with its fill prices). A poll finding the master unchanged
+    runs no cycle."""
+    run = dispatch.follow_sync_master(master_id, poll=poll, prices=prices)
     if run is not None:
         _log_run(run)
 

@@ -39,14 +39,26 @@ class MasterSnapshot:
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def price(self, symbol: str) -> Decimal | None:
-        """The master's fill price for the slippage guard and the notional caps: the venue's last
-        price on the master's venue (a master's market order fills there), else its average entry."""
+        """The master's fill price for the slippage guard and the notional caps: the fill price of
+        the master's desk order that queued this sync when known, else the venue's last price on
+        the master's venue (a master's market order fills there), else its average entry."""
         with self._lock:
             if symbol not in self._prices:
                 found = last_price(self.account, symbol) if self.account is not None else None
                 position = self.positions.get(symbol)
                 self._prices[symbol] = found or (position.avg_price if position else None)
             return self._prices[symbol]
+
+    def know_prices(self, prices: dict[str, str]) -> None:
+        """Prices known without a venue read (the master's own fill, or a read handed over by
+        another task): `price` answers them as they are."""
+        with self._lock:
+            for symbol, value in prices.items():
+                self._prices.setdefault(symbol, Decimal(value) if value is not None else None)
+
+    def known_prices(self) -> dict[str, str | None]:
+        with self._lock:
+            return {symbol: str(value) if value is not None else None for symbol, value in self._prices.items()}
 
     def equity(self) -> Decimal | None:
         with self._lock:

@@ -178,3 +178,48 @@ def test_with_the_default_beat_every_poll_is_a_full_sync(
     monkeypatch.setattr(dispatch.time, "time", lambda: clock[0])
     clock[0] += 1.9  # the next beat, a little less than its interval after this sync finished
     assert dispatch.follow_sync_master(master_account.pk, poll=True) is not None
+
+
+def test_the_master_fill_price_of_an_accepted_desk_order_is_the_followers_guard_price_with_no_price_read(
+    monkeypatch, follower, follower_account, master_account, follow, trade, make_order, make_signal, queued,
+    django_capture_on_commit_callbacks,
+):  # fmt: skip
+    row = follow(follower, follower_account, max_slippage=Decimal("0.01"))
+    trade(master_account, "BUY", "1.0")
+    order = make_order(make_signal(), exchange_account=master_account)
+    with django_capture_on_commit_callbacks(execute=True):
+        order_services.order_record_result(
+            order_id=order.pk,
+            result=OrderResult(
+                ResultStatus.SUCCESS, order.client_order_id, exchange_order_id="venue-1",
+                filled_qty=Decimal("1"), avg_price=Decimal("65100"), venue_state="FILLED",
+            ),
+        )  # fmt: skip
+    assert queued["sync_master"] == [((master_account.pk, False, {"BTC/USDT": "65100"}), "celery")]
+    price_reads = []
+    monkeypatch.setattr(follow_venue, "last_price", lambda account, symbol: price_reads.append(symbol))
+    (args, _), *_ = queued["sync_master"]
+    tasks.sync_master.run(*args)
+    copied = Order.objects.get(follow_settings=row)
+    assert price_reads == []
+    assert copied.copy_trade.master_price == Decimal("65100")
+    assert copied.price == Decimal("65751")  # 65,100 + 1%: the guard copies the master's own fill
+
+
+def test_batches_get_the_master_prices_its_sync_read_and_read_none_again(
+    settings, monkeypatch, master_account, make_account, follow, trade, queued, django_user_model
+):
+    settings.FOLLOW_SYNC_BATCH = 2
+    users = [django_user_model.objects.create_user(f"f{n}") for n in range(5)]
+    rows = [follow(user, make_account(user)) for user in users]
+    trade(master_account, "BUY", "1.0")
+    price_reads = []
+    original = follow_venue.last_price
+    monkeypatch.setattr(
+        follow_venue, "last_price", lambda account, symbol: price_reads.append(symbol) or original(account, symbol)
+    )
+    dispatch.follow_sync_master(master_account.pk)
+    for (payload, now), _ in queued["sync_follower_batch"]:
+        tasks.sync_follower_batch.run(payload, now)
+    assert price_reads == ["BTC/USDT"]  # once, by the master's sync, for all three tasks
+    assert Order.objects.filter(follow_settings__in=rows).count() == 5
