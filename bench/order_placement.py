@@ -444,6 +444,23 @@ def _steps_by_order(log_path: Path) -> dict[int, dict]:
     return found
 
 
+def _recorded_by_order(log_path: Path) -> dict[int, float]:
+    """When each order's result was committed: its "order N SUCCESS ..." line, logged by
+    order_record_result after its transaction (JSON time, to the millisecond)."""
+    found = {}
+    for line in log_path.read_text(errors="replace").splitlines():
+        if '"orders.services"' not in line or " SUCCESS " not in line:
+            continue
+        try:
+            record = json.loads(line)
+        except ValueError:
+            continue
+        match = re.fullmatch(r"order (\d+) SUCCESS .*", record.get("message", ""))
+        if match:
+            found[int(match.group(1))] = datetime.fromisoformat(record["time"]).timestamp()
+    return found
+
+
 def split(desk: Desk, trace: list) -> dict:
     """Per component of confirm -> SUCCESS event, p50 and mean over the timed orders (ms), from the
     order rows' timestamps, the executor's step log and the event's arrival at this script."""
@@ -454,6 +471,7 @@ def split(desk: Desk, trace: list) -> dict:
         ):
             rows[order_id] = (_wall(created), _wall(started), _wall(completed))
     steps = _steps_by_order(desk.var_dir / "rundesk.log")
+    recorded = _recorded_by_order(desk.var_dir / "rundesk.log")
     parts: dict[str, list[float]] = {}
 
     def add(name: str, seconds: float) -> None:
@@ -470,11 +488,17 @@ def split(desk: Desk, trace: list) -> dict:
             flow_start = flow["browser_flow_started"]
             flow_end = flow_start + flow["browser_flow_ms"] / 1000
             add("3 task -> browser thread (connector, host queue)", flow_start - started)
+            if flow.get("browser_called"):  # when the connector handed it over
+                add("3a  of it: commit, account, connector", flow["browser_called"] - started)
+                add("3b  of it: to the browser thread, until the flow starts", flow_start - flow["browser_called"])
             for name, ms in flow["browser_steps"]:
                 label = "answer (submit click -> notice read)" if name == "answer" else name
                 add(f"4 browser: {label}", ms / 1000)
             add("5 recording (browser done -> row committed)", completed - flow_end)
         add("6 event (row committed -> event received here)", event - completed)
+        if order_id in recorded:  # completed_at is stamped before the transaction's other writes
+            add("6a  of it: rest of the transaction + commit (log line)", recorded[order_id] - completed)
+            add("6b  of it: delivery (log line -> event received here)", event - recorded[order_id])
     parts["total (confirm -> SUCCESS event)"] = [(event - sent) * 1000 for _, sent, event in trace]
     return {
         name: {"p50_ms": round(percentile(values, 0.5), 1), "mean_ms": round(statistics.fmean(values), 1)}

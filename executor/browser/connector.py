@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from decimal import Decimal
 
 from executor.browser.host import BrowserNotAllowed, host
@@ -64,8 +65,9 @@ class BrowserConnector(Connector):
         return (self.profile.retries + 2) * (t.navigation + 10 * t.step) + t.result + 30
 
     def place_order(self, ticket: OrderTicket) -> OrderResult:
+        called_at = time.time()  # the step log tells the wait for the browser thread from the rest
         try:
-            return self._call(lambda session: session.place(ticket), self._bound)
+            return self._call(lambda session: session.place(ticket, called_at=called_at), self._bound)
         except BrowserNotAllowed as exc:  # refused before any browser opened: nothing was sent
             return OrderResult.failed(ticket.client_order_id, ErrorCode.CONNECTOR_ERROR, str(exc))
 

@@ -144,7 +144,7 @@ class BrowserSession(LookupMixin):
 
     # Placing an order.
 
-    def place(self, ticket: OrderTicket) -> OrderResult:
+    def place(self, ticket: OrderTicket, called_at: float | None = None) -> OrderResult:
         listed = self.profile.instruments()
         if listed and ticket.symbol not in listed:
             # The profile's rules list what the venue trades: no browser for a symbol it has not.
@@ -197,7 +197,7 @@ class BrowserSession(LookupMixin):
         if result.status != ResultStatus.UNKNOWN:
             snapshot_forget(self.name, ticket.client_order_id)  # settled: no lookup will need it
         result = self._timed("fills", self._placed_fills, ticket, result)
-        self._log_timings(ticket.client_order_id, result, started_at, started)
+        self._log_timings(ticket.client_order_id, result, started_at, started, called_at)
         return result
 
     def _timed(self, name: str, work, *args):
@@ -208,8 +208,11 @@ class BrowserSession(LookupMixin):
             if self._timings is not None:
                 self._timings.append((name, round((time.monotonic() - started) * 1000, 1)))
 
-    def _log_timings(self, client_order_id: str, result: OrderResult, started_at: float, started: float) -> None:
-        """One line per order with the time of each step (bench/order_placement.py reads them)."""
+    def _log_timings(
+        self, client_order_id: str, result: OrderResult, started_at: float, started: float, called_at: float | None
+    ) -> None:
+        """One line per order with the time of each step (bench/order_placement.py reads them);
+        `called_at` is when the connector handed the order to the browser thread."""
         steps, self._timings = self._timings or [], None
         total = round((time.monotonic() - started) * 1000, 1)
         logger.info(
@@ -218,7 +221,12 @@ class BrowserSession(LookupMixin):
             result.status,
             total,
             ", ".join(f"{name} {ms:.0f}" for name, ms in steps),
-            extra={"browser_flow_ms": total, "browser_flow_started": started_at, "browser_steps": steps},
+            extra={
+                "browser_flow_ms": total,
+                "browser_flow_started": started_at,
+                "browser_called": called_at,
+                "browser_steps": steps,
+            },
         )
 
     def _placed_fills(self, ticket: OrderTicket, result: OrderResult) -> OrderResult:
