@@ -5,10 +5,14 @@ with follow_settings set. Their failure comes back here through orders.hooks (re
 following.apps), so orders never imports following."""
 
 import logging
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from decimal import Decimal
 
 from django.contrib.auth.models import User
 from django.db import IntegrityError, connection, transaction
+from django.db.models import Case, DecimalField, Value, When
 from django.utils import timezone
 
 from executor.models import ExchangeAccount
@@ -122,10 +126,14 @@ def follower_order_failed(order: Order) -> None:
     trade_error_record_for_order(order=order)
 
 
+_batched = threading.local()
+
+
 def copy_trade_settle(*, order: Order, master_price: Decimal | None = None) -> None:
     """Record the slippage of a follower order against its master's price once it has a fill
     price (at its answer, or a later refresh of a resting limit). A caller that created the
-    order passes the master price it recorded: one UPDATE, no read (it runs for every copy)."""
+    order passes the master price it recorded: one UPDATE, no read (it runs for every copy);
+    inside `copy_trades_batched` the UPDATE waits for the block's end, one for all its orders."""
     if order.avg_fill_price is None:
         return
     if master_price is None:
@@ -136,5 +144,32 @@ def copy_trade_settle(*, order: Order, master_price: Decimal | None = None) -> N
     if not master_price:
         return
     value = slippage(side=order.side, master_price=master_price, fill_price=order.avg_fill_price)
-    rows = CopyTrade.objects.filter(order_id=order.pk, master_price__isnull=False)
-    rows.update(slippage=value.quantize(Decimal("1E-10")))
+    pending = getattr(_batched, "pending", None)
+    if pending is not None:
+        pending[order.pk] = value.quantize(Decimal("1E-10"))
+        return
+    _slippage_write({order.pk: value.quantize(Decimal("1E-10"))})
+
+
+@contextmanager
+def copy_trades_batched() -> Iterator[None]:
+    """The slippage of the orders settled in this block (this thread) is written at its end in
+    one UPDATE. The slippage is a figure shown in the admin, derived from prices already stored
+    (the stats compute it from the fills): if the process dies first, only that figure is lost."""
+    outer = getattr(_batched, "pending", None)
+    _batched.pending = {} if outer is None else outer
+    try:
+        yield
+    finally:
+        if outer is None:
+            pending, _batched.pending = _batched.pending, None
+            _slippage_write(pending)
+
+
+def _slippage_write(values: dict[int, Decimal]) -> None:
+    if not values:
+        return
+    field = DecimalField(max_digits=16, decimal_places=10)
+    cases = [When(order_id=order_id, then=Value(value, output_field=field)) for order_id, value in values.items()]
+    rows = CopyTrade.objects.filter(order_id__in=list(values), master_price__isnull=False)
+    rows.update(slippage=Case(*cases, output_field=field))

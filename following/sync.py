@@ -36,8 +36,8 @@ from django.db import connection, connections
 from django.utils import timezone
 
 from executor.connectors.base import Instrument
-from following import dispatch, selectors, sizing, venue
-from following.follower_orders import copy_trade_settle, follower_order_submit
+from following import dispatch, notify, selectors, sizing, venue
+from following.follower_orders import copy_trade_settle, copy_trades_batched, follower_order_submit
 from following.models import ErrorType, FollowSettings, SizingMode, SyncOutcome, SyncRun
 from following.services import trade_error_record
 from following.sizing import floor_to
@@ -271,8 +271,11 @@ def _run_jobs(
     lock, so no later cycle evaluates them meanwhile (and the database allows one order in flight
     per follower and symbol anyway): a master's change is still applied to them once."""
     threads = min(settings.FOLLOW_SYNC_THREADS, len(jobs), _pool_room())
+    # The followers' notification choices, read once for the cycle (not once per copied order).
+    known = notify.wants_of(user_ids=sorted({row.user_id for group in jobs for row, _ in group}))
     if threads <= 0:
-        return [outcome for group in jobs for outcome in _run_group(group, in_flight, now, shared)]
+        with notify.wants_known(known), copy_trades_batched():
+            return [outcome for group in jobs for outcome in _run_group(group, in_flight, now, shared)]
     work: queue.SimpleQueue = queue.SimpleQueue()
     for job in jobs:
         work.put(job)
@@ -285,19 +288,21 @@ def _run_jobs(
     def worker() -> None:
         name = threading.current_thread().name
         try:
-            while True:
-                try:
-                    group = work.get_nowait()
-                except queue.Empty:
-                    return
-                with changed:
-                    running[name] = (time.monotonic(), group)
-                found = _run_group(group, in_flight, now, shared)
-                with changed:
-                    running.pop(name, None)
-                    outcomes.extend(found)
-                    left[0] -= 1
-                    changed.notify_all()
+            # This thread's slippage figures are written in one statement when its queue is done.
+            with notify.wants_known(known), copy_trades_batched():
+                while True:
+                    try:
+                        group = work.get_nowait()
+                    except queue.Empty:
+                        return
+                    with changed:
+                        running[name] = (time.monotonic(), group)
+                    found = _run_group(group, in_flight, now, shared)
+                    with changed:
+                        running.pop(name, None)
+                        outcomes.extend(found)
+                        left[0] -= 1
+                        changed.notify_all()
         finally:
             connection.close()  # this thread's own connection (back to the pool)
 
