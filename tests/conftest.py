@@ -23,6 +23,18 @@ from signals.models import Signal
 from tradedesk import events, roles
 
 
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix) -> None:
+    """SQLite tests run on a database file in the process's throwaway VAR_DIR, as the embedded
+    desk does (WAL, BEGIN IMMEDIATE, a busy timeout), not on Django's default in-memory database.
+    That one is a shared cache in which a thread's BEGIN IMMEDIATE fails at once with "database
+    table is locked" whenever another connection (another thread's) is writing: a live server's
+    request, a late follower's thread, a readiness probe. On a file, writers wait their turn."""
+    database = settings.DATABASES["default"]
+    if database["ENGINE"] == "django.db.backends.sqlite3":
+        database.setdefault("TEST", {})["NAME"] = os.path.join(os.environ["VAR_DIR"], "test.sqlite3")
+
+
 @pytest.fixture(autouse=True)
 def fast_password_hashing(settings) -> None:
     # The personas' passwords need no real hashing cost in tests.
