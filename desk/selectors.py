@@ -6,7 +6,7 @@ from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
 from django.conf import settings
-from django.db.models import OuterRef, QuerySet, Subquery
+from django.db.models import Count, OuterRef, Q, QuerySet, Subquery, Sum
 from django.utils import timezone
 
 from executor.models import ExchangeAccount
@@ -240,8 +240,6 @@ class NetPosition:
 
 def signal_conflicts(*, status: str = "", symbol: str = "", strategy: str = "") -> list[NetPosition]:
     """The symbols with both BUY and SELL signals in the queue (with the page's filters), netted."""
-    from django.db.models import Count, Q, Sum
-
     rows = (
         signal_queue(status=status, symbol=symbol, strategy=strategy)
         .order_by()

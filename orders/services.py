@@ -22,6 +22,7 @@ from orders.models import (
     OrderType,
     VenueState,
 )
+from orders.serializers import OrderOutput
 from orders.venue_rules import venue_rules_check
 from portfolio.services import refusals_recorded
 from signals.models import ORDERABLE_STATUSES, Signal
@@ -35,8 +36,6 @@ logger = logging.getLogger(__name__)
 
 
 def order_event_data(order: Order) -> dict:
-    from orders.serializers import OrderOutput
-
     return OrderOutput(order).data
 
 

@@ -29,6 +29,8 @@ from executor.connectors.base import Balance, Position
 from executor.models import ConnectorKind, ExchangeAccount
 from executor.selectors import connector_for, task_queue_for
 from orders.models import Fill
+from portfolio.journal import day_bounds
+from portfolio.models import ConfirmRefusal
 from portfolio.pnl import PositionPnl, TradeFill, position_from_fills
 
 logger = logging.getLogger(__name__)
@@ -264,9 +266,6 @@ def refusal_list(
     day_to=None,
 ):
     """Refused confirms, newest first; days are the desk's TIME_ZONE days."""
-    from portfolio.journal import day_bounds
-    from portfolio.models import ConfirmRefusal
-
     refusals = ConfirmRefusal.objects.select_related("user", "signal")
     if category:
         refusals = refusals.filter(category=category)
@@ -285,6 +284,4 @@ def refusal_list(
 
 
 def refusal_rules() -> list[str]:
-    from portfolio.models import ConfirmRefusal
-
     return sorted(set(ConfirmRefusal.objects.values_list("rule", flat=True).distinct()))

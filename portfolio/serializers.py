@@ -5,6 +5,7 @@ from decimal import Decimal
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from portfolio.selectors import balances_of
 from tradedesk.formatting import decimal_text
 
 
@@ -81,8 +82,6 @@ class AccountBalancesOutput(AccountOutput):
     read_at = serializers.DateTimeField(source="balances.read_at", allow_null=True)
 
     def get_balances(self, portfolio) -> list[dict]:
-        from portfolio.selectors import balances_of
-
         return BalanceOutput(balances_of(portfolio), many=True).data
 
 
