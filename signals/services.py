@@ -17,6 +17,7 @@ from rest_framework_api_key.models import APIKey
 
 from signals.models import Signal, SignalStatus
 from tradedesk import events
+from tradedesk.db import prepared_cursor
 from tradedesk.exceptions import IdempotencyMismatch, IllegalTransition, InvalidInput, NotFound
 from tradedesk.formatting import decimal_text
 from tradedesk.logging import bind_log_context
@@ -94,7 +95,7 @@ def _insert(signal: Signal, audit_reason: str) -> None:
     now = timezone.now()  # after created_at, as the hook's time would be
     # Inside a caller's transaction a savepoint keeps it usable after a duplicate key.
     with transaction.atomic() if connection.in_atomic_block else contextlib.nullcontext():
-        with connection.cursor() as cursor:
+        with prepared_cursor() as cursor:
             cursor.execute(both, [*values, now, audit_reason])
             signal.pk = cursor.fetchone()[0]
     signal._state.adding = False

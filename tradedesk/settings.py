@@ -143,6 +143,12 @@ elif env.bool("DB_POOL", default=True):
 else:
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=0)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and env.bool("DB_PREPARED", default=True):
+    # The intake's two statements are prepared once per connection (tradedesk/db.py): psycopg
+    # prepares only those asked for (prepare=True) past this threshold, which nothing reaches,
+    # and never Django's other queries (bound on the client). DB_PREPARED=false behind a pooler
+    # that cannot keep prepared statements (PgBouncer before 1.21 in transaction mode).
+    DATABASES["default"].setdefault("OPTIONS", {})["prepare_threshold"] = 2**31
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # Threads per web process serving HTTP (tradedesk/asgi.py: Django's WSGI handler in a thread
