@@ -38,6 +38,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 from pathlib import Path
@@ -227,6 +228,52 @@ class CpuMeter:
         }
 
 
+class WaitSampler:
+    """What the database's busy backends wait on, sampled every 50 ms from pg_stat_activity over
+    a block: per sample, each active backend of the bench database counts once, as running (no
+    wait event) or under its wait event. Lock waits are also counted by the statement waiting,
+    so a row every order locks (the venue's instrument row, say) shows by name."""
+
+    def __init__(self, database_url: str) -> None:
+        self.url, self.database = database_url, database_url.rsplit("/", 1)[1]
+        self.events, self.locks, self.samples = Counter(), Counter(), 0
+
+    def _run(self) -> None:
+        with psycopg.connect(self.url, autocommit=True) as conn:
+            while not self.stopping.is_set():
+                rows = conn.execute(
+                    "SELECT wait_event_type, wait_event, left(regexp_replace(query, '\\s+', ' ', 'g'), 90) "
+                    "FROM pg_stat_activity WHERE datname = %s AND state = 'active' AND pid <> pg_backend_pid()",
+                    [self.database],
+                ).fetchall()
+                self.samples += 1
+                for kind, event, query in rows:
+                    self.events[f"{kind}:{event}" if kind else "running"] += 1
+                    if kind == "Lock":
+                        self.locks[query] += 1
+                self.stopping.wait(0.05)
+
+    def __enter__(self):
+        self.stopping = threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stopping.set()
+        self.thread.join(timeout=5)
+
+    def summary(self) -> dict:
+        busy = sum(self.events.values())
+        return {
+            "samples": self.samples,
+            "active_backends_avg": round(busy / max(self.samples, 1), 2),
+            "by_wait": {name: round(100 * n / max(busy, 1), 1) for name, n in self.events.most_common(6)},
+            "lock_waits_by_statement": [[query, round(100 * n / max(busy, 1), 1)] for query, n in
+                                        self.locks.most_common(3)],
+        }  # fmt: skip
+
+
 def create_world(count: int, base_url: str):
     """The master and `count` followers, with paper accounts and desk API accounts."""
     from django.contrib.auth.models import User
@@ -324,17 +371,18 @@ def end_to_end(procs, var_dir: Path, master_account_id: int, side: str, workers:
     wait_until(lambda: SyncRun.objects.count() > runs_before + 1, 60, "beat's syncs running")
     before = set(Order.objects.filter(follow_settings__isnull=False).values_list("id", flat=True))
     spies = (
-        [spy_start(process, var_dir, f"e2e{workers}-{n}") for n, process in enumerate(started[:workers])]
+        [spy_start(process.pid, var_dir, f"e2e{workers}-{n}") for n, process in enumerate(started[:workers])]
         if profile
         else []
     )
-    master = master_trade_by_desk(master_account_id, side, f"e2e-{workers}")
     rows = Order.objects.filter(follow_settings__isnull=False, status="SUCCESS").exclude(id__in=before)
     rows = rows.exclude(follow_settings__user__username="follower0000")
-    wait_until(lambda: rows.count() >= expected, 300, "every follower order but the hung one's")
+    with WaitSampler(settings_database_url()) as waits:
+        master = master_trade_by_desk(master_account_id, side, f"e2e-{workers}")
+        wait_until(lambda: rows.count() >= expected, 300, "every follower order but the hung one's")
     fill = _venue_times([master])[master.client_order_id][1]
     seconds = (max(rows.values_list("completed_at", flat=True)) - fill).total_seconds()
-    found = {"seconds": round(seconds, 2), "orders": expected, "workers": workers}
+    found = {"seconds": round(seconds, 2), "orders": expected, "workers": workers, "database_waits": waits.summary()}
     if spies:
         found["profile"] = spy_stop(spies, f"follower_sync_worker_{workers}w")
     for process in started:
@@ -343,12 +391,17 @@ def end_to_end(procs, var_dir: Path, master_account_id: int, side: str, workers:
     return found
 
 
-def spy_start(process: subprocess.Popen, var_dir: Path, name: str) -> tuple:
-    """py-spy recording one Celery worker (its pool children too), raw collapsed stacks."""
+def settings_database_url() -> str:
+    return os.environ["DATABASE_URL"]
+
+
+def spy_start(pid: int, var_dir: Path, name: str, gil: bool = False) -> tuple:
+    """py-spy recording one process (a Celery worker with its pool children, or this one), raw
+    collapsed stacks. `gil`: only the thread holding the GIL, i.e. where Python CPU goes."""
     out = var_dir / f"spy-{name}.txt"
     spy = subprocess.Popen(  # noqa: S603
-        [str(ROOT / ".venv" / "bin" / "py-spy"), "record", "--pid", str(process.pid), "--subprocesses",
-         "--rate", "200", "--nonblocking", "--format", "raw", "--output", str(out)],
+        [str(ROOT / ".venv" / "bin" / "py-spy"), "record", "--pid", str(pid), "--subprocesses",
+         "--rate", "200", "--nonblocking", *(["--gil"] if gil else []), "--format", "raw", "--output", str(out)],
         stdout=subprocess.DEVNULL, stderr=open(var_dir / f"spy-{name}.log", "w"),  # noqa: SIM115
     )  # fmt: skip
     time.sleep(0.5)  # attached before the change
@@ -594,10 +647,13 @@ def main() -> None:
 
         log("the same change, cycle run in this process, queries counted")
         place(api, master_key, side, "1", "master-inproc")
+        spies = [spy_start(os.getpid(), var_dir, "inproc", gil=True)] if args.profile else []
         started = time.monotonic()
         with counter, CpuMeter(web) as cpu:
             run = follow_sync_cycle()
         seconds = time.monotonic() - started
+        if spies:
+            result["in_process_profile"] = spy_stop(spies, "follower_sync_cycle_gil", top=40)
         total = len(counter.statements)
         result["in_process_cycle"] = {"seconds": round(seconds, 2), "orders": run.orders_placed,
                                       "errors": run.errors, "queries": total,
@@ -608,7 +664,7 @@ def main() -> None:
 
         log(f"baseline: {args.followers} orders straight to the paper API, {args.threads} threads")
         started = time.monotonic()
-        with CpuMeter(web) as cpu, ThreadPoolExecutor(args.threads) as pool:
+        with CpuMeter(web) as cpu, WaitSampler(database_url) as waits, ThreadPoolExecutor(args.threads) as pool:
             clients = threading.local()
 
             def one(item):
@@ -619,7 +675,7 @@ def main() -> None:
 
             list(pool.map(one, enumerate(follower_keys)))
         result["baseline"] = {"seconds": round(time.monotonic() - started, 2), "orders": len(follower_keys),
-                              "cpu_seconds": cpu.used}  # fmt: skip
+                              "cpu_seconds": cpu.used, "database_waits": waits.summary()}  # fmt: skip
     finally:
         procs.stop_all()
 
@@ -683,6 +739,20 @@ def report(result: dict) -> None:
     print(f"\nload average at start: {result['machine']['load_average_at_start']}")
     for name, value in rows:
         print(f"{name:<{width}}  {value}")
+    print("\nPostgreSQL backends of the bench database: busy on average, share by wait (running = on CPU "
+          "or between waits), lock waits by statement:")  # fmt: skip
+    rounds = [(f"end to end, {w} worker process(es)", row["database_waits"])
+              for w, row in result["end_to_end_by_workers"].items()]  # fmt: skip
+    for name, found in [*rounds, ("baseline", result["baseline"]["database_waits"])]:
+        shares = ", ".join(f"{wait} {pct}%" for wait, pct in found["by_wait"].items())
+        print(f"  {name}: {found['active_backends_avg']} busy; {shares}")
+        for query, pct in found["lock_waits_by_statement"]:
+            print(f"      {pct:5}%  {query}")
+    if "in_process_profile" in result:
+        found = result["in_process_profile"]
+        print(f"\npy-spy --gil of the in-process cycle (Python CPU), {found['samples']} samples ({found['file']}):")
+        for frame, pct in found["total_pct"]:
+            print(f"  {pct:6}   {frame}")
     for workers, row in result["end_to_end_by_workers"].items():
         if "profile" in row:
             found = row["profile"]
