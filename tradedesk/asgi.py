@@ -4,8 +4,9 @@ HTTP requests run Django's sync handler in a pool of WEB_THREADS threads (traded
 rather than Django's ASGI handler: the desk's views and middleware are sync, and under the ASGI
 handler every sync middleware hook and request signal is a hop to a thread and back (about 3-6
 ms of CPU per request, bench/README.md); here a request is one hop into a pool thread and its
-answer one hop back. One process still answers both HTTP and WebSockets on one port, so pages
-open their sockets on their own origin.
+answer one hop back. Requests under /api/ go through a second Django handler with a shorter
+middleware chain (settings.API_MIDDLEWARE). One process still answers both HTTP and WebSockets on
+one port, so pages open their sockets on their own origin.
 """
 
 import gc
@@ -22,13 +23,23 @@ from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E40
 from django.conf import settings  # noqa: E402
 
 from tradedesk import events  # noqa: E402
+from tradedesk.middleware import API_PREFIX, ApiWSGIHandler  # noqa: E402
 from tradedesk.routing import websocket_urlpatterns  # noqa: E402
 from tradedesk.wsgi_pool import ThreadPoolWSGI  # noqa: E402
+
+# The API's requests skip the middleware only pages use (settings.API_MIDDLEWARE).
+api_wsgi_app = ApiWSGIHandler()
+
+
+def wsgi_app(environ: dict, start_response):
+    handler = api_wsgi_app if environ["PATH_INFO"].startswith(API_PREFIX) else django_wsgi_app
+    return handler(environ, start_response)
+
 
 router = ProtocolTypeRouter(
     {
         # The pool's threads each hold one database connection from the pool while they serve.
-        "http": ThreadPoolWSGI(django_wsgi_app, workers=settings.WEB_THREADS),
+        "http": ThreadPoolWSGI(wsgi_app, workers=settings.WEB_THREADS),
         "websocket": AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
     }
 )

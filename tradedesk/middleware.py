@@ -8,6 +8,7 @@ import uuid
 
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction
 from django.conf import settings
+from django.core.handlers.wsgi import WSGIHandler
 from django.http import JsonResponse
 
 from tradedesk.logging import pop_context, push_context
@@ -173,3 +174,22 @@ class ApiErrorsMiddleware:
 
 def _is_paper(request) -> bool:
     return request.path.startswith(PAPER_API_PREFIX)
+
+
+class ApiMiddlewareMixin:
+    """A Django handler built from settings.API_MIDDLEWARE instead of settings.MIDDLEWARE: the
+    chain the API's requests need, without the middleware only pages use (settings.py)."""
+
+    def load_middleware(self, is_async: bool = False) -> None:
+        # Django's loader reads settings.MIDDLEWARE; it is swapped only while this handler is
+        # built, once as the process starts, before it serves anything.
+        pages = settings.MIDDLEWARE
+        settings.MIDDLEWARE = settings.API_MIDDLEWARE
+        try:
+            super().load_middleware(is_async)
+        finally:
+            settings.MIDDLEWARE = pages
+
+
+class ApiWSGIHandler(ApiMiddlewareMixin, WSGIHandler):
+    """Django's WSGI handler for requests under /api/ (tradedesk/asgi.py)."""
