@@ -510,6 +510,12 @@ def run_app(name: str, args: argparse.Namespace) -> dict:
         settings, asgi_app = args.desk_settings, args.desk_app
     db = recreate_database(args.postgres, database)
     env = server_env(settings, db, args.redis if name == "desk" else None)
+    if name == "desk":
+        # As `make web` runs it: the workers share their request counters through files here.
+        metrics_dir = RESULTS / "desk-prometheus"
+        shutil.rmtree(metrics_dir, ignore_errors=True)
+        metrics_dir.mkdir(parents=True)
+        env["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_dir)
     log(f"{name}: migrating {db}")
     manage(env, "migrate", "--noinput")
     api_key = create_key(env) if name != "bare" else "unused"  # the bare view checks no key
