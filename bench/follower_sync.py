@@ -349,6 +349,12 @@ def start_celery(procs, var_dir: Path, workers: int, name: str, **env) -> list:
         )  # fmt: skip
         for n in range(workers)
     ]
+    # A fresh schedule each round: with a previous run's file, beat found its housekeeping due at
+    # once, and the account health check (one venue read per account: 1,000 followers' accounts
+    # took a worker for seconds) held a copy sync back in the latency rounds. Now it first runs
+    # ACCOUNT_HEALTH_EVERY (300 s) after start, after the round.
+    for old in var_dir.glob(f"beat-{name}*"):
+        old.unlink()
     started.append(procs.start(f"{name}-beat", [*celery, "beat", "--loglevel", "INFO", "-s",
                                                  str(var_dir / f"beat-{name}")], **env))  # fmt: skip
     return started
