@@ -17,6 +17,7 @@ from django.contrib.auth.models import Group, User
 from rest_framework.test import APIClient
 from rest_framework_api_key.models import APIKey
 
+from executor.paper.binance.wire import weights as binance_weights
 from orders.models import Order
 from signals import services as signal_services
 from signals.models import Signal
@@ -33,6 +34,13 @@ def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix) -
     database = settings.DATABASES["default"]
     if database["ENGINE"] == "django.db.backends.sqlite3":
         database.setdefault("TEST", {})["NAME"] = os.path.join(os.environ["VAR_DIR"], "test.sqlite3")
+
+
+@pytest.fixture(autouse=True)
+def fresh_request_weight() -> None:
+    # The paper exchange's Binance dialect counts request weight per address and minute, in the
+    # process: every test starts a new minute, whatever the tests before it sent.
+    binance_weights.clear()
 
 
 @pytest.fixture(autouse=True)

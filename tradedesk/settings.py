@@ -317,6 +317,9 @@ PAPER_API_TIMEOUT = env.float("PAPER_API_TIMEOUT", default=10.0)
 # quote asset (0.001 = 0.1%): maker = a resting order filled later, taker = filled on arrival.
 PAPER_MAKER_FEE_RATE = Decimal(env.str("PAPER_MAKER_FEE_RATE", default="0.001"))
 PAPER_TAKER_FEE_RATE = Decimal(env.str("PAPER_TAKER_FEE_RATE", default="0.001"))
+# The paper exchange's Binance dialect: request weight per client address and minute (Binance's
+# REQUEST_WEIGHT limit); a request over it is refused with 429 and Retry-After.
+PAPER_BINANCE_WEIGHT_LIMIT = env.int("PAPER_BINANCE_WEIGHT_LIMIT", default=6000)
 # An order whose outcome stays unknown this long without the venue knowing it is FAILED.
 RECONCILE_GRACE_SECONDS = env.int("RECONCILE_GRACE_SECONDS", default=120)
 RECONCILE_EVERY = env.float("RECONCILE_EVERY", default=30.0)
@@ -334,12 +337,14 @@ DRY_RUN_PRICES = {
 }
 # ccxt accounts (executor/connectors/ccxt_connector.py): seconds to wait for an answer (after that
 # a sent order is UNKNOWN and looked up); how often a call the venue refused before acting (rate
-# limit) or that never left (connection refused) is tried again, the first wait (doubling); how
+# limit) or that never left (connection refused) is tried again, the first wait (doubling; at least
+# the venue's Retry-After), the longest Retry-After waited for (longer: FAILED RATE_LIMITED); how
 # long loaded markets are trusted in a process; the quote assets a spot holding is a position in
 # (BTC held -> BTC/USDT); the clock difference the account check accepts.
 CCXT_TIMEOUT = env.float("CCXT_TIMEOUT", default=10.0)
 CCXT_RETRIES = env.int("CCXT_RETRIES", default=2)
 CCXT_RETRY_DELAY = env.float("CCXT_RETRY_DELAY", default=0.5)
+CCXT_RETRY_AFTER_MAX = env.float("CCXT_RETRY_AFTER_MAX", default=10.0)
 CCXT_MARKETS_TTL = env.float("CCXT_MARKETS_TTL", default=3600.0)
 CCXT_QUOTE_ASSETS = env.list("CCXT_QUOTE_ASSETS", default=["USDT", "USDC", "FDUSD", "BUSD", "USD", "EUR"])
 CCXT_MAX_CLOCK_SKEW_MS = env.int("CCXT_MAX_CLOCK_SKEW_MS", default=5000)

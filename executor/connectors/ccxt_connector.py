@@ -83,6 +83,15 @@ def _retryable(exc: BaseException) -> bool:
     )
 
 
+def _retry_after(exc: BaseException, headers) -> float | None:
+    """The seconds a rate-limited answer asks to wait (its Retry-After header, as Binance sends
+    with 429 and 418), or None."""
+    if not isinstance(exc, ccxt.RateLimitExceeded | ccxt.DDoSProtection) or not headers:
+        return None
+    value = str(headers.get("Retry-After") or "").strip()
+    return float(value) if value.isdigit() else None
+
+
 def _is_duplicate(exc: BaseException) -> bool:
     # Binance answers a reused newClientOrderId with -2010 "Duplicate order sent." (InvalidOrder).
     return isinstance(exc, ccxt.DuplicateOrderId) or "duplicate order" in str(exc).lower()
@@ -158,18 +167,23 @@ class CcxtConnector(Connector):
         acting or what never left; every other error goes to the caller."""
         delays = [settings.CCXT_RETRY_DELAY * 2**attempt for attempt in range(settings.CCXT_RETRIES)]
         while True:
-            try:
-                with self._entry.lock:
+            with self._entry.lock:
+                try:
                     return work(self.exchange)
-            except (ccxt.AuthenticationError, ccxt.InvalidNonce) as exc:
-                self._mark_needs_person(exc)
-                raise
-            except ccxt.BaseError as exc:
-                if not delays or not _retryable(exc):
-                    raise
-                delay = delays.pop(0)
-                logger.warning("%s: %s; retrying in %.1fs", self.account.label, type(exc).__name__, delay)
-                time.sleep(delay)  # a back-off between attempts, not a wait for work
+                except ccxt.BaseError as exc:
+                    error = exc
+                    # Read under the lock: the next call on this shared instance replaces them.
+                    asked = _retry_after(exc, self.exchange.last_response_headers)
+            if isinstance(error, ccxt.AuthenticationError | ccxt.InvalidNonce):
+                self._mark_needs_person(error)
+                raise error
+            if not delays or not _retryable(error):
+                raise error
+            delay = max(delays.pop(0), asked or 0.0)
+            if delay > settings.CCXT_RETRY_AFTER_MAX:
+                raise error  # the venue asks for a longer pause than an order should wait for
+            logger.warning("%s: %s; retrying in %.1fs", self.account.label, type(error).__name__, delay)
+            time.sleep(delay)  # the venue's back-off (Retry-After) or ours, not a wait for work
 
     def _markets(self) -> dict:
         return self._call(lambda exchange: ccxt_pool.markets(self._entry))

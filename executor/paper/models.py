@@ -292,6 +292,7 @@ class FaultKind(models.TextChoices):
     LOST_REPLY = "lost_reply", "Lost reply: orders are placed but the reply hangs VALUE s, then errors"
     LOST_CANCEL_REPLY = "lost_cancel_reply", "Lost cancel reply: cancels go through, the reply hangs VALUE s"
     STALE_TOAST = "stale_toast", "Stale toast (pro site): a refused order shows the previous order's toast"
+    RATE_LIMITED = "rate_limited", "Rate limited (Binance API): signed calls answer 429 with Retry-After VALUE s"
 
 
 class PaperFault(models.Model):

@@ -2,6 +2,7 @@
 exchange's Binance Spot REST dialect on the live test server (/paper/binance/api/v3/...). No mock of
 ccxt or HTTP: signatures, timestamps and error codes are ccxt's and the paper exchange's."""
 
+import time
 from decimal import Decimal
 
 import pytest
@@ -187,6 +188,45 @@ def test_a_lost_reply_is_unknown_and_found_by_client_order_id_with_one_venue_ord
     found = connector.get_order("td-ccxt-11", ticket=ticket("td-ccxt-11"))
     assert (found.status, found.venue_state) == (ResultStatus.SUCCESS, VenueState.FILLED)
     assert PaperOrder.objects.filter(account=paper, client_order_id="td-ccxt-11").count() == 1
+
+
+def test_a_429_waits_the_venues_retry_after_then_places_the_order_once(paper, connector, settings):
+    settings.CCXT_RETRY_DELAY = 0.05
+    connector.instruments()
+    fault = paper_fault_set(account=paper, kind="rate_limited", value="1", once=True)
+    started = time.monotonic()
+    result = connector.place_order(ticket("td-ccxt-429"))
+    assert (result.status, result.venue_state) == (ResultStatus.SUCCESS, VenueState.FILLED), result
+    assert time.monotonic() - started >= 1.0  # Binance's Retry-After, not our 0.05 s back-off
+    fault.refresh_from_db()
+    assert (fault.fired_count, fault.is_active) == (1, False)
+    assert PaperOrder.objects.filter(account=paper, client_order_id="td-ccxt-429").count() == 1
+
+
+def test_a_429_that_lasts_is_rate_limited_after_the_bounded_retries_and_nothing_is_placed(paper, connector, settings):
+    settings.CCXT_RETRY_DELAY = 0.01
+    settings.CCXT_RETRIES = 2
+    connector.instruments()
+    fault = paper_fault_set(account=paper, kind="rate_limited", value="0")
+    result = connector.place_order(ticket("td-ccxt-429b"))
+    assert (result.status, result.error_code) == (ResultStatus.FAILED, ErrorCode.RATE_LIMITED), result
+    assert "nothing was placed" in result.error_message and "-1003" in result.error_message
+    fault.refresh_from_db()
+    assert fault.fired_count == 3  # the order sent once and retried twice, each refused before acting
+    assert not PaperOrder.objects.filter(client_order_id="td-ccxt-429b").exists()
+
+
+def test_a_retry_after_longer_than_an_order_waits_for_is_rate_limited_at_once(paper, connector, settings):
+    settings.CCXT_RETRY_AFTER_MAX = 2.0
+    connector.instruments()
+    fault = paper_fault_set(account=paper, kind="rate_limited", value="30")
+    started = time.monotonic()
+    result = connector.place_order(ticket("td-ccxt-429c"))
+    assert (result.status, result.error_code) == (ResultStatus.FAILED, ErrorCode.RATE_LIMITED), result
+    assert time.monotonic() - started < 2.0
+    fault.refresh_from_db()
+    assert fault.fired_count == 1
+    assert not PaperOrder.objects.filter(client_order_id="td-ccxt-429c").exists()
 
 
 def test_a_bad_secret_is_auth_failed(paper, live_server):

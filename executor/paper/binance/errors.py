@@ -5,12 +5,28 @@ from django.http import JsonResponse
 
 
 class BinanceError(Exception):
-    def __init__(self, code: int, msg: str, status: int = 400) -> None:
+    def __init__(self, code: int, msg: str, status: int = 400, headers: dict[str, str] | None = None) -> None:
         super().__init__(msg)
         self.code, self.msg, self.status = code, msg, status
+        self.headers = headers or {}
 
     def response(self) -> JsonResponse:
-        return JsonResponse({"code": self.code, "msg": self.msg}, status=self.status)
+        response = JsonResponse({"code": self.code, "msg": self.msg}, status=self.status)
+        for name, value in self.headers.items():
+            response[name] = value
+        return response
+
+
+def too_much_weight(limit: int, retry_after: int) -> BinanceError:
+    # Binance's 429 ("Limits"): the request was refused before it was acted on; Retry-After says
+    # how many seconds to back off (going on regardless earns a 418 ban there; not served here).
+    return BinanceError(
+        -1003,
+        f"Too much request weight used; current limit is {limit} request weight per 1 MINUTE. "
+        "Please use WebSocket Streams for live updates to avoid polling the API.",
+        429,
+        {"Retry-After": str(retry_after)},
+    )
 
 
 def timeout() -> BinanceError:

@@ -10,6 +10,7 @@ import re
 from datetime import timedelta
 from decimal import Decimal
 
+from django.conf import settings
 from django.db.models import Count, Max, Min, Sum
 from django.utils import timezone
 
@@ -80,7 +81,7 @@ def exchange_info(call: Call) -> dict:
     return {
         "timezone": "UTC",
         "serverTime": now_ms(),
-        "rateLimits": shapes.RATE_LIMITS,
+        "rateLimits": shapes.rate_limits(settings.PAPER_BINANCE_WEIGHT_LIMIT),
         "exchangeFilters": [],
         "symbols": [shapes.symbol_info(instrument) for instrument in (asked or selectors.instrument_list())],
     }

@@ -81,12 +81,15 @@ def symbol_info(instrument: PaperInstrument) -> dict:
     }
 
 
-RATE_LIMITS = [
-    {"rateLimitType": "REQUEST_WEIGHT", "interval": "MINUTE", "intervalNum": 1, "limit": 6000},
-    {"rateLimitType": "ORDERS", "interval": "SECOND", "intervalNum": 10, "limit": 100},
-    {"rateLimitType": "ORDERS", "interval": "DAY", "intervalNum": 1, "limit": 200000},
-    {"rateLimitType": "RAW_REQUESTS", "interval": "MINUTE", "intervalNum": 5, "limit": 61000},
-]
+def rate_limits(weight_limit: int) -> list[dict]:
+    """exchangeInfo's rateLimits: the request weight limit is the one enforced (wire.weights);
+    the order and raw-request limits are Binance's published ones, reported only."""
+    return [
+        {"rateLimitType": "REQUEST_WEIGHT", "interval": "MINUTE", "intervalNum": 1, "limit": weight_limit},
+        {"rateLimitType": "ORDERS", "interval": "SECOND", "intervalNum": 10, "limit": 100},
+        {"rateLimitType": "ORDERS", "interval": "DAY", "intervalNum": 1, "limit": 200000},
+        {"rateLimitType": "RAW_REQUESTS", "interval": "MINUTE", "intervalNum": 5, "limit": 61000},
+    ]
 
 
 def _price(order: PaperOrder) -> str:

@@ -21,6 +21,7 @@ from decimal import Decimal
 from functools import wraps
 from urllib.parse import parse_qsl
 
+from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
@@ -28,7 +29,7 @@ from django.views.decorators.csrf import csrf_exempt
 from executor.paper import guards, selectors, services
 from executor.paper.binance import errors
 from executor.paper.binance.errors import BinanceError
-from executor.paper.models import PaperAccount, PaperFault
+from executor.paper.models import FaultKind, PaperAccount, PaperFault
 
 API_KEY_RE = re.compile(r"^[A-Za-z0-9]{64}$")
 SIGNATURE_RE = re.compile(r"^[0-9a-fA-F]{64}$")
@@ -141,9 +142,11 @@ def authenticate(request: HttpRequest, call: Call) -> None:
 
 
 class _Weights:
-    """Request weight used per client address in the current minute, for X-MBX-USED-WEIGHT-1M.
+    """Request weight used per client address in the current minute (X-MBX-USED-WEIGHT-1M), and
+    Binance's limit on it: a request that would go over PAPER_BINANCE_WEIGHT_LIMIT is refused
+    with 429 and Retry-After (the seconds left in the minute), before anything is done.
 
-    Counted per process, as an indication like Binance's header; nothing is refused for it.
+    Counted per process, as Binance counts per IP (every account behind one address shares it).
     """
 
     def __init__(self) -> None:
@@ -151,39 +154,62 @@ class _Weights:
         self.minute = 0
         self.used: dict[str, int] = {}
 
-    def add(self, address: str, weight: int) -> int:
-        minute = int(time.time() // 60)
+    def take(self, address: str, weight: int, limit: int) -> int:
+        """The weight used after this request's; raises the 429 if it would go over the limit."""
+        now = time.time()
+        minute = int(now // 60)
         with self.lock:
             if minute != self.minute:
                 self.minute, self.used = minute, {}
-            self.used[address] = self.used.get(address, 0) + weight
-            return self.used[address]
+            used = self.used.get(address, 0) + weight
+            if used > limit:
+                raise errors.too_much_weight(limit, retry_after=max(1, int((minute + 1) * 60 - now + 0.999)))
+            self.used[address] = used
+            return used
+
+    def clear(self) -> None:
+        with self.lock:
+            self.used = {}
 
 
 weights = _Weights()
 
 
+def _rate_limited(faults: dict[str, PaperFault]) -> None:
+    """The `rate_limited` fault: this signed call is refused with 429 before it is acted on."""
+    fault = faults.get(FaultKind.RATE_LIMITED)
+    if fault is not None and services.paper_fault_fire(fault=fault):
+        raise errors.too_much_weight(settings.PAPER_BINANCE_WEIGHT_LIMIT, retry_after=int(fault.value or 1))
+
+
 def endpoint(*, weight: int | Callable[[Call], int], signed: bool) -> Callable:
-    """A Binance endpoint: reads the parameters, checks a signed call, slows it for the `slow`
-    fault, matches resting orders, and answers JSON (a BinanceError as Binance's error body)."""
+    """A Binance endpoint: reads the parameters, counts the request's weight against the limit,
+    checks a signed call, applies the `rate_limited` and `slow` faults, matches resting orders, and
+    answers JSON (a BinanceError as Binance's error body)."""
 
     def decorate(view: Callable[..., object]) -> Callable[[HttpRequest], HttpResponse]:
         @wraps(view)
         def wrapped(request: HttpRequest) -> HttpResponse:
             call = Call(params={})
+            used = None
             try:
                 call.params = read_params(request)
+                address = request.META.get("REMOTE_ADDR", "")
+                used = weights.take(
+                    address, weight(call) if callable(weight) else weight, settings.PAPER_BINANCE_WEIGHT_LIMIT
+                )
                 if signed:
                     authenticate(request, call)
                     call.faults = selectors.faults_active(account=call.account)
+                    _rate_limited(call.faults)
                     guards.slow_down(call.faults)
                 services.paper_match_open_orders()
                 answer = view(call)
                 response = answer if isinstance(answer, HttpResponse) else JsonResponse(answer, safe=False)
             except BinanceError as exc:
                 response = exc.response()
-            used = weight(call) if callable(weight) else weight
-            response["X-MBX-USED-WEIGHT-1M"] = str(weights.add(request.META.get("REMOTE_ADDR", ""), used))
+            if used is not None:
+                response["X-MBX-USED-WEIGHT-1M"] = str(used)
             return response
 
         return wrapped

@@ -24,6 +24,7 @@ DEFAULT_VALUES = {
     FaultKind.LOST_REPLY: "30",
     FaultKind.LOST_CANCEL_REPLY: "30",
     FaultKind.REJECT: "INSUFFICIENT_BALANCE",
+    FaultKind.RATE_LIMITED: "1",
 }
 REJECT_RE = re.compile(r"^[A-Z][A-Z0-9_]{0,39}(:.{1,150})?$")
 
@@ -45,6 +46,9 @@ def fault_value_check(*, kind: str, value: str) -> str:
         _number(value, low=Decimal(0), high=Decimal(600_000), unit="milliseconds")
     elif kind in (FaultKind.LOST_REPLY, FaultKind.LOST_CANCEL_REPLY):
         _number(value, low=Decimal(0), high=Decimal(600), unit="seconds")
+    elif kind == FaultKind.RATE_LIMITED:
+        if not value.isdigit() or not 0 <= int(value) <= 3600:
+            raise PaperInvalid("must be whole seconds from 0 to 3600 (the Retry-After header)", field="value")
     elif kind == FaultKind.REJECT and not REJECT_RE.match(value):
         raise PaperInvalid("must be CODE or CODE:reason, e.g. INSUFFICIENT_BALANCE", field="value")
     return value

@@ -6,6 +6,7 @@ from decimal import Decimal
 import pytest
 
 from executor.paper import services
+from executor.paper.binance.wire import weights
 from executor.paper.models import OrderStatus, PaperOrder, PaperTrade
 from tests.executor.paper.binance_client import BinanceClient, now_ms, sign
 from tests.executor.paper.conftest import make_trader
@@ -471,6 +472,41 @@ def test_an_injected_rejection_is_2010_with_its_reason_and_slow_slows_signed_cal
     services.paper_fault_set(account=alice.account, kind="slow", value="250", once=True)
     assert client.signed("GET", "/account").status_code == 200
     assert slept == [0.25]
+
+
+def test_over_the_request_weight_limit_is_a_429_with_retry_after_and_nothing_is_done(trader, settings):
+    _, client = trader
+    settings.PAPER_BINANCE_WEIGHT_LIMIT = 41
+    weights.clear()
+    info = client.public("/exchangeInfo")  # weight 20
+    limit = next(rule for rule in info.json()["rateLimits"] if rule["rateLimitType"] == "REQUEST_WEIGHT")
+    assert (limit["interval"], limit["intervalNum"], limit["limit"]) == ("MINUTE", 1, 41)
+    assert client.signed("GET", "/account").headers["X-MBX-USED-WEIGHT-1M"] == "40"  # weight 20
+    assert client.order(newClientOrderId="td-at").headers["X-MBX-USED-WEIGHT-1M"] == "41"  # at the limit
+    over = client.order(newClientOrderId="td-over")
+    assert error(over) == (
+        429,
+        -1003,
+        "Too much request weight used; current limit is 41 request weight per 1 MINUTE. "
+        "Please use WebSocket Streams for live updates to avoid polling the API.",
+    )
+    assert 1 <= int(over.headers["Retry-After"]) <= 60
+    assert not PaperOrder.objects.filter(client_order_id="td-over").exists()
+    assert error(client.public("/ping"))[:2] == (429, -1003)  # per address, public calls too
+    weights.clear()  # the next minute
+    assert client.order(newClientOrderId="td-over").status_code == 200
+    assert PaperOrder.objects.filter(client_order_id="td-over").count() == 1
+
+
+def test_the_rate_limited_fault_refuses_signed_calls_with_its_retry_after_before_acting(trader):
+    alice, client = trader
+    services.paper_fault_set(account=alice.account, kind="rate_limited", value="7", once=True)
+    refused = client.order(newClientOrderId="td-429")
+    assert (refused.status_code, refused.json()["code"], refused.headers["Retry-After"]) == (429, -1003, "7")
+    assert not PaperOrder.objects.filter(client_order_id="td-429").exists()
+    assert client.order(newClientOrderId="td-429").status_code == 200  # once: the next call is served
+    assert PaperOrder.objects.filter(client_order_id="td-429").count() == 1
+    assert client.public("/ping").status_code == 200  # public calls have no account: never faulted
 
 
 def test_order_test_validates_without_placing(trader):
