@@ -644,7 +644,9 @@ def main() -> None:
         result["end_to_end_by_workers"] = {}
         for workers in (1, 2):
             if workers > 1:
+                unhang(hung_paper)  # its read too would hang and pause it: the round needs it hung, not paused
                 recheck()
+                hung_paper = hang_one_follower()
             log(
                 f"end to end: {workers} worker process(es) and beat; the desk trades 1 BTC ({side}) on the master; "
                 "one follower hung"
