@@ -66,7 +66,7 @@ class SignalListCreateApi(ListAPIView):
 
         def get_fields(self):
             # DRF deep-copies every declared field for each serializer it makes (each field made
-            # again from its arguments, validators and all): a sixth of the intake's CPU
+            # again from its arguments, validators and all): 6-8% of the intake's CPU
             # (bench/README.md, "Signal intake"). Nothing changes these fields per request, so a
             # shallow copy to bind is enough.
             return {name: copy.copy(field) for name, field in self._declared_fields.items()}
