@@ -97,7 +97,7 @@ class LookupMixin:
     def _list_page(self):
         """The second tab, for order lists: reading them never moves the order page."""
         if self._side_page is None or self._side_page.is_closed():
-            self._side_page = self._context.new_page()
+            self._side_page = self._front = self._context.new_page()  # a new tab opens in front
         return self._side_page
 
     def _read_page(
@@ -149,6 +149,7 @@ class LookupMixin:
                 if not following.count() or not following.first.is_enabled():
                     break
                 before = rows
+                self._to_front(page)
                 following.first.click()
                 page.wait_for_load_state("domcontentloaded")
                 rows = self._next_rows(spec, values, where, page, before)
@@ -249,6 +250,7 @@ class LookupMixin:
                 if not following.count() or not following.first.is_enabled():
                     break
                 before = rows
+                self._to_front(page)
                 following.first.click()
                 page.wait_for_load_state("domcontentloaded")
                 rows = self._next_rows(spec, values, where, page, before, columns_of=trades)

@@ -71,6 +71,7 @@ class BrowserSession(LookupMixin):
         self.page: Page | None = None
         # A second tab for reading order lists (snapshots, lookups): the order page stays as it is.
         self._side_page: Page | None = None
+        self._front: Page | None = None  # the tab in front (see _to_front)
         # The host's shared Chromium (one per browser thread), or one of its own when used alone
         # (executor_login): either way this session only ever opens a context in it.
         self._browsers = browsers or BrowserProcess()
@@ -121,7 +122,7 @@ class BrowserSession(LookupMixin):
         self._context = self._browser.new_context(storage_state=str(storage) if storage.exists() else None)
         self._context.set_default_timeout(self.profile.timeouts.step * 1000)
         self._context.set_default_navigation_timeout(self.profile.timeouts.navigation * 1000)
-        self.page = self._context.new_page()
+        self.page = self._front = self._context.new_page()
         self._baseline_rss = None
         self._set_state(LOGGED_IN if storage.exists() else NEEDS_LOGIN, "browser started")
         return self.page
@@ -134,7 +135,7 @@ class BrowserSession(LookupMixin):
             logger.debug("closing the browser context failed", exc_info=True)
         if self._own_browsers:
             self._browsers.stop()
-        self._browser = self._context = self.page = self._side_page = None
+        self._browser = self._context = self.page = self._side_page = self._front = None
         self._page_trusted = False
         self._lock.release()
         self._set_state(DOWN, "browser closed")
@@ -345,6 +346,7 @@ class BrowserSession(LookupMixin):
                     # The venue has no page for this symbol: a fast typed answer, not a layout error.
                     raise FlowError(ErrorCode.SYMBOL_NOT_FOUND, f"the venue does not list {values.get('symbol')}")
                 return
+            self._to_front(page)
             target = locate(page, step.locator, values)
             if step.action in ("fill", "type"):
                 text = render(step.value, values)
@@ -392,6 +394,16 @@ class BrowserSession(LookupMixin):
                 raise FlowError(ErrorCode.ELEMENT_NOT_FOUND, f"{where}: {str(exc).splitlines()[0]}") from None
             self._set_state(DOWN, str(exc).splitlines()[0])
             raise FlowError(ErrorCode.NETWORK, f"{where}: the browser went away") from None
+
+    def _to_front(self, page: Page) -> None:
+        """Chromium draws only the tab in front: behind it, a page's animation frames come a second
+        or two apart, and Playwright's clicks wait for two of them (the element must be stable):
+        1.5 s per click on the order page once the second tab had read a list. So a page is
+        brought to the front before it is acted on; reading a list needs no frames, and the
+        switch is made once, not per step."""
+        if self._front is not page:
+            page.bring_to_front()
+            self._front = page
 
     def _check_filled(self, step: Step, target, text: str, where: str) -> None:
         """A quantity or price must read back as typed: a site that cuts or rounds what it is
