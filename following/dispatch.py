@@ -9,8 +9,8 @@
   accepted (orders' "order accepted" hook, after the commit): its followers follow in
   milliseconds, not at the next beat.
 - `sync_master` evaluates up to FOLLOW_SYNC_BATCH follower accounts itself and queues the rest
-  as `sync_follower_batch` tasks carrying the master positions it read, so a master with
-  thousands of followers is spread over every worker.
+  as `sync_follower_batch` tasks carrying the master positions it read (following/batches.py),
+  so a master with thousands of followers is spread over every worker.
 
 One sync per master at a time (a lock per master in the shared cache); a master change during a
 running sync queues one more sync after it. Nothing here is the guarantee against a second order:
@@ -20,93 +20,29 @@ constraint refuses a second order in flight for one follower and symbol, whateve
 
 import logging
 import time
-from dataclasses import dataclass, field
 from datetime import datetime
-from decimal import Decimal
 
+from celery import signature
 from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
 
-from executor.connectors.base import Position
 from executor.models import ExchangeAccount
 from executor.selectors import task_queue_for
-from following import venue
+from following import batches, sync, venue
 from following.models import FollowSettings
 
 logger = logging.getLogger(__name__)
 
 QUEUED = "following:master-queued:{}"
 AGAIN = "following:master-again:{}"
-SEEN = "following:master-seen:{}"
+# Queued by name (a Celery signature): following.tasks imports this module.
+MASTER_TASK = "following.tasks.sync_master"
 # A poll finding a master unchanged skips its followers for at most this long after its last
 # full sync. With the default beat (FOLLOW_SYNC_EVERY 2 s) every poll is a full sync, as before;
 # a shorter beat makes the polls in between one position read each, while a new follow, a
 # ratio changed or an error resolved still waits no longer than with the default.
 FULL_SYNC_EVERY = 2.0
-
-
-@dataclass
-class Batch:
-    """Followers handed from a master's sync to another task, with the master positions read."""
-
-    settings_ids: set[int]
-    masters: dict[int, dict] = field(default_factory=dict)  # account id -> {"positions", "fingerprint"}
-
-    def as_payload(self) -> dict:
-        return {"settings_ids": sorted(self.settings_ids), "masters": {str(k): v for k, v in self.masters.items()}}
-
-    @classmethod
-    def from_payload(cls, payload: dict) -> "Batch":
-        masters = {int(key): value for key, value in payload["masters"].items()}
-        return cls(settings_ids=set(payload["settings_ids"]), masters=masters)
-
-    def snapshots(self) -> dict:
-        accounts = ExchangeAccount.objects.in_bulk(list(self.masters))
-        found = {}
-        for account_id, value in self.masters.items():
-            positions = {
-                symbol: Position(symbol, Decimal(qty), Decimal(avg) if avg is not None else None)
-                for symbol, qty, avg in value["positions"]
-            }
-            found[account_id] = venue.MasterSnapshot(
-                positions=positions, fingerprint=value["fingerprint"], account=accounts.get(account_id)
-            )
-            found[account_id].know_prices(value.get("prices") or {})
-        return found
-
-
-def _snapshot_payload(snapshot) -> dict:
-    positions = [
-        [p.symbol, str(p.qty), str(p.avg_price) if p.avg_price is not None else None]
-        for p in snapshot.positions.values()
-    ]
-    # The master's prices already read (or known from its fill): no batch reads them again.
-    return {"positions": positions, "fingerprint": snapshot.fingerprint, "prices": snapshot.known_prices()}
-
-
-def hand_out(groups: list, *, snapshots: dict, now: datetime) -> tuple[list, int]:
-    """Keep the first FOLLOW_SYNC_BATCH groups (follower accounts) for this task; queue the rest
-    in batches of that size. Returns the groups kept and the number of batches queued."""
-    size = max(1, settings.FOLLOW_SYNC_BATCH)
-    if len(groups) <= size:
-        return groups, 0
-    chunks = [groups[start : start + size] for start in range(size, len(groups), size)]
-    for snapshot in snapshots.values():
-        if isinstance(snapshot, venue.MasterSnapshot):
-            for symbol in snapshot.positions:
-                snapshot.price(symbol)  # read once here, handed to every batch
-    from following.tasks import sync_follower_batch
-
-    for chunk in chunks:
-        rows = [row for group in chunk for row, _ in group]
-        masters = {row.master_credential_id for row in rows}
-        batch = Batch(
-            settings_ids={row.pk for row in rows},
-            masters={m: _snapshot_payload(snapshots[m]) for m in masters if not isinstance(snapshots[m], Exception)},
-        )
-        sync_follower_batch.apply_async((batch.as_payload(), now.isoformat()), queue=task_queue_for(None))
-    return groups[:size], len(chunks)
 
 
 def masters_to_sync() -> list[int]:
@@ -123,10 +59,8 @@ def enqueue_master_sync(master_id: int, *, poll: bool = False, prices: dict[str,
     not read again at the venue."""
     if not cache.add(QUEUED.format(master_id), 1, timeout=max(5, int(settings.FOLLOW_SYNC_EVERY * 5))):
         return False
-    from following.tasks import sync_master
-
     args = (master_id, poll, prices) if prices else (master_id, poll) if poll else (master_id,)
-    sync_master.apply_async(args, queue=task_queue_for(None))
+    signature(MASTER_TASK).apply_async(args, queue=task_queue_for(None))
     return True
 
 
@@ -140,8 +74,6 @@ def follow_sync_master(master_id: int, *, poll: bool = False, prices: dict[str, 
     running asks it for one more round, so a change it could not see is not left to the beat.
     A poll that finds the master unchanged since its last full sync returns None (no cycle).
     `prices`: the master's fill prices its accepted order gave (see enqueue_master_sync)."""
-    from following import sync
-
     cache.delete(QUEUED.format(master_id))  # from now on a change queues a new sync
     snapshot = None
     if poll:
@@ -167,22 +99,15 @@ def _poll(master_id: int) -> tuple[bool, venue.MasterSnapshot | None]:
         snapshot = venue.master_snapshot(account)
     except Exception:
         return False, None
-    seen = cache.get(SEEN.format(master_id))
+    seen = batches.master_last_seen(master_id)
     # Half a beat of slack: with beat every FULL_SYNC_EVERY seconds, each poll (a beat after the
     # last one, whose full sync finished a little later) is a full sync.
     fresh = seen is not None and time.time() - seen["at"] < FULL_SYNC_EVERY - settings.FOLLOW_SYNC_EVERY / 2
     return fresh and seen["fingerprint"] == snapshot.fingerprint, snapshot
 
 
-def master_seen(master_id: int, snapshot) -> None:
-    """A full sync of the master's followers finished with these positions and no problem."""
-    cache.set(SEEN.format(master_id), {"fingerprint": snapshot.fingerprint, "at": time.time()}, timeout=600)
-
-
 def follow_sync_batch(payload: dict, now: str):
-    from following import sync
-
-    return sync.follow_sync_cycle(now=datetime.fromisoformat(now), batch=Batch.from_payload(payload))
+    return sync.follow_sync_cycle(now=datetime.fromisoformat(now), batch=batches.Batch.from_payload(payload))
 
 
 def master_order_accepted(order) -> None:

@@ -36,7 +36,7 @@ from django.db import connection, connections
 from django.utils import timezone
 
 from executor.connectors.base import Instrument
-from following import dispatch, notify, selectors, sizing, venue
+from following import batches, notify, selectors, sizing, venue
 from following.follower_orders import copy_trade_settle, copy_trades_batched, follower_order_submit
 from following.models import ErrorType, FollowSettings, SizingMode, SyncOutcome, SyncRun
 from following.services import trade_error_record
@@ -84,7 +84,7 @@ def follow_sync_cycle(
     *,
     now: datetime | None = None,
     master_id: int | None = None,
-    batch: "dispatch.Batch | None" = None,
+    batch: "batches.Batch | None" = None,
     snapshot: "venue.MasterSnapshot | None" = None,
     prices: dict[str, str] | None = None,
 ) -> SyncRun:
@@ -145,7 +145,7 @@ def _cycle(
     now: datetime,
     *,
     master_id: int | None = None,
-    batch: "dispatch.Batch | None" = None,
+    batch: "batches.Batch | None" = None,
     snapshot: "venue.MasterSnapshot | None" = None,
     prices: dict[str, str] | None = None,
 ) -> tuple[CycleTotals, int]:
@@ -187,7 +187,7 @@ def _cycle(
     groups = _grouped(jobs)
     if master_id is not None:
         # Many followers: the rest go to other tasks (any worker on any host), in batches.
-        groups, queued = dispatch.hand_out(groups, snapshots=snapshots, now=now)
+        groups, queued = batches.hand_out(groups, snapshots=snapshots, now=now)
         if queued:
             totals.notes.append(f"{queued} more batch(es) of followers queued to other tasks")
     outcomes = _run_jobs(groups, in_flight, now, shared)
@@ -209,7 +209,7 @@ def _cycle(
         totals.below_min += outcome.below_min
         totals.errors += outcome.error
     if master_id is not None and not totals.problems and not isinstance(snapshots.get(master_id), Exception | None):
-        dispatch.master_seen(master_id, snapshots[master_id])  # beat's polls skip while it is unchanged
+        batches.master_seen(master_id, snapshots[master_id])  # beat's polls skip while it is unchanged
     return totals, len(by_master)
 
 

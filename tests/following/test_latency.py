@@ -18,11 +18,14 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def queued(monkeypatch) -> dict[str, list]:
-    """The tasks queued (instead of sending them to a broker)."""
+    """The tasks queued (instead of sending them to a broker). Queued by name (a Celery
+    signature), which calls the registered task's apply_async with its args and kwargs."""
     found: dict[str, list] = {"sync_master": [], "sync_follower_batch": []}
     for name in found:
         monkeypatch.setattr(
-            getattr(tasks, name), "apply_async", lambda args, queue=None, _n=name: found[_n].append((args, queue))
+            getattr(tasks, name),
+            "apply_async",
+            lambda args, kwargs=None, queue=None, _n=name: found[_n].append((tuple(args), queue)),
         )
     return found
 
