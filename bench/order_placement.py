@@ -62,6 +62,7 @@ from pathlib import Path
 
 import httpx
 import pyotp
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from playwright.sync_api import sync_playwright
 from websockets.sync.client import connect as ws_connect
 
@@ -235,9 +236,17 @@ def bare_login(page, base: str, creds: dict) -> None:
     page.fill("#login-username", creds["paper_username"])
     page.fill("#login-password", creds["paper_password"])
     page.click("#login-submit")
-    page.fill("#totp-code", pyotp.TOTP(creds["paper_totp_secret"]).now())
+    totp = pyotp.TOTP(creds["paper_totp_secret"])
+    page.fill("#totp-code", totp.now())
     page.click("#totp-submit")
-    page.wait_for_selector("[data-testid=logged-in-as]")
+    try:
+        page.wait_for_selector("[data-testid=logged-in-as]", timeout=5000)
+    except PlaywrightTimeout:
+        # The venue refuses a code twice: the desk's own login may have used this window's code.
+        time.sleep(totp.interval - time.time() % totp.interval + 0.5)
+        page.fill("#totp-code", totp.now())
+        page.click("#totp-submit")
+        page.wait_for_selector("[data-testid=logged-in-as]")
 
 
 def bare_order(page, base: str, client_order_id: str) -> None:
