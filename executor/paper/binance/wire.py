@@ -12,6 +12,7 @@ recvWindow, default 5000).
 
 import hashlib
 import hmac
+import math
 import re
 import threading
 import time
@@ -163,7 +164,7 @@ class _Weights:
                 self.minute, self.used = minute, {}
             used = self.used.get(address, 0) + weight
             if used > limit:
-                raise errors.too_much_weight(limit, retry_after=max(1, int((minute + 1) * 60 - now + 0.999)))
+                raise errors.too_much_weight(limit, retry_after=max(1, math.ceil((minute + 1) * 60 - now)))
             self.used[address] = used
             return used
 

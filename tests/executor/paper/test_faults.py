@@ -136,7 +136,14 @@ def test_the_fault_command_switches_faults_on_and_off(alice):
 
 @pytest.mark.parametrize(
     ("kind", "value"),
-    [("slow", "soon"), ("slow", "-1"), ("lost_reply", "NaN"), ("reject", "lowercase code")],
+    [
+        ("slow", "soon"),
+        ("slow", "-1"),
+        ("lost_reply", "NaN"),
+        ("reject", "lowercase code"),
+        ("rate_limited", "1.5"),
+        ("rate_limited", "3601"),
+    ],
 )
 def test_the_fault_command_refuses_values_that_make_no_sense(alice, kind, value):
     with pytest.raises(CommandError):
