@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from celery import signature
 from django.conf import settings
 from django.core.cache import cache
 from django.db.models import Q
@@ -229,12 +230,14 @@ def venue_read_now(account: ExchangeAccount, what: str) -> VenueRead:
     return read
 
 
-def _queue_browser_read(account: ExchangeAccount, what: str) -> None:
-    from portfolio.tasks import read_venue  # the task module imports this one: a real cycle
+# Queued by name (a Celery signature): portfolio.tasks imports this module.
+READ_VENUE_TASK = "portfolio.tasks.read_venue"
 
+
+def _queue_browser_read(account: ExchangeAccount, what: str) -> None:
     # One queued read per account and kind at a time (cache.add is atomic).
     if cache.add(_cache_key(account.pk, f"queued:{what}"), True, settings.PORTFOLIO_VENUE_CACHE_SECONDS or 5):
-        read_venue.apply_async((account.pk, what), queue=task_queue_for(account))
+        signature(READ_VENUE_TASK).apply_async((account.pk, what), queue=task_queue_for(account))
 
 
 @dataclass(frozen=True)

@@ -141,8 +141,11 @@ def test_an_unreachable_venue_is_said_so_and_the_desk_fills_still_count(client_f
 def test_a_browser_accounts_venue_is_read_only_by_its_own_worker(monkeypatch, client_for, viewer, trader, filled_order):
     from portfolio import selectors, tasks
 
+    assert tasks.read_venue.name == selectors.READ_VENUE_TASK  # queued by this name
     queued = []
-    monkeypatch.setattr(tasks.read_venue, "apply_async", lambda args, queue: queued.append((args, queue)))
+    monkeypatch.setattr(
+        tasks.read_venue, "apply_async", lambda args, kwargs=None, queue=None, **_: queued.append((args, queue))
+    )
     monkeypatch.setattr(selectors, "connector_for", lambda account: pytest.fail("the web process drove a browser"))
     account = exchange_account_save(
         account=ExchangeAccount(
