@@ -23,6 +23,8 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 
+import redis
+from channels.layers import get_channel_layer
 from django.conf import settings
 from django.core.cache import cache
 from django.db import connection, connections
@@ -76,8 +78,6 @@ def check_broker() -> tuple[bool, str]:
     url = settings.CELERY_BROKER_URL
     if url.startswith("memory://"):
         return True, "in-process (embedded)"
-    import redis
-
     client = redis.Redis.from_url(url, socket_timeout=settings.READYZ_TIMEOUT, socket_connect_timeout=2)
     try:
         client.ping()
@@ -114,8 +114,6 @@ _layer_loop = _LayerLoop()
 
 
 def check_channel_layer() -> tuple[bool, str]:
-    from channels.layers import get_channel_layer
-
     layer = get_channel_layer()
 
     async def round_trip() -> dict:

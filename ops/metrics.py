@@ -23,10 +23,11 @@ import re
 import time
 from datetime import timedelta
 
+from django.apps import apps
 from django.conf import settings
 from django.db.models import Case, Count, DurationField, ExpressionWrapper, F, Min, Q, Sum, Value, When
 from django.utils import timezone
-from prometheus_client import REGISTRY, CollectorRegistry, generate_latest
+from prometheus_client import REGISTRY, CollectorRegistry, generate_latest, multiprocess
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
 from prometheus_client.registry import Collector
 from prometheus_client.utils import floatToGoString
@@ -239,8 +240,6 @@ class DeskCollector(Collector):
 
     def _followers(self):
         # Copy trading's models: read only when they exist (the app may not have them yet).
-        from django.apps import apps
-
         try:
             FollowSettings = apps.get_model("following", "FollowSettings")
         except LookupError:
@@ -339,8 +338,6 @@ _PID_FILE = re.compile(r"_(\d+)\.db$")
 def _forget_dead_processes() -> None:
     """A web process that died (uvicorn restarts it with a new pid) leaves its live gauges
     (open sockets) in the shared folder; drop them so they stop counting."""
-    from prometheus_client import multiprocess
-
     for path in glob.glob(os.path.join(MULTIPROC_DIR, "gauge_live*_*.db")):
         match = _PID_FILE.search(path)
         if not match:
@@ -362,8 +359,6 @@ def exposition() -> bytes:
     """Everything /metrics serves, in the Prometheus text format."""
     started = time.monotonic()
     if MULTIPROC_DIR:
-        from prometheus_client import multiprocess
-
         _forget_dead_processes()
         processes = CollectorRegistry()
         multiprocess.MultiProcessCollector(processes, MULTIPROC_DIR)
