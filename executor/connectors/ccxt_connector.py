@@ -49,6 +49,7 @@ from executor.connectors.base import (
     ResultStatus,
     VenueState,
 )
+from executor.health import exchange_account_health_record
 
 logger = logging.getLogger(__name__)
 
@@ -479,8 +480,6 @@ class CcxtConnector(Connector):
     def _record_health(self, *, ok: bool, detail: str) -> None:
         if not self.account.key.isdigit():
             return  # not an ExchangeAccount row (ad-hoc configs in scripts and benches)
-        from executor.services import exchange_account_health_record
-
         try:
             exchange_account_health_record(account_id=int(self.account.key), ok=ok, detail=detail)
         except Exception:
