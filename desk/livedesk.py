@@ -20,6 +20,8 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
+from executor.browser.chromium import LAUNCH_ARGS, chromium_executable
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 ROLES = ("viewer", "trader", "admin")
 
@@ -207,6 +209,4 @@ def login(page, desk: LiveDesk, role: str, next_path: str = "/signals/") -> None
 
 def launch_chromium(playwright, **options):
     """Chromium the way the browser executor launches it (same binary choice and flags)."""
-    from executor.browser.chromium import LAUNCH_ARGS, chromium_executable
-
     return playwright.chromium.launch(executable_path=chromium_executable(playwright), args=LAUNCH_ARGS, **options)

@@ -1,5 +1,9 @@
+from pathlib import Path
+
 from django.conf import settings
 from django.core.checks import Error, register
+
+from executor.browser.profile import BUILTIN_DIR, ProfileError, parse_profile
 
 EXECUTORS = ("dry_run", "exchange")
 
@@ -20,10 +24,6 @@ def executor_is_known(app_configs, **kwargs) -> list[Error]:
 @register()
 def exchange_profiles_load(app_configs, **kwargs) -> list[Error]:
     """Every profile the browser executor may use parses (a mistake names its file and key)."""
-    from pathlib import Path
-
-    from executor.browser.profile import BUILTIN_DIR, ProfileError, parse_profile
-
     errors = []
     for directory in [*map(Path, settings.EXCHANGE_PROFILE_DIRS), BUILTIN_DIR]:
         for path in sorted(directory.glob("*.yaml")) if directory.is_dir() else []:
