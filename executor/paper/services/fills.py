@@ -45,11 +45,15 @@ def buy_reserve(qty: Decimal, price: Decimal) -> Decimal:
 def liquidity_take(*, instrument: PaperInstrument, round_key: str, wanted: Decimal, whole: bool = False) -> Decimal:
     """How much of `wanted` can trade now at this mark; it is then used up for this round.
 
-    `whole` (fill or kill): all of it or nothing. The instrument row is locked, so two fills
-    never take the same liquidity.
+    `whole` (fill or kill): all of it or nothing. The instrument row is locked when it has a
+    liquidity limit, so two fills never take the same liquidity. Unlimited (no limit, the
+    default), nothing is shared and nothing is locked: the lock, held to the end of the order's
+    transaction, made every fill of a symbol at the venue wait for the one before.
     """
-    row = PaperInstrument.objects.select_for_update().get(pk=instrument.pk)
-    if row.liquidity is None:
+    # One statement: a row with a limit comes back locked; one without (or whose limit was just
+    # lifted by a transaction this one waited for) does not match and is not locked.
+    row = PaperInstrument.objects.select_for_update().filter(pk=instrument.pk, liquidity__isnull=False).first()
+    if row is None:
         return wanted
     used = row.liquidity_used if row.liquidity_round == round_key else Decimal(0)
     available = max(Decimal(0), row.liquidity - used)
