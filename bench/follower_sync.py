@@ -504,8 +504,11 @@ STEPS = (
 
 
 def copy_latency(procs, var_dir: Path, settings_ids: list[int], rounds: int, master_account_id: int,
-                 external: tuple | None = None, poll_every: float | None = None) -> dict:  # fmt: skip
+                 external: tuple | None = None, poll_every: float | None = None,
+                 spy_on: list | None = None) -> dict:  # fmt: skip
     """Master fill at the venue -> each follower order acknowledged (its SUCCESS recorded).
+    `spy_on` (with --profile: the venue's web process): py-spy samples it and the two workers
+    over the timed rounds, into bench/results/follower_sync_latency_{workers,venue}.txt.
 
     A master account the desk trades (default): the master's order goes through the desk
     (order_send), whose accepted result queues the followers' sync at once (orders' hook).
@@ -526,7 +529,11 @@ def copy_latency(procs, var_dir: Path, settings_ids: list[int], rounds: int, mas
     wait_until(lambda: not in_flight.exists(), 60, "nothing in flight for these followers")
     time.sleep(3)  # workers up (the first round is not timed against worker start-up)
     side = "BUY"
+    spies: dict[str, list] = {}
     for index in range(rounds + 1):
+        if index == 1 and spy_on is not None:
+            spies["latency_workers"] = [spy_start(p.pid, var_dir, f"lat-w{n}") for n, p in enumerate(started[:2])]
+            spies["latency_venue"] = [spy_start(process.pid, var_dir, "lat-venue") for process in spy_on]
         before = set(Order.objects.filter(follow_settings_id__in=settings_ids).values_list("id", flat=True))
         if external:
             api, key = external
@@ -551,6 +558,7 @@ def copy_latency(procs, var_dir: Path, settings_ids: list[int], rounds: int, mas
                 })  # fmt: skip
         side = "SELL" if side == "BUY" else "BUY"
         time.sleep(0.5)
+    profiles = {name: spy_stop(found, f"follower_sync_{name}") for name, found in spies.items()}
     for process in started:
         procs.stop(process)
     connection.close()
@@ -560,7 +568,8 @@ def copy_latency(procs, var_dir: Path, settings_ids: list[int], rounds: int, mas
         spans = sorted((row[last] - row[first]).total_seconds() * 1000 for row in samples if row[first] and row[last])
         steps[name] = {"p50_ms": _pct(spans, 50), "p99_ms": _pct(spans, 99)}
     return {"samples": len(totals), "p50_ms": _pct(totals, 50), "p99_ms": _pct(totals, 99),
-            "max_ms": round(totals[-1], 1), "steps": steps, "poll_every": poll_every}  # fmt: skip
+            "max_ms": round(totals[-1], 1), "steps": steps, "poll_every": poll_every,
+            **({"profiles": profiles} if profiles else {})}  # fmt: skip
 
 
 def _pct(values: list[float], p: float) -> float | None:
@@ -660,7 +669,8 @@ def main() -> None:
         log("copy latency: 10 followers, the master traded by the desk (its sync queued on the fill)")
         keep = list(FollowSettings.objects.order_by("id").values_list("id", flat=True)[1:11])
         FollowSettings.objects.exclude(id__in=keep).update(is_active=False)
-        result["copy_latency"] = copy_latency(procs, var_dir, keep, args.latency_rounds, master_account_id)
+        result["copy_latency"] = copy_latency(procs, var_dir, keep, args.latency_rounds, master_account_id,
+                                              spy_on=[web] if args.profile else None)  # fmt: skip
         log(f"copy latency: the same, an external master (trades at the venue), beat polling every {args.poll_every}s")
         result["copy_latency_external"] = copy_latency(
             procs, var_dir, keep, args.latency_rounds, master_account_id, external=(api, master_key),
@@ -787,6 +797,12 @@ def report(result: dict) -> None:
                 print(f"  {pct:6}   {frame}")
             print("  total %  function")
             for frame, pct in found["total_pct"]:
+                print(f"  {pct:6}   {frame}")
+    for name, found in result["copy_latency"].get("profiles", {}).items():
+        print(f"\npy-spy, copy latency rounds, {name}, {found['samples']} samples ({found['file']}):")
+        for label, key in (("self %", "self_pct"), ("total %", "total_pct")):
+            print(f"  {label:<8} function")
+            for frame, pct in found[key][:15]:
                 print(f"  {pct:6}   {frame}")
     out = ROOT / "bench" / "results"
     out.mkdir(exist_ok=True)
