@@ -340,6 +340,36 @@ def connections_to(monitor: psycopg.Connection, database_url: str) -> int:
     return row[0]
 
 
+def _established_inodes(port: int) -> set[str]:
+    """Socket inodes of the established TCP connections to `port` on this machine (server side)."""
+    inodes = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            rows = Path(table).read_text().splitlines()[1:]
+        except OSError:
+            continue
+        for row in rows:
+            fields = row.split()
+            if fields[3] == "01" and int(fields[1].rsplit(":", 1)[1], 16) == port:
+                inodes.add(fields[9])
+    return inodes
+
+
+def connections_per_worker(server, port: int) -> list[int]:
+    """How many of the client's keep-alive connections each server worker holds (sorted, most
+    first): a worker's connections stay with it, so an uneven split queues requests in one
+    process while another idles, whatever the server's threads."""
+    inodes = _established_inodes(port)
+    counts = []
+    for pid in worker_pids(server):
+        try:
+            links = [os.readlink(fd) for fd in Path(f"/proc/{pid}/fd").iterdir()]
+        except OSError:
+            continue
+        counts.append(sum(1 for link in links if link.startswith("socket:[") and link[8:-1] in inodes))
+    return sorted(counts, reverse=True)
+
+
 def count_rows(database_url: str, table: str) -> int:
     with psycopg.connect(database_url, autocommit=True) as conn:
         return conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
@@ -412,11 +442,13 @@ def load(label: str, port: int, api_key: str, connections: int, args, server, db
     # connections must not take the measurement down with it.
     monitor = psycopg.connect(db, autocommit=True)
     peak = [0]
+    split: list[list[int]] = []
     stop_watching = threading.Event()
 
     def watch() -> None:
         while not stop_watching.wait(1.0):
             peak[0] = max(peak[0], connections_to(monitor, db))
+            split.append(connections_per_worker(server, port))
 
     watcher = threading.Thread(target=watch, daemon=True)
     server_before = cpu_seconds(process_tree(server.pid))
@@ -450,6 +482,8 @@ def load(label: str, port: int, api_key: str, connections: int, args, server, db
         "postgres_ms_per_request": postgres_cpu * 1000 / handled,
     }
     result["peak_db_connections"] = peak[0]
+    # The split in the middle of the round (gunicorn's sync workers hold one connection at most).
+    result["connections_per_worker"] = split[len(split) // 2] if split else []
     if profiler is not None:
         result["profile"] = finish_profile(*profiler)
     return result
@@ -552,6 +586,7 @@ def report(results: dict) -> None:
                 f"{lat['p95']:8.1f} {lat['p99']:8.1f} {r['errors']:7d} {cpu['server_ms_per_request']:18.2f} "
                 f"{cpu['postgres_ms_per_request']:9.2f} {cpu['machine_busy_percent']:4.0f}% "
                 f"{cpu['machine_steal_percent']:5.0f}% {r['peak_db_connections']:9d}"
+                f"  conns/worker {'/'.join(str(n) for n in r.get('connections_per_worker', []))}"
             )
     print()
     checks = []
