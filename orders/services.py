@@ -366,7 +366,10 @@ def order_record_result(*, order_id: int, result: OrderResult) -> Order:
         order.completed_at = timezone.now()
         order.needs_review = False  # settled by the venue itself
         if order.status == OrderStatus.SUCCESS:
-            apply_venue_view(order, result)
+            # An order in flight has no fill recorded: fills are recorded only once it is accepted
+            # (here, as it leaves flight, or by a refresh of an accepted order), and no order goes
+            # back into flight. So its fills are not read first (one statement per order).
+            apply_venue_view(order, result, recorded=set())
         order._change_reason = f"venue result {result.status}"
         order.save()
         if order.status == OrderStatus.SUCCESS and order.signal_id is not None:
@@ -413,9 +416,10 @@ def _record_unknown(order: Order, result: OrderResult) -> Order:
     return order
 
 
-def apply_venue_view(order: Order, result: OrderResult) -> list[str]:
+def apply_venue_view(order: Order, result: OrderResult, *, recorded: set[str] | None = None) -> list[str]:
     """Copy the venue's view of an accepted order onto the locked row (not saved) and record its
-    new fills. Returns what changed, for the audit reason; empty when nothing did.
+    new fills. Returns what changed, for the audit reason; empty when nothing did. `recorded`:
+    the trade ids of the order's fills already recorded, when the caller knows them (None: read).
 
     Called with the order row locked (select_for_update), so two refreshes of one order take
     turns and the second finds the first one's fills; the unique (order, trade_id) constraint
@@ -425,7 +429,10 @@ def apply_venue_view(order: Order, result: OrderResult) -> list[str]:
     order.last_checked_at = timezone.now()
     # Fills are facts and are always recorded; a final state only moves to the same final state.
     settled = order.venue_state in FINAL_VENUE_STATES and result.venue_state != order.venue_state
-    known = set(order.fills.values_list("trade_id", flat=True)) if order.pk else set()
+    if recorded is not None:
+        known = set(recorded)
+    else:
+        known = set(order.fills.values_list("trade_id", flat=True)) if order.pk else set()
     for fill in result.fills:
         if fill.trade_id in known:
             continue

@@ -10,7 +10,7 @@ from django.test.utils import CaptureQueriesContext
 
 from following import notify, sync
 from following.models import CopyTrade, NotifyEvent
-from orders.models import Order
+from orders.models import Fill, Order
 
 pytestmark = pytest.mark.django_db
 
@@ -37,6 +37,21 @@ def test_a_cycle_of_three_copies_reads_notification_choices_once_and_writes_slip
     assert Order.history.filter(follow_settings__in=rows).count() == 6  # created, then its result
     # Only the follower who chose copied trades gets one: one notification task queued.
     assert len(callbacks) == 1
+
+
+def test_a_copy_s_fill_is_recorded_without_reading_the_order_s_fills_first(
+    master_account, make_account, follow, trade, django_user_model
+):
+    users = [django_user_model.objects.create_user(f"f{n}") for n in range(3)]
+    rows = [follow(user, make_account(user)) for user in users]
+    trade(master_account, "BUY", "1.0")
+    with CaptureQueriesContext(connection) as captured:
+        run = sync.follow_sync_cycle()
+    assert run.orders_placed == 3
+    # The order was in flight until this answer: it had no fill recorded, so none is looked up.
+    assert _statements(captured, Fill._meta.db_table, "SELECT") == 0
+    fills = Fill.objects.filter(order__follow_settings__in=rows)
+    assert fills.count() == 3 and Fill.history.filter(order__follow_settings__in=rows).count() == 3
 
 
 def test_outside_a_cycle_wants_reads_the_users_choice_as_before(follower):
