@@ -65,8 +65,13 @@ def _snapshot_payload(snapshot) -> dict:
 
 def hand_out(groups: list, *, snapshots: dict, now: datetime) -> tuple[list, int]:
     """Keep the first FOLLOW_SYNC_BATCH groups (follower accounts) for this task; queue the rest
-    in batches of that size. Returns the groups kept and the number of batches queued."""
+    in batches of that size. Returns the groups kept and the number of batches queued.
+
+    A change is split over at least FOLLOW_SYNC_SPLIT tasks (the worker processes), however few
+    the followers: one process runs one thread's Python at a time, so ten followers' orders in
+    one task queue behind each other's CPU while another process idles (the copy latency)."""
     size = max(1, settings.FOLLOW_SYNC_BATCH)
+    size = min(size, -(-len(groups) // max(1, settings.FOLLOW_SYNC_SPLIT)))
     if len(groups) <= size:
         return groups, 0
     chunks = [groups[start : start + size] for start in range(size, len(groups), size)]

@@ -305,6 +305,9 @@ BROWSER_HEADLESS = env.bool("BROWSER_HEADLESS", default=True)
 BROWSER_STATE_DIR = env.str("BROWSER_STATE_DIR", default=str(VAR_DIR / "browser-state"))
 BROWSER_ARTIFACTS_DIR = env.str("BROWSER_ARTIFACTS_DIR", default=str(VAR_DIR / "artifacts"))
 BROWSER_TRACE = env.bool("BROWSER_TRACE", default=True)
+# Clicks check the element in the page in one call and press at once (executor/browser/click.py);
+# false: every click is Playwright's own (which waits two animation frames: ~30 ms a click).
+BROWSER_QUICK_CLICK = env.bool("BROWSER_QUICK_CLICK", default=True)
 # Restart an idle browser whose memory grew by more than this share since it warmed up.
 BROWSER_RECYCLE_GROWTH = env.float("BROWSER_RECYCLE_GROWTH", default=0.5)
 # Extra folders with exchange profiles (YAML), searched before the built-in executor/profiles.
@@ -413,6 +416,9 @@ FOLLOW_SYNC_PER_MASTER = env.bool("FOLLOW_SYNC_PER_MASTER", default=True)
 # Follower accounts one sync task evaluates; a master with more followers hands the rest to
 # further tasks in batches of this size.
 FOLLOW_SYNC_BATCH = env.int("FOLLOW_SYNC_BATCH", default=250)
+# A master change is split over at least this many tasks, however few its followers: set it to
+# the worker processes that run syncs (`make worker` runs 2), so every one of them takes a part.
+FOLLOW_SYNC_SPLIT = env.int("FOLLOW_SYNC_SPLIT", default=2)
 # A cycle's lock expires after this many seconds even if its worker died holding it.
 FOLLOW_SYNC_LOCK_SECONDS = env.int("FOLLOW_SYNC_LOCK_SECONDS", default=120)
 # A follower order above this quantity is refused and pauses the follower (empty = no limit).

@@ -109,6 +109,23 @@ def test_a_master_with_many_followers_hands_them_out_in_batches_each_ordered_onc
     assert Order.objects.filter(follow_settings__in=rows).count() == 5
 
 
+@pytest.mark.parametrize(("split", "kept", "batches"), [(2, 2, [2]), (4, 1, [1, 1, 1]), (1, 4, [])])
+def test_a_master_change_is_split_over_as_many_tasks_as_worker_processes_however_few_followers(
+    settings, master_account, make_account, follow, trade, queued, django_user_model, split, kept, batches
+):
+    settings.FOLLOW_SYNC_BATCH, settings.FOLLOW_SYNC_SPLIT = 250, split
+    users = [django_user_model.objects.create_user(f"f{n}") for n in range(4)]
+    rows = [follow(user, make_account(user)) for user in users]
+    trade(master_account, "BUY", "1.0")
+    run = dispatch.follow_sync_master(master_account.pk)
+    assert run.orders_placed == kept
+    assert [len(payload["settings_ids"]) for (payload, _), _ in queued["sync_follower_batch"]] == batches
+    for (payload, now), _ in queued["sync_follower_batch"]:
+        tasks.sync_follower_batch.run(payload, now)
+    orders = list(Order.objects.filter(follow_settings__in=rows).values_list("follow_settings_id", flat=True))
+    assert sorted(orders) == sorted(row.pk for row in rows)  # each follower ordered once
+
+
 def test_without_per_master_tasks_beat_runs_one_cycle_of_everyone(
     settings, follower, follower_account, master_account, follow, trade, queued
 ):
