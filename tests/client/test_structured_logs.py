@@ -9,6 +9,7 @@ import sys
 import pytest
 from django.conf import settings
 
+from tradedesk import logging as logs
 from tradedesk.logging import (
     REDACTED,
     ContextFilter,
@@ -75,6 +76,32 @@ def test_obvious_secrets_are_masked(message, args, secret):
     assert secret not in text and REDACTED in text
 
 
+def _redact_every_pattern(text: str) -> str:
+    # redact_text without its shortcuts: every pattern on every text.
+    text = logs._BEARER.sub(lambda m: f"{m.group(1)} {REDACTED}", text)
+    text = logs._KEY_SHAPE.sub(REDACTED, text)
+    return logs._ASSIGNMENT.sub(lambda m: f"{m.group('name')}{m.group('sep')}{REDACTED}", text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "POST /api/signals 201",
+        "/api/signals",
+        "Authorization: Bearer abcdefgh12345",
+        "BASIC dXNlcjpwYXNzd29yZA==",
+        "Baſic dXNlcjpwYXNzd29yZA==",
+        "ıbearer abcdefghijkl and token=x",
+        "key AbCdEfGh.0123456789abcdefghijABCDEFGHIJ01 used",
+        "api_key=qs-secret-1&page=2",
+        '{"password": "hunter2"}',
+        "signal 5 created (BUY 0.5 BTC/USDT)",
+    ],
+)
+def test_the_redaction_shortcuts_mask_exactly_what_every_pattern_would(text):
+    assert logs.redact_text(text) == _redact_every_pattern(text)
+
+
 def test_secret_extras_are_masked_and_ordinary_text_is_kept():
     text = format_record(JsonFormatter(), "order 5 passed risk checks: qty 0.1", web_password="pw-123456", symbol="BTC")
     line = json.loads(text)
@@ -104,6 +131,17 @@ def test_every_answer_has_a_request_id_and_the_lines_of_that_request_carry_it(js
     assert len(bad["X-Request-ID"]) == 32
     # The 400 is logged once, by the request line above (django.request adds no second copy of it).
     assert [line for line in lines if line["logger"] == "django.request"] == []
+
+
+@pytest.mark.django_db
+def test_at_info_a_new_signal_is_one_line_the_requests_with_the_signal_and_request_ids(json_logs, strategy):
+    logging.getLogger().setLevel(logging.INFO)
+    body = {"symbol": "BTC/USDT", "side": "BUY", "suggest_qty": "1", "strategy_name": "s"}
+    response = strategy.client.post("/api/signals", body, format="json", HTTP_X_REQUEST_ID="caller-id-7")
+    assert response.status_code == 201
+    lines = [line for line in json_logs.lines() if line["level"] != "DEBUG"]
+    assert [(line["logger"], line["message"]) for line in lines] == [("tradedesk.request", "POST /api/signals 201")]
+    assert (lines[0]["request_id"], lines[0]["signal_id"]) == ("caller-id-7", response.json()["id"])
 
 
 def test_log_format_is_json_by_default_with_debug_off_and_plain_with_debug_on(tmp_path):
