@@ -96,7 +96,9 @@ beat: install
 healthcheck: install
 	$(MANAGE) healthcheck $(if $(ALERT),--alert) $(CHECKS)
 
+# wrk drives the load: installed first when missing and apt-get can, else bench/loadgen.py (said so).
 bench-intake: install
+	@sh bench/ensure_wrk.sh
 	$(PY) bench/signal_intake.py
 
 bench-orders: install
