@@ -33,6 +33,7 @@ from playwright.sync_api import Page
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from executor.browser.chromium import BrowserProcess, chromium_rss
+from executor.browser.click import quick_click
 from executor.browser.errors import CAPTCHA, DOWN, LOGGED_IN, NEEDS_LOGIN, FlowError
 from executor.browser.locate import FRESH_JS, MARK_SEEN_JS, error_text, json_path, locate, read_field
 from executor.browser.lock import AccountInUse, AccountLock
@@ -365,7 +366,8 @@ class BrowserSession(LookupMixin):
                     # The element's own click event: for a control a floating notice covers
                     # (a person would click it just the same, beside the notice).
                     target.dispatch_event("click")
-                else:
+                elif not (settings.BROWSER_QUICK_CLICK and quick_click(page, target)):
+                    # Playwright's own click: it waits until the element can take the click.
                     target.click(no_wait_after=True)
             elif step.action == "check":
                 target.check()

@@ -1,0 +1,113 @@
+"""A real mouse click with the actionability checks done in the page, in one call.
+
+Playwright's click checks that the element is visible, enabled and stable (its box the same over
+two animation frames), then that the click point hits it, and blocks the mouse events if they
+land on something else. Headless Chromium draws at 60 Hz and only when asked, so the two frames
+cost ~29 ms of each ~42 ms click on this machine (bench/README.md, "Order placement").
+
+`quick_click` makes the same checks from what the page knows at once: visible, enabled, no CSS
+or Web animation running on the element or an ancestor (what moves an element in practice;
+movement from a script is caught by the hit test), the center of its box inside the viewport
+and the element topmost there. It then arms the same guard as Playwright's (the first trusted
+mouse event must reach the element, else that event and the rest are cancelled before the page
+sees them), sends a real mouse move, press and release at that point, and reads the guard.
+Anything it cannot vouch for (a frame, a shadow root, zoom, an element covered, moving, disabled
+or outside the viewport, a guard that blocked the events) returns False with nothing clicked,
+and the caller makes Playwright's own click, which waits and reports what is in the way.
+"""
+
+from __future__ import annotations
+
+import logging
+import weakref
+
+from playwright.sync_api import Error as PlaywrightError
+
+logger = logging.getLogger(__name__)
+
+# Where the guard lives while armed: a property of the page's window, read back and removed
+# right after the click (a fresh document after a navigation has none: see STOP_JS).
+GUARD = "__tradedeskClickGuard"
+
+# Run with evaluate_all (one call: the query and the checks in the page; a locator's evaluate
+# costs three times as long): anything but exactly one match is Playwright's to wait for or refuse.
+ARM_JS = """(els, guard) => {
+  if (els.length !== 1) return `${els.length} matches`;
+  const el = els[0];
+  if (window !== window.top) return 'in a frame';
+  if (el.getRootNode() !== document) return 'in a shadow root';
+  if (window.visualViewport && window.visualViewport.scale !== 1) return 'zoomed';
+  if (!el.isConnected || !el.checkVisibility({visibilityProperty: true})) return 'not visible';
+  if (el.matches(':disabled') || el.closest('[aria-disabled="true"]')) return 'disabled';
+  if (el.closest('[inert]')) return 'inert';
+  const moving = document.getAnimations().some(a => a.playState === 'running' && a.effect
+    && a.effect.target instanceof Node && a.effect.target.contains(el));
+  if (moving) return 'animating';
+  const box = el.getBoundingClientRect();
+  if (box.width < 1 || box.height < 1) return 'not visible';
+  const x = box.left + box.width / 2, y = box.top + box.height / 2;
+  if (x < 0 || y < 0 || x >= window.innerWidth || y >= window.innerHeight) return 'outside the viewport';
+  const hit = document.elementFromPoint(x, y);
+  if (!hit || !(hit === el || el.contains(hit))) return 'covered';
+  if (window[guard]) window[guard]();
+  const types = ['pointerdown', 'mousedown', 'pointerup', 'mouseup', 'click', 'auxclick', 'dblclick'];
+  let result;
+  const listener = event => {
+    if (!event.isTrusted) return;
+    if (result === undefined) result = event.composedPath().includes(el) ? 'done' : 'blocked';
+    if (result !== 'done') {
+      event.preventDefault();
+      event.stopImmediatePropagation();
+    }
+  };
+  types.forEach(type => window.addEventListener(type, listener, true));
+  window[guard] = () => {
+    types.forEach(type => window.removeEventListener(type, listener, true));
+    delete window[guard];
+    return result || 'no event';
+  };
+  return {x, y};
+}"""
+# 'gone': the click's own navigation replaced the document (Playwright counts that as done too).
+STOP_JS = "guard => window[guard] ? window[guard]() : 'gone'"
+
+
+def quick_click(page, target) -> bool:
+    """Click `target` at once if it is one element the page shows clickable now; False means
+    nothing was clicked (no event reached the page's handlers)."""
+    armed = target.evaluate_all(ARM_JS, GUARD)
+    if not isinstance(armed, dict):
+        logger.debug("quick click skipped: %s", armed)
+        return False
+    try:
+        _press(page, armed["x"], armed["y"])
+    finally:
+        try:
+            outcome = page.evaluate(STOP_JS, GUARD)
+        except PlaywrightError:
+            outcome = "gone"  # the document went away mid-call: a navigation the click started
+    if outcome == "blocked":
+        logger.debug("quick click blocked: the events did not reach the element")
+        return False
+    if outcome == "no event":
+        # Nothing reached this document's window: the point was covered by a frame that came
+        # between the check and the press; the press went to that frame, not to this element.
+        logger.debug("quick click: no event reached the page")
+        return False
+    return True
+
+
+def _press(page, x: float, y: float) -> None:
+    """Press and release the left button at (x, y). No move first: Chromium hands a mouse move to
+    the page only at its next animation frame (up to 17 ms headless), while a press is hit-tested
+    at its own point at once (and the page gets its mouseover/enter then, as after a move)."""
+    session = _sessions.get(page)
+    if session is None:
+        session = _sessions[page] = page.context.new_cdp_session(page)
+    for kind, buttons in (("mousePressed", 1), ("mouseReleased", 0)):
+        event = {"type": kind, "x": x, "y": y, "button": "left", "buttons": buttons, "clickCount": 1}
+        session.send("Input.dispatchMouseEvent", event)
+
+
+# One DevTools session per page for the presses (Chromium's Input domain), gone with the page.
+_sessions: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
