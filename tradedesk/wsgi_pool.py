@@ -120,12 +120,25 @@ def _close(answer: _Answer) -> None:
 _END = object()
 
 
+_CLOSE = (b"connection", b"close")
+
+
 class ThreadPoolWSGI:
-    """ASGI app for HTTP: `app` (WSGI) in a pool of `workers` threads."""
+    """ASGI app for HTTP: `app` (WSGI) in a pool of `workers` threads.
+
+    A request that finds every thread of the pool busy is answered with `Connection: close`.
+    A keep-alive connection stays with the worker process that accepted it, and uvicorn's
+    workers take new connections as they come (a burst of 16 went 11/5, 12/4, 12/4/0 over the
+    workers in bench/signal_intake.py), so one process queued requests while another idled. The
+    client's next request opens a new connection, which the kernel hands to whichever worker
+    accepts first: one whose loop is not waiting behind busy request threads.
+    """
 
     def __init__(self, app, workers: int) -> None:
         self.app = app
+        self.workers = workers
         self.executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="WSGI")
+        self.in_flight = 0  # requests of this process in the pool or waiting for it; loop only
 
     async def __call__(self, scope: dict, receive, send) -> None:
         if scope["type"] != "http":
@@ -136,7 +149,14 @@ class ThreadPoolWSGI:
         environ["wsgi.input_terminated"] = True
         answer = _Answer()
         context = contextvars.copy_context()  # the request's context vars reach the thread
-        await loop.run_in_executor(self.executor, context.run, _run, self.app, environ, answer)
+        crowded = self.in_flight >= self.workers
+        self.in_flight += 1
+        try:
+            await loop.run_in_executor(self.executor, context.run, _run, self.app, environ, answer)
+        finally:
+            self.in_flight -= 1
+        if crowded and _CLOSE not in answer.headers:
+            answer.headers.append(_CLOSE)
         await send({"type": "http.response.start", "status": answer.status, "headers": answer.headers})
         if answer.rest is None:
             await send({"type": "http.response.body", "body": b"".join(answer.chunks)})
