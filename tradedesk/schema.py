@@ -1,8 +1,13 @@
 """OpenAPI pieces shared by every API: the error body and the error responses."""
 
+from decimal import Decimal
+
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from drf_spectacular.views import SpectacularAPIView
 from rest_framework import serializers
+
+from tradedesk import roles
+from tradedesk.auth import strategy_key_of
 
 ErrorOutput = inline_serializer(
     "ApiError",
@@ -77,8 +82,6 @@ def document_common_errors(result: dict, generator, request, public) -> dict:
 
 def positive_decimal(**kwargs) -> serializers.DecimalField:
     """A price or quantity field: Decimal, at most 10 decimal places, strictly positive."""
-    from decimal import Decimal
-
     return serializers.DecimalField(
         max_digits=28,
         decimal_places=10,
@@ -96,9 +99,6 @@ class ScopedSchemaView(SpectacularAPIView):
     # The parent's get is excluded from the schema (SERVE_INCLUDE_SCHEMA off); an override is not.
     @extend_schema(exclude=True)
     def get(self, request, *args, **kwargs):
-        from tradedesk import roles
-        from tradedesk.auth import strategy_key_of
-
         if strategy_key_of(request) is None and roles.role_of(request.user) is None:
             self.urlconf = "following.urls"
         return super().get(request, *args, **kwargs)
