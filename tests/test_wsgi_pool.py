@@ -139,3 +139,44 @@ def test_an_app_that_raises_raises_to_the_server():
 def test_it_refuses_anything_but_http():
     with pytest.raises(ValueError, match="HTTP only"):
         asyncio.run(ThreadPoolWSGI(echo, workers=1)({"type": "websocket"}, None, None))
+
+
+def test_a_request_that_finds_every_thread_busy_is_answered_with_connection_close():
+    entered, release = threading.Event(), threading.Event()
+
+    def app(environ, start_response):
+        if environ["PATH_INFO"] == "/first":
+            entered.set()
+            release.wait(10)
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return [b"ok"]
+
+    async def request(pool: ThreadPoolWSGI, path: str) -> list[dict]:
+        sent: list[dict] = []
+
+        async def receive():
+            return {"type": "http.request", "body": b"", "more_body": False}
+
+        async def send(message):
+            sent.append(message)
+
+        await pool(scope(path=path), receive, send)
+        return sent
+
+    async def main() -> tuple[list[dict], list[dict], list[dict]]:
+        loop = asyncio.get_running_loop()
+        pool = ThreadPoolWSGI(app, workers=1)
+        first = asyncio.create_task(request(pool, "/first"))
+        assert await loop.run_in_executor(None, entered.wait, 10)
+        second = asyncio.create_task(request(pool, "/second"))
+        deadline = loop.time() + 10
+        while pool.in_flight < 2 and loop.time() < deadline:
+            await asyncio.sleep(0.001)
+        release.set()
+        return await first, await second, await request(pool, "/third")
+
+    first, second, third = asyncio.run(main())
+    close = (b"connection", b"close")
+    assert close not in first[0]["headers"] and close in second[0]["headers"]
+    # Once the pool has a free thread again, connections are kept alive.
+    assert close not in third[0]["headers"] and third[1]["body"] == b"ok"
