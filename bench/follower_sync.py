@@ -70,6 +70,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--latency-rounds", type=int, default=5, help="master changes timed for the copy latency")
     parser.add_argument("--poll-every", type=float, default=0.25, help="FOLLOW_SYNC_EVERY for the external master")
     parser.add_argument(
+        "--latency-only", action="store_true", help="only the copy latency rounds (a short A/B run, no ratios)"
+    )
+    parser.add_argument(
         "--postgres", default=os.environ.get("BENCH_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432")
     )
     parser.add_argument("--redis", default=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/12"))
@@ -651,7 +654,7 @@ def main() -> None:
         hung_paper = hang_one_follower()
         side = "BUY"
         result["end_to_end_by_workers"] = {}
-        for workers in (1, 2):
+        for workers in () if args.latency_only else (1, 2):
             if workers > 1:
                 unhang(hung_paper)  # its read too would hang and pause it: the round needs it hung, not paused
                 recheck()
@@ -663,7 +666,7 @@ def main() -> None:
             result["end_to_end_by_workers"][workers] = end_to_end(procs, var_dir, master_account_id, side, workers,
                                                                   args.followers - 1, profile=args.profile)  # fmt: skip
             side = "SELL" if side == "BUY" else "BUY"
-        result["end_to_end"] = result["end_to_end_by_workers"][1]
+        result["end_to_end"] = result["end_to_end_by_workers"].get(1)
         unhang(hung_paper)
 
         log("copy latency: 10 followers, the master traded by the desk (its sync queued on the fill)")
@@ -678,6 +681,9 @@ def main() -> None:
         )  # fmt: skip
         FollowSettings.objects.update(is_active=True)
         connection.close()
+        if args.latency_only:
+            latency_report(result)
+            return
 
         recheck()
         log("the same change, cycle run in this process, queries counted")
@@ -732,6 +738,16 @@ def _up(base_url: str) -> bool:
 
 def _cpu_text(used: dict) -> str:
     return f"{used['desk_engine']} / {used['venue_web']} / {used['postgres']}"
+
+
+def latency_report(result: dict) -> None:
+    print(f"\nload average at start: {result['machine']['load_average_at_start']}")
+    for name in ("copy_latency", "copy_latency_external"):
+        found = result[name]
+        print(f"{name}: p50 / p99 / max {found['p50_ms']} / {found['p99_ms']} / {found['max_ms']} ms "
+              f"over {found['samples']}")  # fmt: skip
+        for step, span in found["steps"].items():
+            print(f"  {step:<60} p50 {span['p50_ms']} / p99 {span['p99_ms']} ms")
 
 
 def report(result: dict) -> None:

@@ -36,6 +36,7 @@ from django.db import connection, connections
 from django.utils import timezone
 
 from executor.connectors.base import Instrument
+from executor.models import ExchangeAccount
 from following import batches, notify, selectors, sizing, venue
 from following.follower_orders import copy_trade_settle, copy_trades_batched, follower_order_submit
 from following.models import ErrorType, FollowSettings, SizingMode, SyncOutcome, SyncRun
@@ -109,11 +110,6 @@ def follow_sync_cycle(
         moment = timezone.now()
         return SyncRun.objects.create(started_at=moment, finished_at=moment, outcome=SyncRun.Outcome.SKIPPED)
     try:
-        # A cycle whose worker died never finished: it is recorded failed once its lock expired.
-        stale = timezone.now() - timedelta(seconds=settings.FOLLOW_SYNC_LOCK_SECONDS)
-        SyncRun.objects.filter(outcome=SyncRun.Outcome.RUNNING, started_at__lt=stale).update(
-            outcome=SyncRun.Outcome.FAILED, detail="the worker running this cycle stopped before it finished"
-        )
         run = SyncRun.objects.create(started_at=timezone.now())
         try:
             totals, masters_read = _cycle(
@@ -133,6 +129,12 @@ def follow_sync_cycle(
         run.errors = totals.errors
         run.detail = "\n".join(totals.problems + totals.notes)[:4000]
         run.save()
+        # A cycle whose worker died never finished: it is recorded failed once its lock expired.
+        # Bookkeeping, so after this cycle's orders, not before them.
+        stale = timezone.now() - timedelta(seconds=settings.FOLLOW_SYNC_LOCK_SECONDS)
+        SyncRun.objects.filter(outcome=SyncRun.Outcome.RUNNING, started_at__lt=stale).update(
+            outcome=SyncRun.Outcome.FAILED, detail="the worker running this cycle stopped before it finished"
+        )
         if run.pk % 100 == 0:
             SyncRun.objects.filter(started_at__lt=run.started_at - KEEP_RUNS).delete()
     finally:
@@ -152,9 +154,17 @@ def _cycle(
     scope = {"master_id": master_id} if master_id is not None else {}
     if batch is not None:
         scope["settings_ids"] = batch.settings_ids
+    # A master's own sync reads its positions at the venue while the database answers the
+    # followers' reads below: the round trip no longer comes before them (the copy latency).
+    early = None
+    if master_id is not None and snapshot is None and batch is None:
+        account = ExchangeAccount.objects.filter(pk=master_id).first()
+        early = venue.master_snapshot_started(account) if account is not None else None
     followers = selectors.followers_to_sync(**scope)
     totals = CycleTotals()
     if not followers:
+        if early is not None:
+            early.result()
         return totals, 0
     in_flight = selectors.follower_symbols_in_flight(settings_ids=[row.pk for row in followers])
     by_master: dict[int, list[FollowSettings]] = defaultdict(list)
@@ -166,6 +176,8 @@ def _cycle(
     given = batch.snapshots() if batch is not None else {}
     if snapshot is not None:
         given[master_id] = snapshot
+    if early is not None:
+        given[master_id] = early.result()
     missing = [account for account in masters if account.pk not in given]
     threads = min(settings.FOLLOW_SYNC_THREADS, _pool_room())
     snapshots = {**given, **(venue.master_snapshots(missing, threads=threads) if missing else {})}

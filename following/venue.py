@@ -8,7 +8,7 @@ import hashlib
 import logging
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -80,6 +80,23 @@ def master_snapshots(accounts: list[ExchangeAccount], *, threads: int) -> dict[i
 
     with ThreadPoolExecutor(max_workers=min(len(accounts), threads)) as pool:
         return dict(zip([a.pk for a in accounts], pool.map(in_thread, accounts), strict=True))
+
+
+def master_snapshot_started(account: ExchangeAccount) -> Future:
+    """The master's positions read in a thread of its own (a venue round trip) while the caller
+    reads the database; the future's result is the snapshot or the error, as master_snapshots."""
+
+    def in_thread() -> MasterSnapshot | Exception:
+        try:
+            return _master_snapshot_or_error(account)
+        finally:
+            connection.close()  # this thread's connection, if the ledger needed one
+
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="master-read")
+    try:
+        return pool.submit(in_thread)
+    finally:
+        pool.shutdown(wait=False)  # the thread ends with its read
 
 
 def _master_snapshot_or_error(account: ExchangeAccount) -> MasterSnapshot | Exception:

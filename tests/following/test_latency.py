@@ -2,6 +2,7 @@
 followers' sync at once (after commit); beat queues one task per master; a master with many
 followers hands them out in batches that carry the master's positions."""
 
+import threading
 from decimal import Decimal
 
 import pytest
@@ -124,6 +125,30 @@ def test_a_master_change_is_split_over_as_many_tasks_as_worker_processes_however
         tasks.sync_follower_batch.run(payload, now)
     orders = list(Order.objects.filter(follow_settings__in=rows).values_list("follow_settings_id", flat=True))
     assert sorted(orders) == sorted(row.pk for row in rows)  # each follower ordered once
+
+
+def test_a_master_s_sync_reads_its_positions_while_the_database_answers_the_followers_read(
+    monkeypatch, follower, follower_account, master_account, follow, trade, queued
+):
+    follow(follower, follower_account)
+    trade(master_account, "BUY", "1.0")
+    master_read, seen = threading.Event(), []
+    original_read, original_followers = follow_venue.master_snapshot, sync.selectors.followers_to_sync
+
+    def master_snapshot(account):
+        master_read.set()
+        return original_read(account)
+
+    def followers_to_sync(**scope):
+        # Waits (up to 5 s) for the master's read to start: only a read running beside it does.
+        seen.append(master_read.wait(timeout=5))
+        return original_followers(**scope)
+
+    monkeypatch.setattr(follow_venue, "master_snapshot", master_snapshot)
+    monkeypatch.setattr(sync.selectors, "followers_to_sync", followers_to_sync)
+    run = dispatch.follow_sync_master(master_account.pk)
+    assert seen == [True]
+    assert run.orders_placed == 1
 
 
 def test_without_per_master_tasks_beat_runs_one_cycle_of_everyone(

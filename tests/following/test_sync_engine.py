@@ -1,12 +1,14 @@
 """The follower sync engine on the dry-run venue: targets, lots and minimums, orders in flight,
 failures that pause, isolation between followers, the cycle lock, and query counts."""
 
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
 from django.core.cache import cache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from executor.connectors.base import ErrorCode, OrderResult
 from executor.connectors.dry_run import DryRunConnector
@@ -526,3 +528,14 @@ def test_a_venue_outage_pausing_many_followers_alerts_once_but_each_balance_prob
     outage, balance = receiver.messages[0]["message"], receiver.messages[-1]["message"]
     assert "CONNECTOR: venue unreachable" in outage and "not sent again" in outage
     assert "INSUFFICIENT_BALANCE: INSUFFICIENT_BALANCE" not in balance
+
+
+def test_a_cycle_whose_worker_died_is_recorded_failed_by_the_next_cycle_once_its_lock_expired(settings):
+    long_ago = timezone.now() - timedelta(seconds=settings.FOLLOW_SYNC_LOCK_SECONDS + 5)
+    dead = SyncRun.objects.create(started_at=long_ago)
+    recent = SyncRun.objects.create(started_at=timezone.now())
+    sync.follow_sync_cycle()
+    dead.refresh_from_db()
+    recent.refresh_from_db()
+    assert dead.outcome == SyncRun.Outcome.FAILED and "stopped before it finished" in dead.detail
+    assert recent.outcome == SyncRun.Outcome.RUNNING  # its lock may still be held: left alone
