@@ -305,9 +305,10 @@ BROWSER_HEADLESS = env.bool("BROWSER_HEADLESS", default=True)
 BROWSER_STATE_DIR = env.str("BROWSER_STATE_DIR", default=str(VAR_DIR / "browser-state"))
 BROWSER_ARTIFACTS_DIR = env.str("BROWSER_ARTIFACTS_DIR", default=str(VAR_DIR / "artifacts"))
 BROWSER_TRACE = env.bool("BROWSER_TRACE", default=True)
-# Clicks check the element in the page in one call and press at once (executor/browser/click.py);
-# false: every click is Playwright's own (which waits two animation frames: ~30 ms a click).
-BROWSER_QUICK_CLICK = env.bool("BROWSER_QUICK_CLICK", default=True)
+# Clicks and fills check the element in the page in one call and act at once
+# (executor/browser/click.py); false: Playwright's own click and fill every time (its click
+# waits two animation frames: ~30 ms a click headless).
+BROWSER_QUICK_STEPS = env.bool("BROWSER_QUICK_STEPS", default=True)
 # Restart an idle browser whose memory grew by more than this share since it warmed up.
 BROWSER_RECYCLE_GROWTH = env.float("BROWSER_RECYCLE_GROWTH", default=0.5)
 # Extra folders with exchange profiles (YAML), searched before the built-in executor/profiles.

@@ -1,4 +1,4 @@
-"""A real mouse click with the actionability checks done in the page, in one call.
+"""A real mouse click (and a fill) with the actionability checks done in the page, in one call.
 
 Playwright's click checks that the element is visible, enabled and stable (its box the same over
 two animation frames), then that the click point hits it, and blocks the mouse events if they
@@ -75,7 +75,7 @@ STOP_JS = "guard => window[guard] ? window[guard]() : 'gone'"
 def quick_click(page, target) -> bool:
     """Click `target` at once if it is one element the page shows clickable now; False means
     nothing was clicked (no event reached the page's handlers)."""
-    armed = target.evaluate_all(ARM_JS, GUARD)
+    armed = _evaluate(target, ARM_JS, GUARD)
     if not isinstance(armed, dict):
         logger.debug("quick click skipped: %s", armed)
         return False
@@ -97,13 +97,63 @@ def quick_click(page, target) -> bool:
     return True
 
 
+# Playwright's fill of a text-like field, in one call: one match, visible, enabled, editable and
+# not inert (its checks; fills wait for no frame), then select what it holds and focus it. The
+# caller types the text over the selection (Input.insertText, as Playwright does). Other fields
+# (date, color, contenteditable...) and an empty value are left to Playwright's fill.
+FILL_JS = """(els, value) => {
+  if (els.length !== 1) return `${els.length} matches`;
+  const el = els[0];
+  const typed = ['', 'text', 'search', 'tel', 'url', 'email', 'password', 'number'];
+  const input = el.tagName === 'INPUT' && typed.includes(el.type.toLowerCase());
+  if (!input && el.tagName !== 'TEXTAREA') return 'not a text field';
+  if (el.type === 'number' && isNaN(Number(value.trim()))) return 'not a number';
+  if (!value) return 'empty value';
+  if (!el.isConnected || !el.checkVisibility({visibilityProperty: true})) return 'not visible';
+  const box = el.getBoundingClientRect();
+  if (box.width < 1 || box.height < 1) return 'not visible';
+  if (el.matches(':disabled') || el.closest('[aria-disabled="true"]')) return 'disabled';
+  if (el.readOnly) return 'read-only';
+  if (el.closest('[inert]')) return 'inert';
+  if (input) el.select(); else el.setSelectionRange(0, el.value.length);
+  el.focus();
+  if (document.activeElement !== el) return 'not focused';
+  return {text: el.type === 'number' ? value.trim() : value};
+}"""
+
+
+def quick_fill(page, target, text: str) -> bool:
+    """Fill `target` with `text` in two calls if it is one plain text field ready for typing;
+    False means nothing was typed (the caller uses Playwright's fill)."""
+    ready = _evaluate(target, FILL_JS, text)
+    if not isinstance(ready, dict):
+        logger.debug("quick fill skipped: %s", ready)
+        return False
+    _session(page).send("Input.insertText", {"text": ready["text"]})
+    return True
+
+
+def _evaluate(target, script: str, argument):
+    """The check's answer, or why there is none: a page that is navigating (the last click's
+    doing) has no document to check; Playwright's own action waits for the next one."""
+    try:
+        return target.evaluate_all(script, argument)
+    except PlaywrightError as exc:
+        return str(exc).splitlines()[0]
+
+
+def _session(page):
+    session = _sessions.get(page)
+    if session is None:
+        session = _sessions[page] = page.context.new_cdp_session(page)
+    return session
+
+
 def _press(page, x: float, y: float) -> None:
     """Press and release the left button at (x, y). No move first: Chromium hands a mouse move to
     the page only at its next animation frame (up to 17 ms headless), while a press is hit-tested
     at its own point at once (and the page gets its mouseover/enter then, as after a move)."""
-    session = _sessions.get(page)
-    if session is None:
-        session = _sessions[page] = page.context.new_cdp_session(page)
+    session = _session(page)
     for kind, buttons in (("mousePressed", 1), ("mouseReleased", 0)):
         event = {"type": kind, "x": x, "y": y, "button": "left", "buttons": buttons, "clickCount": 1}
         session.send("Input.dispatchMouseEvent", event)

@@ -47,6 +47,7 @@ class Armed:
     def __init__(self, page, spec: dict | None) -> None:
         self.page, self.spec = page, spec
         self._response = None
+        self._body: str | None = None
         self._dropped = False
         if spec is not None:
             page.on("response", self._on_response)
@@ -68,11 +69,12 @@ class Armed:
     def answer(self) -> tuple[int, str] | str | None:
         """(status, body) once the response came, "dropped" if its connection failed, else None."""
         if self._response is not None:
-            try:
-                body = self._response.text()
-            except PlaywrightError:
-                body = ""
-            return self._response.status, body
+            if self._body is None:  # read once: the page is polled again until its notice shows
+                try:
+                    self._body = self._response.text()
+                except PlaywrightError:
+                    self._body = ""
+            return self._response.status, self._body
         return "dropped" if self._dropped else None
 
     def disarm(self) -> None:

@@ -33,7 +33,7 @@ from playwright.sync_api import Page
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from executor.browser.chromium import BrowserProcess, chromium_rss
-from executor.browser.click import quick_click
+from executor.browser.click import quick_click, quick_fill
 from executor.browser.errors import CAPTCHA, DOWN, LOGGED_IN, NEEDS_LOGIN, FlowError
 from executor.browser.locate import FRESH_JS, MARK_SEEN_JS, error_text, json_path, locate, read_field
 from executor.browser.lock import AccountInUse, AccountLock
@@ -45,8 +45,9 @@ from executor.connectors.base import AccountConfig, ErrorCode, OrderResult, Orde
 logger = logging.getLogger(__name__)
 
 # How often the page is read for this submit's answer: a round is one call to the browser, and
-# the answer of a page that updates in place comes some tens of milliseconds after the click.
-RESULT_POLL_MS = 10
+# the answer of a page that updates in place comes some tens of milliseconds after the click
+# (each round's wait is time the answer may already be there: 4 ms costs a few calls more).
+RESULT_POLL_MS = 4
 # A 403 at the submit waits this long for the venue's challenge to show before it is a refusal.
 CHALLENGE_WAIT_S = 1.5
 
@@ -352,7 +353,8 @@ class BrowserSession(LookupMixin):
             if step.action in ("fill", "type"):
                 text = render(step.value, values)
                 if step.action == "fill":
-                    target.fill(text)
+                    if not (settings.BROWSER_QUICK_STEPS and quick_fill(page, target, text)):
+                        target.fill(text)
                 else:
                     # For inputs that format as you type (thousands separators): key by key.
                     target.fill("")
@@ -366,7 +368,7 @@ class BrowserSession(LookupMixin):
                     # The element's own click event: for a control a floating notice covers
                     # (a person would click it just the same, beside the notice).
                     target.dispatch_event("click")
-                elif not (settings.BROWSER_QUICK_CLICK and quick_click(page, target)):
+                elif not (settings.BROWSER_QUICK_STEPS and quick_click(page, target)):
                     # Playwright's own click: it waits until the element can take the click.
                     target.click(no_wait_after=True)
             elif step.action == "check":

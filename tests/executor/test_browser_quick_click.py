@@ -1,16 +1,18 @@
-"""The executor's quick click (executor/browser/click.py) in a real Chromium: it presses a button
-the page shows clickable at once, and for anything it cannot vouch for (covered, moving,
-disabled, in a frame, events landing elsewhere) it clicks nothing and leaves the click to
-Playwright's own, which waits."""
+"""The executor's quick click and fill (executor/browser/click.py) in a real Chromium: it presses a
+button the page shows clickable at once, and for anything it cannot vouch for (covered, moving,
+disabled, several matches, events landing elsewhere) it clicks nothing and leaves the click to
+Playwright's own, which waits; a fill types over what a plain text field held, and leaves any
+other field to Playwright's fill."""
 
 import shutil
 
 import pytest
+from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import sync_playwright
 
 from desk.livedesk import launch_chromium
 from executor.browser import click
-from executor.browser.click import ARM_JS, GUARD, quick_click
+from executor.browser.click import ARM_JS, GUARD, quick_click, quick_fill
 
 BUTTON = """<button id=go style="position:absolute; left:40px; top:40px; width:120px; height:40px"
   onclick="window.clicks = (window.clicks || 0) + 1">Go</button>"""
@@ -106,3 +108,42 @@ def test_a_click_that_falls_back_is_done_by_playwright_once_the_button_is_free(p
     if not quick_click(page, button):
         button.click()  # what the session does: Playwright waits until nothing covers it
     assert clicks(page) == 1
+
+
+FIELD = """<input id=qty value="0.5"><script>
+  qty.addEventListener('input', e => { window.inputs = (window.inputs || 0) + 1; window.trusted = e.isTrusted; });
+</script>"""
+
+
+def test_a_fill_types_over_what_the_field_held_as_typing_would(page):
+    page.set_content(FIELD)
+    assert quick_fill(page, page.locator("#qty"), "0.001") is True
+    assert page.locator("#qty").input_value() == "0.001"
+    assert clicks(page, "inputs") == 1  # one input event for the typed text, from the browser
+    assert page.evaluate("window.trusted") is True
+
+
+def test_a_fill_of_a_read_only_disabled_or_date_field_is_left_to_playwright(page):
+    for field in ('<input id=qty readonly value="0.5">', "<input id=qty disabled>", "<input id=qty type=date>"):
+        page.set_content(field)
+        assert quick_fill(page, page.locator("#qty"), "0.001") is False
+        assert page.locator("#qty").input_value() in ("0.5", "")
+
+
+def test_a_number_field_refuses_text_in_the_quick_fill_too(page):
+    page.set_content("<input id=qty type=number>")
+    assert quick_fill(page, page.locator("#qty"), "abc") is False
+    assert quick_fill(page, page.locator("#qty"), " 0.25 ") is True
+    assert page.locator("#qty").input_value() == "0.25"
+
+
+class NavigatingLocator:
+    """A locator whose page is between two documents (the click before it started a navigation)."""
+
+    def evaluate_all(self, script, argument):
+        raise PlaywrightError("Execution context was destroyed, most likely because of a navigation")
+
+
+def test_a_page_between_two_documents_is_left_to_playwright_with_nothing_done(page):
+    assert quick_fill(page, NavigatingLocator(), "0.001") is False
+    assert quick_click(page, NavigatingLocator()) is False
