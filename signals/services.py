@@ -16,6 +16,7 @@ from django.utils import timezone
 from rest_framework_api_key.models import APIKey
 
 from signals.models import Signal, SignalStatus
+from signals.serializers import signal_data
 from tradedesk import events
 from tradedesk.db import prepared_cursor
 from tradedesk.exceptions import IdempotencyMismatch, IllegalTransition, InvalidInput, NotFound
@@ -105,8 +106,6 @@ def _insert(signal: Signal, audit_reason: str) -> None:
 def signal_event_data(signal: Signal) -> dict[str, Any]:
     """The signal as the API shows it, built once per change: the live event sends it and the
     API answers with the same dict (`signal.output`), so a POST serializes its signal once."""
-    from signals.serializers import signal_data
-
     signal.output = signal_data(signal)
     return signal.output
 

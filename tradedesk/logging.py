@@ -26,6 +26,9 @@ from datetime import UTC, datetime
 from types import MappingProxyType
 from typing import Any
 
+from celery import signals
+from django.conf import settings
+
 _context: contextvars.ContextVar[Mapping[str, Any]] = contextvars.ContextVar(
     "tradedesk_log_context", default=MappingProxyType({})
 )
@@ -184,8 +187,6 @@ class RoutineTaskFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         if record.levelno >= logging.WARNING:
             return True
-        from django.conf import settings
-
         if getattr(settings, "LOG_ROUTINE_TASKS", True):
             return True
         return _task_name(record) not in _routine_tasks(settings)
@@ -267,10 +268,6 @@ def _task_finished(task_id: str | None = None, **_: Any) -> None:
 def _connect_celery() -> None:
     # This module is imported wherever Django configures logging, Celery workers included, so
     # every task's lines carry its id; a task starts with a clean context (threads are reused).
-    try:
-        from celery import signals
-    except ImportError:  # the desk always has Celery; a bare import of this module need not
-        return
     signals.task_prerun.connect(_task_started, weak=False, dispatch_uid="tradedesk.logging.prerun")
     signals.task_postrun.connect(_task_finished, weak=False, dispatch_uid="tradedesk.logging.postrun")
 
