@@ -9,7 +9,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from following import selectors, services
-from following.api import FOLLOWER_HELP, MASTER_HELP, MAX_ID, FollowSettingsOutput, ratio_field
+from following.api import FOLLOWER_HELP, MASTER_HELP, MAX_ID, FollowSettingsOutput, FollowStatusApi, ratio_field
 from following.models import JoinMode, SizingMode, UnfollowMode
 from following.status import follow_status
 from tradedesk.exceptions import NotFound
@@ -152,8 +152,6 @@ class FollowDetailApi(APIView):
 class FollowDetailStatusApi(APIView):
     @extend_schema(responses={200: None, **error_responses(404)}, description="The status of one follow.")
     def get(self, request, settings_id: int):
-        from following.api import FollowStatusApi
-
         row = selectors.follow_get(user=request.user, settings_id=settings_id)
         if row is None:
             raise NotFound(f"follow {settings_id} is not one of yours", field="settings_id")

@@ -3,6 +3,7 @@
 Always the caller's own: there is no id in the path. The channels are secrets: write-only,
 answered masked (the URL's scheme and last 4 characters, the address's domain)."""
 
+from django.conf import settings
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
@@ -20,8 +21,6 @@ class NotifySettingsOutput(serializers.Serializer):
 
 
 def _output(row) -> dict:
-    from django.conf import settings
-
     return {
         **notify.masked_channels(row),
         "events": list(row.events) if row else [],

@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from executor.models import ExchangeAccount
 from following.models import CopyTrade, FollowSettings, TradeError
+from following.services import trade_error_record_for_order
 from following.sizing import slippage
 from orders.models import Order, OrderType
 from orders.services import order_enqueue_placement, order_send
@@ -121,8 +122,6 @@ def follower_order_submit(**fields) -> Order:
 def follower_order_failed(order: Order) -> None:
     """orders' hook: a follower order failed (at the venue, or reviewed as not placed). Records
     the follower's trade error and pauses it, in the caller's transaction."""
-    from following.services import trade_error_record_for_order
-
     trade_error_record_for_order(order=order)
 
 

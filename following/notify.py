@@ -19,6 +19,7 @@ from contextlib import contextmanager
 from urllib.parse import urlencode, urlsplit
 
 import apprise
+from celery import signature
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import transaction
@@ -114,12 +115,15 @@ def notify_settings_update(
     return row
 
 
+# Queued by name (a Celery signature): following.tasks imports the sync, which imports this module.
+SEND_TASK = "following.tasks.send_follower_notification"
+
+
 def notify_on_commit(*, user_id: int, event: str, title: str, body: str) -> None:
     """Queue one notification to the user once the current transaction commits (at once outside
     one). Nothing is read or sent here: the task checks whether the user wants this event."""
-    from following.tasks import send_follower_notification
-
-    transaction.on_commit(lambda: send_follower_notification.delay(user_id, event, title, body))
+    task = signature(SEND_TASK, args=(user_id, event, title, body))
+    transaction.on_commit(lambda: task.apply_async())
 
 
 _known = threading.local()

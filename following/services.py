@@ -13,7 +13,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from executor.models import ExchangeAccount
-from following import selectors
+from following import notify, selectors, sizing, venue
 from following.models import (
     DEFAULT_MAX_SLIPPAGE,
     ErrorType,
@@ -255,8 +255,6 @@ def _check_options(options: dict) -> dict:
 
 def _master_positions(master: ExchangeAccount) -> dict[str, str]:
     """The master's positions now (the changes-only baseline); the venue must answer."""
-    from following import venue
-
     try:
         return {p.symbol: decimal_text(p.qty) for p in venue.read_positions(master) if p.qty}
     except Exception as exc:
@@ -271,8 +269,6 @@ def follow_target_preview(*, row: FollowSettings, ratio: Decimal, sizing_mode: s
     """What the follow's targets would be for the master's positions now: per symbol the
     unrounded and rounded target and whether it rounds to zero or falls below the venue minimum.
     Equity and fixed notional targets depend on prices at trade time: only ratio is previewed."""
-    from following import sizing, venue
-
     if sizing_mode != SizingMode.RATIO:
         return []
     try:
@@ -351,8 +347,7 @@ def trade_error_record(
             row._change_reason = f"paused by trade error {error.pk} ({error_type})"
             row.save()
         transaction.on_commit(lambda: _alert_paused(row, error, was_active))
-        from following import notify  # the follower's own notification, queued after commit
-
+        # The follower's own notification, queued after commit.
         notify.notify_trade_error(
             user_id=row.user_id, error_type=error_type, message=message, paused=was_active, master=str(row.master_user)
         )
@@ -431,8 +426,6 @@ def trade_error_resolve(*, user: User, error_id: int, resolved_by: User | None =
             row.save()
             resumed = True
             transaction.on_commit(lambda: _alert_resumed(row, error))
-            from following import notify
-
             notify.notify_resumed(user_id=row.user_id, master=str(row.master_user))
     logger.info("trade error %s resolved by user %s (resumed: %s)", error.pk, resolved_by.pk, resumed)
     return error, resumed

@@ -7,6 +7,7 @@ from celery import shared_task
 from django.conf import settings
 
 from following import dispatch, sync
+from following.notify import follower_notify
 
 logger = logging.getLogger(__name__)
 
@@ -55,6 +56,4 @@ def sync_follower_batch(payload: dict, now: str) -> None:
 @shared_task(soft_time_limit=30, time_limit=40)
 def send_follower_notification(user_id: int, event: str, title: str, body: str) -> None:
     """A follower's own notification (following.notify), sent after the event's commit."""
-    from following.notify import follower_notify
-
     follower_notify(user_id=user_id, event=event, title=title, body=body)

@@ -10,8 +10,9 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET, require_http_methods
 
-from following import stats
-from following.models import MasterAccount
+from following import notify, stats
+from following.models import MasterAccount, NotifyEvent
+from tradedesk.exceptions import ApplicationError
 
 
 @login_required
@@ -31,10 +32,6 @@ def stats_fragment(request: HttpRequest) -> HttpResponse:
 def notifications_fragment(request: HttpRequest) -> HttpResponse:
     """The caller's own notification settings (following.notify): GET the form, POST saves it.
     The channels are shown masked; an empty field keeps the saved one, "remove" clears it."""
-    from following import notify
-    from following.models import NotifyEvent
-    from tradedesk.exceptions import ApplicationError
-
     problem, saved = None, False
     if request.method == "POST":
         changes: dict = {"events": request.POST.getlist("events")}

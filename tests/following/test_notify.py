@@ -25,11 +25,12 @@ def worker(monkeypatch) -> list[tuple]:
     """The Celery worker: each queued notification runs as the task would, in order."""
     queued: list[tuple] = []
 
-    def run(*args) -> None:
-        queued.append(args)
+    def run(args, kwargs=None, **options) -> None:
+        queued.append(tuple(args))
         tasks.send_follower_notification(*args)
 
-    monkeypatch.setattr(tasks.send_follower_notification, "delay", run)
+    assert tasks.send_follower_notification.name == notify.SEND_TASK  # queued by this name
+    monkeypatch.setattr(tasks.send_follower_notification, "apply_async", run)
     return queued
 
 
