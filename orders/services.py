@@ -3,6 +3,7 @@
 import logging
 from decimal import Decimal
 
+from celery import signature
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import transaction
@@ -176,15 +177,14 @@ def order_enqueue_placement(*, order: Order) -> None:
     _enqueue_placement(order)
 
 
-def _enqueue_placement(order: Order) -> None:
-    from orders.tasks import place_order
+# The tasks are queued by name (Celery signatures): orders.tasks imports this module.
+TASKS = "orders.tasks"
 
+
+def _enqueue_placement(order: Order) -> None:
     # Browser orders go to the one process that owns the account's browser (its queue).
     queue = task_queue_for(order.exchange_account)
-    if queue == "celery":
-        place_order.delay(order.pk)
-    else:
-        place_order.apply_async((order.pk,), queue=queue)
+    signature(f"{TASKS}.place_order").apply_async((order.pk,), queue=None if queue == "celery" else queue)
 
 
 def order_cancel(*, order_id: int, user: User) -> Order:
@@ -227,9 +227,7 @@ def order_cancel(*, order_id: int, user: User) -> Order:
 def _enqueue_for_venue(task_name: str, order: Order) -> None:
     """Queue a task that talks to the order's venue, on the queue of the process that owns the
     account (a browser account's own browser worker; the regular workers for the rest)."""
-    from orders import tasks
-
-    getattr(tasks, task_name).apply_async((order.pk,), queue=task_queue_for(order.exchange_account))
+    signature(f"{TASKS}.{task_name}").apply_async((order.pk,), queue=task_queue_for(order.exchange_account))
 
 
 def order_place(*, order_id: int) -> Order | None:

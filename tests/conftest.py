@@ -242,10 +242,11 @@ def sent_events(monkeypatch) -> list[tuple[str, str, dict]]:
 @pytest.fixture
 def queued_tasks(monkeypatch) -> list[int]:
     """Order ids whose placement task was queued (instead of sending them to a broker)."""
-    from orders import tasks
+    from orders import services, tasks
 
     queued: list[int] = []
-    monkeypatch.setattr(tasks.place_order, "delay", lambda order_id: queued.append(order_id))
+    assert tasks.place_order.name == f"{services.TASKS}.place_order"  # queued by this name
+    monkeypatch.setattr(tasks.place_order, "apply_async", lambda args, kwargs=None, **options: queued.append(args[0]))
     return queued
 
 

@@ -86,7 +86,9 @@ def venue_tasks(monkeypatch) -> list[tuple[str, int, str]]:
     for name in ("refresh_order", "cancel_at_venue", "reconcile_order"):
         task = getattr(tasks, name)
         monkeypatch.setattr(
-            task, "apply_async", lambda args, queue, _name=name, **kw: queued.append((_name, args[0], queue))
+            task,
+            "apply_async",
+            lambda args, kwargs=None, queue=None, _name=name, **kw: queued.append((_name, args[0], queue)),
         )
     return queued
 

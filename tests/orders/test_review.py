@@ -56,7 +56,9 @@ def alerts(monkeypatch, settings) -> list[str]:
 def venue_tasks(monkeypatch) -> list[tuple[str, int, str]]:
     queued: list[tuple[str, int, str]] = []
     monkeypatch.setattr(
-        tasks.refresh_order, "apply_async", lambda args, queue, **kw: queued.append(("refresh_order", args[0], queue))
+        tasks.refresh_order,
+        "apply_async",
+        lambda args, kwargs=None, queue=None, **kw: queued.append(("refresh_order", args[0], queue)),
     )
     return queued
 
