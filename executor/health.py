@@ -1,5 +1,6 @@
-"""An exchange account's health (keys valid, clocks in step), recorded from the account check and
-from the connectors themselves (a refused key or a clock out of step seen while trading).
+"""An exchange account's health (keys valid, clocks in step) and its browser session's state,
+recorded from the account check and from the connectors themselves (a refused key, a clock out of
+step or a logged-out session seen while trading).
 
 Below the connectors: it imports only the models and ops' alerting, so a connector records what
 it saw without importing the services (which pick connectors: executor.selectors)."""
@@ -9,10 +10,24 @@ import logging
 from django.db import transaction
 from django.utils import timezone
 
-from executor.models import AccountHealth, ExchangeAccount
+from executor.models import AccountHealth, ExchangeAccount, SessionState, VenueSession
 from ops import alerts
 
 logger = logging.getLogger(__name__)
+
+
+def venue_session_record(*, account_id: int, state: str, detail: str = "") -> None:
+    """Store the browser session's state; an alert is logged when a person is needed."""
+    previous = VenueSession.objects.filter(account_id=account_id).values_list("state", flat=True).first()
+    VenueSession.objects.update_or_create(account_id=account_id, defaults={"state": state, "detail": detail[:300]})
+    if state != previous and state in (SessionState.CAPTCHA, SessionState.NEEDS_LOGIN):
+        logger.error("ALERT exchange account %s needs a person: %s (%s)", account_id, state, detail)
+    if state != previous:
+        label = ExchangeAccount.objects.filter(pk=account_id).values_list("label", flat=True).first() or account_id
+        transaction.on_commit(
+            lambda: alerts.alert_session_state(account_id=account_id, label=str(label), state=state, detail=detail)
+        )
+
 
 ACCOUNT_NEEDS_PERSON = "account_needs_person"
 

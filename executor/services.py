@@ -8,9 +8,8 @@ from django.utils import timezone
 
 from executor import crypto
 from executor.health import exchange_account_health_record
-from executor.models import ConnectorKind, ExchangeAccount, SessionState, VenueSession
+from executor.models import ConnectorKind, ExchangeAccount
 from executor.selectors import connector_for
-from ops import alerts
 from tradedesk.exceptions import Conflict, InvalidInput
 
 logger = logging.getLogger(__name__)
@@ -44,19 +43,6 @@ def exchange_accounts_rotate_key() -> int:
             account.save(update_fields=["secrets_encrypted", "updated_at"])
             count += 1
     return count
-
-
-def venue_session_record(*, account_id: int, state: str, detail: str = "") -> None:
-    """Store the browser session's state; an alert is logged when a person is needed."""
-    previous = VenueSession.objects.filter(account_id=account_id).values_list("state", flat=True).first()
-    VenueSession.objects.update_or_create(account_id=account_id, defaults={"state": state, "detail": detail[:300]})
-    if state != previous and state in (SessionState.CAPTCHA, SessionState.NEEDS_LOGIN):
-        logger.error("ALERT exchange account %s needs a person: %s (%s)", account_id, state, detail)
-    if state != previous:
-        label = ExchangeAccount.objects.filter(pk=account_id).values_list("label", flat=True).first() or account_id
-        transaction.on_commit(
-            lambda: alerts.alert_session_state(account_id=account_id, label=str(label), state=state, detail=detail)
-        )
 
 
 def exchange_account_check(*, account_id: int) -> None:

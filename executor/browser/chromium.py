@@ -71,7 +71,6 @@ class BrowserProcess:
         self._browser = None
 
     def browser(self):
-        from django.conf import settings as dj_settings
         from playwright.sync_api import sync_playwright
 
         if self._browser is not None and self._browser.is_connected():
@@ -80,7 +79,7 @@ class BrowserProcess:
         self._playwright = sync_playwright().start()
         self._browser = self._playwright.chromium.launch(
             executable_path=chromium_executable(self._playwright),
-            headless=dj_settings.BROWSER_HEADLESS,
+            headless=settings.BROWSER_HEADLESS,
             args=LAUNCH_ARGS,
         )
         return self._browser

@@ -19,6 +19,7 @@ from executor.connectors.base import (
     OrderTicket,
     Position,
 )
+from executor.health import venue_session_record
 
 logger = logging.getLogger(__name__)
 
@@ -45,8 +46,6 @@ class BrowserConnector(Connector):
             return  # not an ExchangeAccount row (ad-hoc configs in scripts and benches)
         if host.refused:
             return  # not the owner: the browser worker's state stays as it wrote it
-        from executor.services import venue_session_record
-
         session = host.sessions().get(self.key)
         state, detail = (session.state, session.detail) if session else ("down", "not started in this process")
         if session is not None and session.recorded == (state, detail):

@@ -13,6 +13,8 @@ import logging
 from celery import signals
 from django.conf import settings
 
+from executor.browser.host import host
+
 logger = logging.getLogger(__name__)
 
 
@@ -29,6 +31,4 @@ def refuse_browsers_outside_browser_workers(sender=None, **kwargs) -> None:
     if any(is_browser_queue(name) for name in queues):
         logger.info("browser worker: serves the browser accounts of queue(s) %s", ", ".join(queues))
         return
-    from executor.browser.host import host
-
     host.refuse(f"this Celery worker consumes {', '.join(queues)}, no browser queue: it never opens a browser")

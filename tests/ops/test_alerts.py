@@ -8,8 +8,8 @@ from django.core.cache import cache
 from django.test import Client
 
 from executor.connectors.base import ErrorCode, OrderResult
+from executor.health import venue_session_record
 from executor.models import ExchangeAccount
-from executor.services import venue_session_record
 from ops import alerts, health, tasks
 from orders import services as order_services
 from tests.ops.conftest import age_heartbeats, age_missing_heartbeats

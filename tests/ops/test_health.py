@@ -7,8 +7,8 @@ from django.core.cache import cache
 from django.db import connection
 from django.test import Client
 
+from executor.health import venue_session_record
 from executor.models import ExchangeAccount, VenueSession
-from executor.services import venue_session_record
 from ops import health
 from tests.ops.conftest import age_heartbeats
 

@@ -19,8 +19,8 @@ from collections import Counter
 import pytest
 from django.db import connection
 
+from executor.health import venue_session_record
 from executor.models import ExchangeAccount
-from executor.services import venue_session_record
 from tests.ops.conftest import AlertReceiver
 from tests.test_embedded import free_port
 

@@ -3,8 +3,8 @@ from django.core.management.base import BaseCommand, CommandError
 
 from executor.browser.profile import load_profile, render
 from executor.browser.session import BrowserSession, FlowError
+from executor.health import venue_session_record
 from executor.models import ExchangeAccount
-from executor.services import venue_session_record
 
 
 class Command(BaseCommand):
