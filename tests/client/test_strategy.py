@@ -163,6 +163,8 @@ def test_rundesk_with_strategy_brings_live_signals_and_stops_the_strategy_with_i
     assert not psutil.pid_exists(child.pid) or child.status() == psutil.STATUS_ZOMBIE
     # The desk's own lines are JSON with request ids; the strategy's are its own text.
     desk_lines = [json.loads(line) for line in log_path.read_text().splitlines() if line.startswith("{")]
-    created = [line for line in desk_lines if line["message"].startswith(f"signal {signal['id']} created")]
-    assert created and created[0]["signal_id"] == signal["id"] and created[0]["request_id"]
+    # At INFO a new signal is the request's one line, which carries the signal's id.
+    requests = [line for line in desk_lines if line["message"] == "POST /api/signals 201"]
+    created = [line for line in requests if line.get("signal_id") == signal["id"]]
+    assert len(created) == 1 and created[0]["request_id"]
     assert creds["api_key"] not in log_path.read_text()
