@@ -3,8 +3,11 @@
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 from django.conf import settings
+
+from tradedesk import settings as desk_settings
 
 
 def run_check(**env: str) -> subprocess.CompletedProcess:
@@ -75,3 +78,15 @@ def test_env_example_lists_every_variable_the_settings_read():
     assert len(names) > 40
     missing = sorted(name for name in names if not re.search(rf"^#?\s*{name}=", example, re.M))
     assert not missing, f".env.example does not list {missing}"
+
+
+def test_processes_starting_together_share_one_dev_secret_key(monkeypatch, tmp_path):
+    """A worker and beat started at once on a fresh VAR_DIR: the one that comes second finds the
+    key already made after its own check said there was none (the CI failure of 2026-12-02:
+    FileExistsError at import of the settings), and takes that key."""
+    monkeypatch.setattr(desk_settings, "VAR_DIR", tmp_path)
+    first = desk_settings._dev_secret_key()
+    monkeypatch.setattr(Path, "exists", lambda self: False)  # its check ran before the other's write
+    assert desk_settings._dev_secret_key() == first
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["dev-secret-key"]  # no draft left
+    assert (tmp_path / "dev-secret-key").stat().st_mode & 0o777 == 0o600

@@ -30,9 +30,19 @@ def _dev_secret_key() -> str:
     """DEBUG only: a random key made once per checkout, so no secret ever sits in the code."""
     path = VAR_DIR / "dev-secret-key"
     if not path.exists():
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        # Written whole under a name of its own, then linked into place: processes starting
+        # together on one VAR_DIR (a worker and beat) all read the one key that got there first,
+        # never a half-written file, and none fails because another one made it.
+        draft = path.with_name(f".dev-secret-key.{os.getpid()}.{secrets.token_hex(4)}")
+        fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "w") as handle:
             handle.write(secrets.token_urlsafe(50))
+        try:
+            os.link(draft, path)
+        except FileExistsError:
+            pass  # another process linked its key first: that one is the key
+        finally:
+            os.unlink(draft)
     return path.read_text().strip()
 
 
