@@ -87,7 +87,8 @@ class TcpProxy:
         threading.Thread(target=self._accept, args=(listener,), daemon=True).start()
 
     def cut(self) -> None:
-        listener, self.listener = self.listener, None
+        with self.lock:
+            listener, self.listener = self.listener, None
         if listener is not None:
             try:
                 listener.shutdown(socket.SHUT_RDWR)  # wakes the thread waiting in accept()
@@ -116,6 +117,11 @@ class TcpProxy:
                 continue
             server.settimeout(None)
             with self.lock:
+                if self.listener is not listener:
+                    # Cut while this connection was being made: a cut leaves no connection open.
+                    client.close()
+                    server.close()
+                    return
                 self.sockets.update((client, server))
             for a, b in ((client, server), (server, client)):
                 threading.Thread(target=self._pipe, args=(a, b), daemon=True).start()

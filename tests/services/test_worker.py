@@ -28,8 +28,9 @@ def database_url() -> str:
 
 
 @pytest.fixture
-def worker():
-    """A Celery worker in its own process, on the test database and the test Redis."""
+def worker(tmp_path):
+    """A Celery worker in its own process, on the test database and the test Redis; its log is
+    printed when a test fails (pytest shows a test's captured output)."""
     redis.Redis.from_url(settings.REDIS_URL).flushdb()
     env = {**os.environ, "DATABASE_URL": database_url(), "REDIS_URL": settings.REDIS_URL, "DEBUG": "true"}
     process = subprocess.Popen(  # noqa: S603
@@ -37,14 +38,23 @@ def worker():
         env=env,
         cwd=settings.BASE_DIR,
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stderr=open(tmp_path / "worker.log", "w"),  # noqa: SIM115 (closed with the process)
     )
+    # Started on a loaded machine (CI runs the browser tests beside these), a worker can take
+    # seconds to import the desk: the tests' own waits start once it consumes the queue.
+    log = tmp_path / "worker.log"
+    deadline = time.monotonic() + 90
+    while " ready." not in log.read_text():
+        assert process.poll() is None, f"the worker exited ({process.returncode}):\n{log.read_text()[-3000:]}"
+        assert time.monotonic() < deadline, f"the worker was not ready within 90 s:\n{log.read_text()[-3000:]}"
+        time.sleep(0.1)
     yield process
     process.terminate()
     try:
         process.wait(timeout=20)
     except subprocess.TimeoutExpired:
         process.kill()
+    print("--- the worker's log ---\n" + (tmp_path / "worker.log").read_text()[-6000:])
 
 
 async def wait_for(predicate, timeout: float = 30.0):
