@@ -185,3 +185,58 @@ def test_the_task_is_bounded_and_acks_late():
     assert tasks.place_order.acks_late is True
     assert tasks.place_order.reject_on_worker_lost is True
     assert tasks.place_order.time_limit and tasks.place_order.soft_time_limit
+
+
+def test_recording_an_answer_takes_the_callers_copy_of_an_unchanged_order(make_signal, make_order, monkeypatch):
+    # The row is locked by one small read, not read and built whole again: the order placed is
+    # the object recorded, its answer on it.
+    order = make_order(make_signal())
+    services.order_place(order_id=order.pk)  # SUCCESS, through order_record_result
+    placed = Order.objects.get(pk=order.pk)
+    placed.status = "SUBMITTING"
+    Order.objects.filter(pk=order.pk).update(status="SUBMITTING")  # back in flight (updated_at kept)
+    whole_reads = []
+    original = services.Order.objects.select_for_update
+
+    def counted(*args, **kwargs):
+        whole_reads.append(1)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(services.Order.objects, "select_for_update", counted)
+    result = OrderResult(status=ResultStatus.SUCCESS, client_order_id=placed.client_order_id, exchange_order_id="x-1")
+    recorded = services.order_record_result(order_id=order.pk, result=result, current=placed)
+    assert recorded is placed and whole_reads == []
+    assert Order.objects.get(pk=order.pk).exchange_order_id == "x-1"
+
+
+def test_recording_an_answer_reads_the_row_whole_when_it_changed_since_the_callers_copy(make_signal, make_order):
+    # A reconciliation settled the order (SUCCESS) between the caller's copy and its late answer:
+    # the answer meets the row as it is now, final, and is ignored; the stale copy would have
+    # taken it back to FAILED.
+    order = make_order(make_signal())
+    stale = Order.objects.get(pk=order.pk)
+    settled = OrderResult(status=ResultStatus.SUCCESS, client_order_id=order.client_order_id, exchange_order_id="x-2")
+    services.order_record_result(order_id=order.pk, result=settled)
+    late = OrderResult.failed(order.client_order_id, ErrorCode.REJECTED, "rejected")
+    recorded = services.order_record_result(order_id=order.pk, result=late, current=stale)
+    assert recorded is not stale and recorded.status == "SUCCESS"
+    row = Order.objects.get(pk=order.pk)
+    assert (row.status, row.exchange_order_id, row.error_code) == ("SUCCESS", "x-2", "")
+
+
+def test_an_order_event_is_the_apis_output_and_builds_its_fields_once(make_signal, make_order, trader, monkeypatch):
+    from orders.serializers import OrderOutput
+
+    order = make_order(make_signal())
+    services.order_place(order_id=order.pk)  # SUCCESS with a fill, through the dry run
+    Order.objects.filter(pk=order.pk).update(reviewed_by=trader, review_note="checked")
+    builds = []
+    original = OrderOutput.get_fields
+    monkeypatch.setattr(OrderOutput, "get_fields", lambda self: builds.append(1) or original(self))
+    monkeypatch.setattr(services._EventOutput, "serializer", None)
+    for _ in range(3):
+        row = Order.objects.get(pk=order.pk)
+        assert services.order_event_data(row) == OrderOutput(row).data
+    assert len(builds) == 1 + 3  # the event's once, the comparisons' each time
+    data = services.order_event_data(Order.objects.get(pk=order.pk))
+    assert data["fills"] and data["reviewed_by"] == trader.username and data["status"] == "SUCCESS"
