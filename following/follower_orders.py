@@ -21,6 +21,7 @@ from following.services import trade_error_record_for_order
 from following.sizing import slippage
 from orders.models import Order, OrderType
 from orders.services import order_enqueue_placement, order_send
+from tradedesk.audited import save_audited
 from tradedesk.exceptions import Conflict
 
 logger = logging.getLogger(__name__)
@@ -66,7 +67,7 @@ def follower_order_create(
         # a crash before the answer is settled by a lookup at the venue, never by a second send.
         placement_started_at=timezone.now() if placing_now else None,
     )
-    order._change_reason = f"copy trading for {user.get_username()}"
+    reason = f"copy trading for {user.get_username()}"
     try:
         with transaction.atomic():
             if not _follower_still_on(follow_settings_id):
@@ -74,7 +75,7 @@ def follower_order_create(
                     f"follower settings {follow_settings_id} are off or paused by an error; nothing ordered",
                     code="follower_paused",
                 )
-            order.save()
+            save_audited(order, reason=reason)
             if master_price is not None or price is not None:
                 CopyTrade.objects.create(
                     order=order,

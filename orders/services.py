@@ -31,6 +31,7 @@ from portfolio.services import refusals_recorded
 from signals.models import ORDERABLE_STATUSES, Signal
 from signals.services import signal_expire, signal_mark_executed
 from tradedesk import events
+from tradedesk.audited import save_audited
 from tradedesk.exceptions import Conflict, IllegalTransition, InvalidInput, NotFound
 from tradedesk.formatting import decimal_text
 from tradedesk.logging import bind_log_context
@@ -389,8 +390,7 @@ def order_record_result(*, order_id: int, result: OrderResult, current: Order | 
             # (here, as it leaves flight, or by a refresh of an accepted order), and no order goes
             # back into flight. So its fills are not read first (one statement per order).
             apply_venue_view(order, result, recorded=set())
-        order._change_reason = f"venue result {result.status}"
-        order.save()
+        save_audited(order, reason=f"venue result {result.status}")
         if order.status == OrderStatus.SUCCESS and order.signal_id is not None:
             signal_mark_executed(signal=Signal.objects.select_for_update().get(pk=order.signal_id))
         if order.status == OrderStatus.FAILED and order.follow_settings_id is not None:
@@ -465,8 +465,7 @@ def apply_venue_view(order: Order, result: OrderResult, *, recorded: set[str] | 
             fee_asset=fill.fee_asset,
             time=fill.time or timezone.now(),
         )
-        row._change_reason = "seen at the venue"
-        row.save()
+        save_audited(row, reason="seen at the venue")
         changes.append(f"fill {fill.trade_id} {_n(fill.qty)} @ {_n(fill.price)}")
     if settled:
         return changes
