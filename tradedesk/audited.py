@@ -12,13 +12,13 @@ request's user when a signed-in person's request is running. On PostgreSQL it is
 statement: `WITH new AS (INSERT … / UPDATE … RETURNING *) INSERT INTO <history> SELECT …`. The
 statement is prepared once per pooled connection (tradedesk/db.py). On other databases it is
 the instance's own `save()`, so the embedded desk's audit trail is simple-history's itself.
-Constraints act as on `save()`: a refused row raises IntegrityError, and no audit row is written.
+Constraints act as on `save()`: a refused row raises IntegrityError, no audit row is written,
+and the caller's transaction, if any, can only be rolled back.
 
 Only for models whose saves have no other post_save or pre_save receivers: the hooks are not
 called.
 """
 
-import contextlib
 import functools
 from dataclasses import dataclass
 
@@ -74,8 +74,9 @@ def save_audited(instance: models.Model, *, reason: str) -> None:
     values = [field.get_db_prep_save(field.pre_save(instance, add=adding), connection) for field in statements.fields]
     audit = [timezone.now(), reason, "+" if adding else "~", _history_user_id(instance)]
     params = [*values, *audit] if adding else [*values, instance.pk, *audit]
-    # Inside a caller's transaction a savepoint keeps it usable after a refused row.
-    with transaction.atomic() if connection.in_atomic_block else contextlib.nullcontext():
+    # As save(): no savepoint of its own (each is two more round trips); a refused row marks
+    # the caller's transaction for rollback, and outside one the statement is atomic by itself.
+    with transaction.mark_for_rollback_on_error():
         with prepared_cursor() as cursor:
             cursor.execute(statements.insert if adding else statements.update, params)
             row = cursor.fetchone()

@@ -55,10 +55,13 @@ def test_a_fill_is_audited_and_a_refused_row_leaves_no_audit_row(real_services, 
     fill = Fill(order=order, trade_id="t-1", qty=Decimal("0.5"), price=Decimal("65000"), time=order.created_at)
     save_audited(fill, reason="seen at the venue")
     twin = Fill(order=order, trade_id="t-1", qty=Decimal("0.5"), price=Decimal("65000"), time=order.created_at)
+    with pytest.raises(IntegrityError):
+        save_audited(twin, reason="seen at the venue")
     with transaction.atomic():
         with pytest.raises(IntegrityError):
             save_audited(twin, reason="seen at the venue")
-        assert Fill.objects.filter(order=order).count() == 1  # the transaction is still usable
+        assert connection.needs_rollback  # as after a refused save(): the transaction is lost
+    assert Fill.objects.filter(order=order).count() == 1
     assert Fill.history.filter(order_id=order.pk).count() == 1
     assert Fill.history.get(order_id=order.pk).history_change_reason == "seen at the venue"
 
