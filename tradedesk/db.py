@@ -1,5 +1,6 @@
-"""Prepared statements for the intake's two hot statements (the strategy key's row, the signal
-with its audit row), on PostgreSQL.
+"""Prepared statements for the hot statements, on PostgreSQL: the intake's two (the strategy
+key's row, the signal with its audit row) and copy trading's rows with their audit rows
+(tradedesk/audited.py: a follower order, its result, each fill).
 
 Django turns psycopg's prepared statements off (`prepare_threshold=None`, for PgBouncer's
 transaction mode) and binds parameters on the client, so every request quotes each value into
