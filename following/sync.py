@@ -19,6 +19,7 @@ Venue reads are in following/venue.py, the quantity maths in following/sizing.py
 orders in following/follower_orders.py.
 """
 
+import functools
 import hashlib
 import logging
 import queue
@@ -45,6 +46,7 @@ from following.sizing import floor_to
 from orders.lifecycle import order_cancel_at_venue, order_refresh
 from orders.models import OrderStatus
 from orders.services import order_cancel
+from tradedesk.db import prepared_cursor
 from tradedesk.exceptions import Conflict
 from tradedesk.formatting import decimal_text
 
@@ -766,11 +768,27 @@ def _s(value: Decimal) -> str:
 
 
 # The engine's bookkeeping on the follower row: single queryset updates, not audited settings.
+_STATE_COLUMNS = ("last_synced_at", "last_checked_at", "last_sync_outcome", "last_sync_detail", "sync_fingerprint")
+
+
 def _state_update(*, settings_id: int, outcome: str, detail: dict, fingerprint: str, at: datetime) -> None:
-    FollowSettings.objects.filter(pk=settings_id).update(
-        last_synced_at=at, last_checked_at=at, last_sync_outcome=outcome, last_sync_detail=detail,
-        sync_fingerprint=fingerprint,
-    )  # fmt: skip
+    """The follower's sync state after its evaluation: one UPDATE per follower and cycle, written
+    as a prepared statement (the ORM's UPDATE was built anew each time: about a tenth of the
+    desk's CPU per follower order). The columns are bookkeeping, not audited (their history is
+    excluded), as with the ORM's queryset update."""
+    values = dict(zip(_STATE_COLUMNS, (at, at, outcome, detail, fingerprint), strict=True))
+    fields = [FollowSettings._meta.get_field(name) for name in _STATE_COLUMNS]
+    params = [field.get_db_prep_save(values[field.name], connection) for field in fields]
+    with prepared_cursor() as cursor:
+        cursor.execute(_state_statement(), [*params, settings_id])
+
+
+@functools.cache
+def _state_statement() -> str:
+    quote = connection.ops.quote_name
+    columns = ", ".join(f"{quote(name)} = %s" for name in _STATE_COLUMNS)
+    table, pk = quote(FollowSettings._meta.db_table), quote(FollowSettings._meta.pk.column)
+    return f"UPDATE {table} SET {columns} WHERE {pk} = %s"  # noqa: S608
 
 
 def _state_bulk_update(*, settings_ids: list[int], outcome: str | None, at: datetime) -> None:

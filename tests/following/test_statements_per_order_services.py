@@ -6,6 +6,7 @@ import pytest
 from django.db import connection
 
 from following import sync
+from following.models import FollowSettings
 from orders.models import Fill, Order
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
@@ -38,3 +39,7 @@ def test_a_cycle_of_three_copies_writes_each_row_with_its_audit_row_in_one_state
         "+",
         "~",
     ]
+    # The follower's sync state, written by one prepared UPDATE per follower (following.sync).
+    state = FollowSettings.objects.get(pk=rows[0].pk)
+    assert state.last_sync_outcome and isinstance(state.last_sync_detail, dict) and state.last_sync_detail
+    assert state.last_synced_at == state.last_checked_at is not None and state.sync_fingerprint
