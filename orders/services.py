@@ -1,5 +1,6 @@
 """Every write to an order: confirm (risk-checked), cancel, placement, result."""
 
+import functools
 import logging
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -39,26 +40,20 @@ from tradedesk.logging import bind_log_context
 logger = logging.getLogger(__name__)
 
 
-class _EventOutput:
+@functools.cache
+def _event_output() -> OrderOutput:
     """One OrderOutput for every live event of this process: a ModelSerializer builds its ~35
     fields from the model on each new instance (about 1 ms of CPU, more than writing them out),
     so the event's serializer builds them once and only writes out each order. Writing out keeps
-    no state on the serializer; the fields are built once even if two threads race for them."""
-
-    serializer: OrderOutput | None = None
-
-    @classmethod
-    def data(cls, order: Order) -> dict:
-        if cls.serializer is None:
-            serializer = OrderOutput()
-            serializer.fields  # noqa: B018 (built here, once)
-            cls.serializer = serializer
-        return cls.serializer.to_representation(order)
+    no state on the serializer."""
+    serializer = OrderOutput()
+    serializer.fields  # noqa: B018 (built here, once)
+    return serializer
 
 
 def order_event_data(order: Order) -> dict:
     """The order as the API shows it (OrderOutput), for its live event."""
-    return _EventOutput.data(order)
+    return _event_output().to_representation(order)
 
 
 def _publish(order: Order) -> None:

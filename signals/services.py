@@ -18,6 +18,7 @@ from rest_framework_api_key.models import APIKey
 from signals.models import Signal, SignalStatus
 from signals.serializers import signal_data
 from tradedesk import events
+from tradedesk.audited import AUDIT_COLUMNS, insert_statement
 from tradedesk.db import prepared_cursor
 from tradedesk.exceptions import IdempotencyMismatch, IllegalTransition, InvalidInput, NotFound
 from tradedesk.formatting import decimal_text
@@ -42,28 +43,16 @@ def _fingerprint(fields: dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps(canonical, sort_keys=True).encode()).hexdigest()
 
 
-AUDIT_COLUMNS = ("history_date", "history_change_reason", "history_type", "history_user_id")
-
-
 @functools.cache
-def _insert_statements() -> tuple[str, str, list[str]]:
-    """The audit row's INSERT, and on PostgreSQL one statement inserting the signal and its audit
-    row together, built once from the models (only their own table and column names, quoted;
-    every value goes as a parameter)."""
+def _audit_insert() -> tuple[str, list[str]]:
+    """SQLite's audit-row INSERT (it has no INSERT inside WITH), built once from the models (only
+    their own table and column names, quoted; every value goes as a parameter)."""
     quote = connection.ops.quote_name
     history = Signal.history.model
     tracked = [field.attname for field in history.tracked_fields]
     audit_table = f"{quote(history._meta.db_table)} ({', '.join(quote(c) for c in [*tracked, *AUDIT_COLUMNS])})"
     placeholders = ", ".join(["%s"] * (len(tracked) + len(AUDIT_COLUMNS)))
-    audit_only = f"INSERT INTO {audit_table} VALUES ({placeholders})"  # noqa: S608
-    fields = [field for field in Signal._meta.concrete_fields if not field.primary_key]
-    both = (
-        f"WITH new AS (INSERT INTO {quote(Signal._meta.db_table)} ({', '.join(quote(f.column) for f in fields)}) "  # noqa: S608
-        f"VALUES ({', '.join(['%s'] * len(fields))}) RETURNING *) "
-        f"INSERT INTO {audit_table} SELECT {', '.join('new.' + quote(c) for c in tracked)}, %s, %s, '+', NULL "
-        f"FROM new RETURNING {quote(Signal._meta.pk.column)}"
-    )
-    return audit_only, both, tracked
+    return f"INSERT INTO {audit_table} VALUES ({placeholders})", tracked  # noqa: S608
 
 
 def _insert(signal: Signal, audit_reason: str) -> None:
@@ -75,9 +64,9 @@ def _insert(signal: Signal, audit_reason: str) -> None:
     statement, atomic on its own, so outside a transaction there is no BEGIN/COMMIT round trip
     either; the unique key still refuses a second signal for an idempotency key (IntegrityError).
     """
-    audit_only, both, tracked = _insert_statements()
     if connection.vendor != "postgresql":
         # SQLite has no INSERT inside WITH: the two inserts in one transaction.
+        audit_only, tracked = _audit_insert()
         history = Signal.history.model
         signal.skip_history_when_saving = True
         try:
@@ -91,13 +80,13 @@ def _insert(signal: Signal, audit_reason: str) -> None:
         finally:
             del signal.skip_history_when_saving  # later saves of this instance are audited as usual
         return
-    fields = [field for field in Signal._meta.concrete_fields if not field.primary_key]
+    fields, both = insert_statement(Signal)  # tradedesk/audited.py: the row and its audit row
     values = [field.get_db_prep_save(field.pre_save(signal, add=True), connection) for field in fields]
     now = timezone.now()  # after created_at, as the hook's time would be
     # Inside a caller's transaction a savepoint keeps it usable after a duplicate key.
     with transaction.atomic() if connection.in_atomic_block else contextlib.nullcontext():
         with prepared_cursor() as cursor:
-            cursor.execute(both, [*values, now, audit_reason])
+            cursor.execute(both, [*values, now, audit_reason, "+", None])
             signal.pk = cursor.fetchone()[0]
     signal._state.adding = False
     signal._state.db = connection.alias

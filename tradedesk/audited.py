@@ -4,7 +4,9 @@ A model's `save()` writes its row, then simple-history's post_save hook builds a
 model instance and saves it: two statements, and about as much Python for the audit row as for
 the row itself (resolving the user, building and saving a second model). Copy trading pays that
 three times per follower order: the order's row, its result, and each fill, a thousand
-times per master change with a thousand followers (bench/README.md, "Copy trading").
+times per master change with a thousand followers (bench/README.md, "Copy trading"). The
+result and the fills are recorded this way for every order (orders.services), the desk's too;
+the signal intake uses the same INSERT (`insert_statement`).
 
 `save_audited(instance, reason=...)` writes what `save()` and the hook write. The audit row has
 the same tracked columns, the reason, '+' for a new row or '~' for a change, the time, and the
@@ -61,6 +63,14 @@ def _statements(model: type[models.Model]) -> _Statements:
         f"INSERT INTO {audit_table} SELECT {audit_values} FROM new RETURNING {pk}"
     )
     return _Statements(fields=fields, insert=insert, update=update)
+
+
+def insert_statement(model: type[models.Model]) -> tuple[list[models.Field], str]:
+    """The one-statement INSERT of a new row with its audit row (PostgreSQL), and the fields whose
+    values it takes first; then come the audit columns' values (AUDIT_COLUMNS' order). For a
+    caller that runs it itself (the signal intake, which needs a savepoint of its own)."""
+    statements = _statements(model)
+    return statements.fields, statements.insert
 
 
 def save_audited(instance: models.Model, *, reason: str) -> None:

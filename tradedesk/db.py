@@ -1,6 +1,6 @@
 """Prepared statements for the hot statements, on PostgreSQL: the intake's two (the strategy
-key's row, the signal with its audit row) and copy trading's rows with their audit rows
-(tradedesk/audited.py: a follower order, its result, each fill).
+key's row, the signal with its audit row) and the order rows written with their audit rows
+(tradedesk/audited.py: a follower order, any order's venue result, each fill).
 
 Django turns psycopg's prepared statements off (`prepare_threshold=None`, for PgBouncer's
 transaction mode) and binds parameters on the client, so every request quotes each value into

@@ -233,7 +233,7 @@ def test_an_order_event_is_the_apis_output_and_builds_its_fields_once(make_signa
     builds = []
     original = OrderOutput.get_fields
     monkeypatch.setattr(OrderOutput, "get_fields", lambda self: builds.append(1) or original(self))
-    monkeypatch.setattr(services._EventOutput, "serializer", None)
+    services._event_output.cache_clear()
     for _ in range(3):
         row = Order.objects.get(pk=order.pk)
         assert services.order_event_data(row) == OrderOutput(row).data

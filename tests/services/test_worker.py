@@ -33,16 +33,16 @@ def worker(tmp_path):
     printed when a test fails (pytest shows a test's captured output)."""
     redis.Redis.from_url(settings.REDIS_URL).flushdb()
     env = {**os.environ, "DATABASE_URL": database_url(), "REDIS_URL": settings.REDIS_URL, "DEBUG": "true"}
+    log = tmp_path / "worker.log"
     process = subprocess.Popen(  # noqa: S603
         [sys.executable, "-m", "celery", "-A", "tradedesk", "worker", "--pool", "solo", "--loglevel", "INFO"],
         env=env,
         cwd=settings.BASE_DIR,
         stdout=subprocess.DEVNULL,
-        stderr=open(tmp_path / "worker.log", "w"),  # noqa: SIM115 (closed with the process)
+        stderr=open(log, "w"),  # noqa: SIM115 (closed with the process)
     )
     # Started on a loaded machine (CI runs the browser tests beside these), a worker can take
     # seconds to import the desk: the tests' own waits start once it consumes the queue.
-    log = tmp_path / "worker.log"
     deadline = time.monotonic() + 90
     while " ready." not in log.read_text():
         assert process.poll() is None, f"the worker exited ({process.returncode}):\n{log.read_text()[-3000:]}"
@@ -54,7 +54,7 @@ def worker(tmp_path):
         process.wait(timeout=20)
     except subprocess.TimeoutExpired:
         process.kill()
-    print("--- the worker's log ---\n" + (tmp_path / "worker.log").read_text()[-6000:])
+    print("--- the worker's log ---\n" + log.read_text()[-6000:])
 
 
 async def wait_for(predicate, timeout: float = 30.0):
