@@ -11,14 +11,14 @@ PROMETHEUS_MULTIPROC_DIR ?= var/prometheus
 # Each test pass runs in this many pytest processes (pytest-xdist; a module stays in one).
 TEST_PROCESSES ?= 2
 
-.PHONY: help install migrate demo demo-reset run strategy test lint format web worker browser-worker beat healthcheck services-test bench-intake bench-orders bench-live bench-follow screenshots clean
+.PHONY: help install migrate demo demo-reset run strategy test lint format web worker browser-worker beat follow-watch healthcheck services-test bench-intake bench-orders bench-live bench-follow screenshots clean
 
 help:
 	@echo "make run    - set up and run the whole desk (embedded: SQLite, no external services)"
 	@echo "make run STRATEGY=1 - the same, with the example strategy posting live signals (make strategy: on its own)"
 	@echo "make demo-reset - new demo credentials (revokes the old strategy key); make run keeps them otherwise"
 	@echo "make test   - set up and run lint and the tests"
-	@echo "make web | worker | browser-worker | beat - production processes (need DATABASE_URL and REDIS_URL)"
+	@echo "make web | worker | browser-worker | beat | follow-watch - production processes (need DATABASE_URL and REDIS_URL)"
 	@echo "make healthcheck [CHECKS='worker beat'] [ALERT=1] - readiness checks; exit 1 on failure"
 
 $(VENV)/.installed: requirements.txt
@@ -91,6 +91,10 @@ browser-worker: install
 
 beat: install
 	$(VENV)/bin/celery -A tradedesk beat --loglevel INFO
+
+# Masters whose venue pushes their trades: their followers' sync is queued the moment they trade.
+follow-watch: install
+	$(VENV)/bin/python manage.py follow_watch
 
 # Exit 1 when a readiness check fails; with ALERT=1 also send the alerts (for cron).
 healthcheck: install

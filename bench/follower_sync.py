@@ -299,7 +299,7 @@ def create_world(count: int, base_url: str):
         return paper, key, exchange_account_save(account=desk, secrets={"api_key": key})
 
     master = User.objects.create_user("master")
-    _, master_key, master_account = account(master, "master", "100000000")
+    master_paper, master_key, master_account = account(master, "master", "100000000")
     services.master_account_open(user=master, credential_id=master_account.pk)
     follower_keys = []
     for index in range(count):
@@ -310,7 +310,24 @@ def create_world(count: int, base_url: str):
         follower_keys.append(key)
         if (index + 1) % 200 == 0:
             log(f"  {index + 1} followers")
-    return master_key, follower_keys
+    return master_key, follower_keys, master_paper
+
+
+def binance_master(master_paper, base_url: str) -> int:
+    """The master's paper account again, as a desk ccxt account on the paper exchange's Binance
+    dialect: ccxt.pro watches its trades on the dialect's User Data Stream (follow_watch)."""
+    from executor.models import ExchangeAccount
+    from executor.paper.services import paper_binance_key_create
+    from executor.services import exchange_account_save
+    from following import services
+
+    _, key, secret = paper_binance_key_create(account=master_paper)
+    owner = ExchangeAccount.objects.get(label="master").owner
+    desk = ExchangeAccount(owner=owner, label="master-binance", venue="paper", connector="ccxt",
+                           exchange_id="binance", base_url=f"{base_url}/binance")  # fmt: skip
+    saved = exchange_account_save(account=desk, secrets={"api_key": key, "api_secret": secret})
+    services.master_account_open(user=owner, credential_id=saved.pk)
+    return saved.pk
 
 
 def place(client: httpx.Client, key: str, side: str, qty: str, client_order_id: str) -> None:
@@ -508,7 +525,7 @@ STEPS = (
 
 def copy_latency(procs, var_dir: Path, settings_ids: list[int], rounds: int, master_account_id: int,
                  external: tuple | None = None, poll_every: float | None = None,
-                 spy_on: list | None = None) -> dict:  # fmt: skip
+                 spy_on: list | None = None, pushed: bool = False) -> dict:  # fmt: skip
     """Master fill at the venue -> each follower order acknowledged (its SUCCESS recorded).
     `spy_on` (with --profile: the venue's web process): py-spy samples it and the two workers
     over the timed rounds, into bench/results/follower_sync_latency_{workers,venue}.txt.
@@ -516,8 +533,10 @@ def copy_latency(procs, var_dir: Path, settings_ids: list[int], rounds: int, mas
     A master account the desk trades (default): the master's order goes through the desk
     (order_send), whose accepted result queues the followers' sync at once (orders' hook).
     `external` (paper API client, master key): the master trades at the venue by itself and
-    beat's poll, every `poll_every` seconds, finds the change. Each step is timed from the rows'
-    own timestamps (the venue's order and trade rows, the sync run, the desk's orders)."""
+    beat's poll, every `poll_every` seconds, finds the change. `pushed`: the follow watcher
+    (manage.py follow_watch) runs too, and queues the sync when the venue's stream pushes the
+    master's trade. Each step is timed from the rows' own timestamps (the venue's order and trade
+    rows, the sync run, the desk's orders)."""
     from types import SimpleNamespace
 
     from django.db import connection
@@ -526,7 +545,10 @@ def copy_latency(procs, var_dir: Path, settings_ids: list[int], rounds: int, mas
     from orders.models import Order
 
     extra = {"FOLLOW_SYNC_EVERY": str(poll_every)} if poll_every else {}
-    started = start_celery(procs, var_dir, 2, "latency-external" if external else "latency", **extra)
+    name = "latency-pushed" if pushed else "latency-external" if external else "latency"
+    started = start_celery(procs, var_dir, 2, name, **extra)
+    if pushed:
+        started.append(procs.start(f"{name}-watch", [sys.executable, "manage.py", "follow_watch"], **extra))
     samples: list[dict] = []
     in_flight = Order.objects.filter(follow_settings_id__in=settings_ids, status__in=["SUBMITTING", "UNKNOWN"])
     wait_until(lambda: not in_flight.exists(), 60, "nothing in flight for these followers")
@@ -627,7 +649,7 @@ def main() -> None:
         counter = QueryCounter()
         log(f"creating the master and {args.followers} followers")
         started = time.monotonic()
-        master_key, follower_keys = create_world(args.followers, base_url)
+        master_key, follower_keys, master_paper = create_world(args.followers, base_url)
         result["setup_s"] = round(time.monotonic() - started, 1)
 
         log("a full check of every follower (first cycle, nothing to order)")
@@ -679,6 +701,15 @@ def main() -> None:
             procs, var_dir, keep, args.latency_rounds, master_account_id, external=(api, master_key),
             poll_every=args.poll_every,
         )  # fmt: skip
+        log("copy latency: the same external master on the Binance dialect, its trades pushed to follow_watch "
+            f"(User Data Stream), beat polling every {args.sync_every}s")  # fmt: skip
+        pushed_master = binance_master(master_paper, base_url)
+        FollowSettings.objects.filter(id__in=keep).update(master_credential_id=pushed_master)
+        result["copy_latency_pushed"] = copy_latency(
+            procs, var_dir, keep, args.latency_rounds, pushed_master, external=(api, master_key),
+            poll_every=args.sync_every, pushed=True,
+        )  # fmt: skip
+        FollowSettings.objects.filter(id__in=keep).update(master_credential_id=master_account_id)
         FollowSettings.objects.update(is_active=True)
         connection.close()
         if args.latency_only:
@@ -742,7 +773,7 @@ def _cpu_text(used: dict) -> str:
 
 def latency_report(result: dict) -> None:
     print(f"\nload average at start: {result['machine']['load_average_at_start']}")
-    for name in ("copy_latency", "copy_latency_external"):
+    for name in ("copy_latency", "copy_latency_external", "copy_latency_pushed"):
         found = result[name]
         print(f"{name}: p50 / p99 / max {found['p50_ms']} / {found['p99_ms']} / {found['max_ms']} ms "
               f"over {found['samples']}")  # fmt: skip
@@ -777,7 +808,7 @@ def report(result: dict) -> None:
         ("ratio end to end / baseline", f"{result['ratio_end_to_end_vs_baseline']}x"),
         ("ratio in-process cycle / baseline", f"{result['ratio_cycle_vs_baseline']}x"),
     ]  # fmt: skip
-    external = result["copy_latency_external"]
+    external, pushed = result["copy_latency_external"], result["copy_latency_pushed"]
     rows[7:7] = [
         *[(f"  {name}", f"p50 {step['p50_ms']} / p99 {step['p99_ms']} ms")
           for name, step in result["copy_latency"]["steps"].items()],
@@ -785,6 +816,11 @@ def report(result: dict) -> None:
          f"{external['p50_ms']} / {external['p99_ms']} / {external['max_ms']} ms over {external['samples']}"),
         *[(f"  {name}", f"p50 {step['p50_ms']} / p99 {step['p99_ms']} ms")
           for name, step in external["steps"].items() if not name.startswith("master's fill")],
+        (f"copy latency, external master on the Binance dialect, its trades pushed (follow_watch), beat every "
+         f"{pushed['poll_every']} s: p50 / p99 / max",
+         f"{pushed['p50_ms']} / {pushed['p99_ms']} / {pushed['max_ms']} ms over {pushed['samples']}"),
+        *[(f"  {name}", f"p50 {step['p50_ms']} / p99 {step['p99_ms']} ms")
+          for name, step in pushed["steps"].items() if not name.startswith("master's fill")],
     ]  # fmt: skip
     width = max(len(name) for name, _ in rows)
     print(f"\nload average at start: {result['machine']['load_average_at_start']}")

@@ -17,6 +17,9 @@ PACKAGES = ("tradedesk", "signals", "orders", "following", "executor", "desk", "
 # (module, imported module) -> why it waits for the call.
 DEFERRED = {
     ("executor.services", "ccxt"): "importing ccxt takes about a second; only the venue list needs it",
+    ("executor.connectors.ccxt_connector", "executor.connectors.ccxt_stream"): (
+        "ccxt.pro (about 0.2 s and 34 MB per process); only the process watching the masters' streams needs it"
+    ),
     ("executor.browser.chromium", "playwright.sync_api"): "only the process that owns the browsers starts Playwright",
     ("executor.browser.lock", "psycopg"): "the advisory lock's own connection, only on PostgreSQL",
     ("tradedesk.db", "django.db.backends.postgresql.base"): "the PostgreSQL backend, only on PostgreSQL",

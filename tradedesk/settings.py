@@ -424,6 +424,12 @@ FOLLOW_FOLLOWER_DEADLINE = env.float("FOLLOW_FOLLOWER_DEADLINE", default=3.0)
 # Beat queues one sync task per master account (any number of workers run them); false: one
 # cycle of every follower in the beat's task.
 FOLLOW_SYNC_PER_MASTER = env.bool("FOLLOW_SYNC_PER_MASTER", default=True)
+# The follow watcher (manage.py follow_watch, following/watch.py): every this many seconds it
+# looks again for masters whose venue pushes their trades; a broken stream is reconnected after
+# a pause that grows from FOLLOW_WATCH_RETRY_MIN to FOLLOW_WATCH_RETRY_MAX seconds.
+FOLLOW_WATCH_REFRESH = env.float("FOLLOW_WATCH_REFRESH", default=10.0)
+FOLLOW_WATCH_RETRY_MIN = env.float("FOLLOW_WATCH_RETRY_MIN", default=1.0)
+FOLLOW_WATCH_RETRY_MAX = env.float("FOLLOW_WATCH_RETRY_MAX", default=30.0)
 # Follower accounts one sync task evaluates; a master with more followers hands the rest to
 # further tasks in batches of this size.
 FOLLOW_SYNC_BATCH = env.int("FOLLOW_SYNC_BATCH", default=250)

@@ -5,6 +5,8 @@ OrderResult; it looks an order up by the client order id the desk wrote before t
 on venues that do not keep our id, by the order's own fields), follows it to its end (venue
 state, fills, fees), cancels it, and reads open orders, positions, balances, prices and the
 venue's trading rules. Browser, API (paper, ccxt) and dry-run venues all implement this.
+A venue that pushes an account's executions (Binance's User Data Stream) also offers an
+ExecutionStream; the others offer none and are read when asked.
 
 Placement outcome vs venue state: ResultStatus says what happened to the *placement* (the
 venue accepted it, refused it, or nobody knows yet); VenueState says where an accepted order
@@ -107,6 +109,43 @@ class Fill:
     fee: Decimal = Decimal("0")
     fee_asset: str = ""
     time: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Execution:
+    """One trade of the account at the venue, as its stream pushed it (whoever placed the order)."""
+
+    symbol: str  # the desk's (BTC/USDT)
+    side: str  # BUY / SELL
+    qty: Decimal
+    price: Decimal
+    exchange_order_id: str = ""
+    client_order_id: str = ""
+    trade_id: str = ""
+    time: datetime | None = None
+
+
+class ExecutionStream(abc.ABC):
+    """An account's executions as the venue pushes them. Async: one asyncio task reads it.
+    `key` names what the stream was built from (venue, address, keys: a hash, never a secret),
+    so a watcher knows when an account's settings changed and its stream must be rebuilt."""
+
+    key: str = ""
+
+    @abc.abstractmethod
+    async def connect(self) -> None:
+        """Connect and subscribe; return once the venue confirmed the subscription. Raises when
+        it cannot (unreachable, keys refused)."""
+
+    @abc.abstractmethod
+    async def next(self) -> list[Execution]:
+        """Wait for the account's next executions (connecting first when not connected). Raises
+        when the stream broke: executions pushed while it was down are not replayed, so the
+        caller reads the account again."""
+
+    @abc.abstractmethod
+    async def close(self) -> None:
+        """Drop the connection; the next call to `next` connects again."""
 
 
 @dataclass(frozen=True)
@@ -242,3 +281,8 @@ class Connector(abc.ABC):
     def instruments(self) -> dict[str, Instrument]:
         """The venue's instruments by desk symbol (BTC/USDT); empty when the venue does not say."""
         return {}
+
+    def execution_stream(self) -> ExecutionStream | None:
+        """The account's executions pushed by the venue, or None when the venue pushes nothing
+        (the desk then learns of a trade it did not place only by reading the account)."""
+        return None

@@ -41,6 +41,7 @@ from executor.connectors.base import (
     Balance,
     Connector,
     ErrorCode,
+    ExecutionStream,
     Fill,
     Instrument,
     OrderResult,
@@ -406,6 +407,15 @@ class CcxtConnector(Connector):
             if symbol is not None:
                 positions.append(Position(symbol, qty))
         return positions
+
+    def execution_stream(self) -> ExecutionStream | None:
+        """The account's trades as the exchange pushes them, where ccxt.pro watches them."""
+        # ccxt.pro: only the process that watches the streams pays for importing it.
+        from executor.connectors.ccxt_stream import CcxtExecutionStream, watches_trades
+
+        if not watches_trades(self.account.exchange_id):
+            return None
+        return CcxtExecutionStream(self.account)
 
     def last_price(self, symbol: str) -> Decimal | None:
         ticker = self._call(lambda exchange: exchange.fetch_ticker(symbol))

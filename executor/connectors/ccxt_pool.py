@@ -18,6 +18,7 @@ import re
 import threading
 import time
 from dataclasses import dataclass, field
+from types import ModuleType
 
 import ccxt
 from django.conf import settings
@@ -83,12 +84,14 @@ def pool_clear() -> None:
         _pool.clear()
 
 
-def build(config: AccountConfig) -> ccxt.Exchange:
+def build(config: AccountConfig, *, family: ModuleType = ccxt) -> ccxt.Exchange:
+    """The account's ccxt instance: of ccxt's sync classes, or of `family` (ccxt.pro, whose
+    async classes also watch the venue's streams), configured the same way."""
     exchange_id = config.exchange_id.strip().lower()
-    if exchange_id not in ccxt.exchanges:
+    if exchange_id not in family.exchanges:
         raise ValueError(f"ccxt knows no exchange {exchange_id!r} (account {config.label})")
     secrets = config.secrets
-    exchange = getattr(ccxt, exchange_id)(
+    exchange = getattr(family, exchange_id)(
         {
             "apiKey": secrets.get("api_key", ""),
             "secret": secrets.get("api_secret", ""),
@@ -128,18 +131,21 @@ def _spot_only(exchange: ccxt.Exchange) -> None:
 
 def point_at(exchange: ccxt.Exchange, base_url: str) -> None:
     """Send every API call to `base_url` instead of the exchange's host, keeping each endpoint's
-    path: Binance's https://api.binance.com/api/v3 becomes <base_url>/api/v3. Used for the paper
-    exchange's Binance dialect, or an exchange reached through a proxy."""
+    path: Binance's https://api.binance.com/api/v3 becomes <base_url>/api/v3, and its WebSocket
+    API wss://ws-api.binance.com:443/ws-api/v3 becomes <base_url>/ws-api/v3 (ws:// for an http
+    base, wss:// for https). Used for the paper exchange's Binance dialect, or an exchange
+    reached through a proxy."""
     base = base_url.rstrip("/")
+    socket_base = re.sub(r"^http", "ws", base, count=1, flags=re.IGNORECASE)
 
-    def rebase(value):
+    def rebase(value, onto: str):
         if isinstance(value, str):
-            return _ORIGIN.sub(base, value, count=1)
+            return _ORIGIN.sub(onto, value, count=1)
         if isinstance(value, dict):
-            return {name: rebase(item) for name, item in value.items()}
+            return {name: rebase(item, socket_base if name == "ws" else onto) for name, item in value.items()}
         return value
 
-    exchange.urls["api"] = rebase(exchange.urls["api"])
+    exchange.urls["api"] = rebase(exchange.urls["api"], base)
 
 
 def markets(entry: Pooled, *, reload: bool = False) -> dict:

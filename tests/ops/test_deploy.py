@@ -109,6 +109,7 @@ def test_compose_runs_exactly_the_procfile_and_makefile_commands():
         ("worker", "worker", "worker"),
         ("browser-worker", "browser", "browser-worker"),
         ("beat", "beat", "beat"),
+        ("watch", "watch", "follow-watch"),
         ("web", "web", "web"),
     ):
         command = compose[service]["command"]
@@ -119,7 +120,7 @@ def test_compose_runs_exactly_the_procfile_and_makefile_commands():
         make_lines = [_normalized(line) for line in make_targets[target].splitlines()]
         assert any(line.endswith(wanted) for line in make_lines), (service, make_lines)
     # Every desk container runs the same image with the same settings source.
-    for service in ("migrate", "web", "worker", "browser-worker", "beat"):
+    for service in ("migrate", "web", "worker", "browser-worker", "beat", "watch"):
         assert compose[service]["image"] == "tradedesk:latest", service
         assert compose[service]["restart"] in ("unless-stopped", "no"), service
         assert compose[service]["environment"]["REDIS_URL"] == "redis://redis:6379/0", service
