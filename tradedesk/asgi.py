@@ -1,4 +1,5 @@
-"""ASGI entry point: Django's WSGI handler for HTTP, Channels for the /ws/ sockets.
+"""ASGI entry point: Django's WSGI handler for HTTP, Channels for the /ws/ sockets and the paper
+exchange's Binance WebSocket API (/paper/binance/ws-api/v3).
 
 HTTP requests run Django's sync handler in a pool of WEB_THREADS threads (tradedesk.wsgi_pool)
 rather than Django's ASGI handler: the desk's views and middleware are sync, and under the ASGI
@@ -21,7 +22,9 @@ from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 from django.conf import settings  # noqa: E402
+from django.urls import re_path  # noqa: E402
 
+from executor.paper.binance.routing import websocket_urlpatterns as paper_websocket_urlpatterns  # noqa: E402
 from tradedesk import events  # noqa: E402
 from tradedesk.middleware import API_PREFIX, ApiWSGIHandler  # noqa: E402
 from tradedesk.routing import websocket_urlpatterns  # noqa: E402
@@ -40,7 +43,14 @@ router = ProtocolTypeRouter(
     {
         # The pool's threads each hold one database connection from the pool while they serve.
         "http": ThreadPoolWSGI(wsgi_app, workers=settings.WEB_THREADS),
-        "websocket": AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
+        # The paper exchange's Binance socket is an API's: its clients send no Origin and no
+        # session, so it is routed before the desk's origin check and login; the rest falls through.
+        "websocket": URLRouter(
+            [
+                *paper_websocket_urlpatterns,
+                re_path(r"^", AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns)))),
+            ]
+        ),
     }
 )
 

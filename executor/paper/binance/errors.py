@@ -122,3 +122,20 @@ def rejected_api_key() -> BinanceError:
 
 def unknown_endpoint() -> BinanceError:
     return BinanceError(-1000, "An unknown error occurred while processing the request.", 404)
+
+
+def unsupported_operation() -> BinanceError:
+    # The WebSocket API's answer to a method it does not serve.
+    return BinanceError(-1020, "This operation is not supported.")
+
+
+def invalid_json() -> BinanceError:
+    return BinanceError(-1135, "Invalid JSON Request")
+
+
+def stream_already_subscribed() -> BinanceError:
+    return BinanceError(-2035, "User Data Stream subscription already active.")
+
+
+def stream_not_subscribed() -> BinanceError:
+    return BinanceError(-2036, "User Data Stream subscription not active.")

@@ -5,12 +5,20 @@ from decimal import Decimal
 
 from django.conf import settings
 
-from executor.paper.binance.wire import dec
 from executor.paper.models import OrderSide, OrderType, PaperInstrument, PaperOrder, PaperTrade
 
 MAX_PRICE = Decimal("1000000")
 MAX_QTY = Decimal("9000")
 PRECISION = 8
+EIGHT = Decimal("1e-8")
+
+
+def dec(value: Decimal | None) -> str:
+    """Binance's decimal strings: eight places, "65000.00000000".
+
+    Here rather than in wire.py, so the services can build the stream's events (user_data.py)
+    without importing wire, which imports the services."""
+    return format((value or Decimal(0)).quantize(EIGHT), "f")
 
 
 def binance_symbol(symbol: str) -> str:

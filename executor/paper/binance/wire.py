@@ -30,6 +30,7 @@ from django.views.decorators.csrf import csrf_exempt
 from executor.paper import guards, selectors, services
 from executor.paper.binance import errors
 from executor.paper.binance.errors import BinanceError
+from executor.paper.binance.shapes import dec as dec  # here too for the endpoints that import it from wire
 from executor.paper.models import FaultKind, PaperAccount, PaperFault
 
 API_KEY_RE = re.compile(r"^[A-Za-z0-9]{64}$")
@@ -42,7 +43,6 @@ DECIMAL_LEGAL = "^([0-9]{1,20})(\\.[0-9]{1,20})?$"
 MAX_DECIMALS = 8
 DEFAULT_RECV_WINDOW = 5000
 MAX_RECV_WINDOW = 60000
-EIGHT = Decimal("1e-8")
 
 
 @dataclass
@@ -85,11 +85,6 @@ def now_ms() -> int:
     return int(time.time() * 1000)
 
 
-def dec(value: Decimal | None) -> str:
-    """Binance's decimal strings: eight places, "65000.00000000"."""
-    return format((value or Decimal(0)).quantize(EIGHT), "f")
-
-
 def _pairs(raw: str) -> dict[str, str]:
     pairs = parse_qsl(raw, keep_blank_values=True)
     names = [name for name, _ in pairs]
@@ -118,7 +113,14 @@ def read_params(request: HttpRequest) -> dict[str, str]:
 
 
 def authenticate(request: HttpRequest, call: Call) -> None:
-    api_key = request.headers.get("X-MBX-APIKEY", "")
+    payload = _without_signature(request.META.get("QUERY_STRING", "")) + _without_signature(_raw_body(request))
+    verify_signed(call, api_key=request.headers.get("X-MBX-APIKEY", ""), payload=payload)
+
+
+def verify_signed(call: Call, *, api_key: str, payload: str) -> None:
+    """A SIGNED request's checks, in Binance's order, for the REST API and the WebSocket API alike:
+    `payload` is what the signature signs (REST: query then body; WebSocket: the sorted params).
+    Sets the call's account."""
     if not API_KEY_RE.match(api_key):
         raise errors.bad_api_key_format()
     key = selectors.binance_key_get(api_key=api_key)
@@ -130,7 +132,6 @@ def authenticate(request: HttpRequest, call: Call) -> None:
     recv_window = DEFAULT_RECV_WINDOW if recv_window is None else recv_window
     if recv_window > MAX_RECV_WINDOW:
         raise errors.bad_recv_window()
-    payload = _without_signature(request.META.get("QUERY_STRING", "")) + _without_signature(_raw_body(request))
     expected = hmac.new(key.secret.encode(), payload.encode(), hashlib.sha256).hexdigest()
     if not (SIGNATURE_RE.match(signature) and hmac.compare_digest(expected, signature.lower())):
         raise errors.bad_signature()

@@ -13,6 +13,7 @@ from decimal import ROUND_DOWN, ROUND_UP, Decimal
 
 from django.conf import settings
 
+from executor.paper.binance import user_data
 from executor.paper.models import OrderSide, PaperBalance, PaperInstrument, PaperOrder, PaperPosition, PaperTrade
 
 PLACES = Decimal("1e-10")  # the precision of every stored amount
@@ -113,7 +114,7 @@ def execute(
     order.fee += fee
     order.fee_asset = instrument.quote_asset
     order.avg_price = (order.filled_quote / order.filled_qty).quantize(PLACES)
-    return PaperTrade.objects.create(
+    trade = PaperTrade.objects.create(
         account_id=order.account_id,
         order=order,
         symbol=order.symbol,
@@ -125,6 +126,9 @@ def execute(
         fee_asset=instrument.quote_asset,
         is_maker=is_maker,
     )
+    user_data.order_changed(order, "TRADE", trade)
+    user_data.balances_changed(order.account_id, (base, quote))
+    return trade
 
 
 def _position_apply(order: PaperOrder, qty: Decimal, price: Decimal) -> None:

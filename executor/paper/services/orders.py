@@ -11,6 +11,7 @@ from decimal import ROUND_DOWN, Decimal, localcontext
 from django.db import IntegrityError, transaction
 
 from executor.paper import selectors
+from executor.paper.binance import user_data
 from executor.paper.errors import DuplicateClientOrderId, OrderNotOpen
 from executor.paper.models import (
     OPEN_STATUSES,
@@ -144,6 +145,7 @@ def _place(order: PaperOrder, instrument: PaperInstrument | None, mark: MarkPric
         order.save()
         return
     order.save()
+    user_data.order_changed(order, "NEW")
     if order.order_type == OrderType.MARKET or _crosses(order, mark.price):
         # Marketable on arrival: it takes the mark, which is the limit price or better.
         whole = order.time_in_force == TimeInForce.FOK
@@ -157,6 +159,8 @@ def _place(order: PaperOrder, instrument: PaperInstrument | None, mark: MarkPric
     else:
         _rest(order, instrument, balances)
     order.save()
+    if order.status == OrderStatus.EXPIRED:
+        user_data.order_changed(order, "EXPIRED")
 
 
 def _injected_rejection(account: PaperAccount) -> tuple[str, str] | None:
@@ -230,6 +234,7 @@ def _rest(order: PaperOrder, instrument: PaperInstrument, balances: dict[str, Pa
     balance.free -= amount
     balance.locked += amount
     balance.save(update_fields=["free", "locked"])
+    user_data.balances_changed(order.account_id, [balance])
     order.status = OrderStatus.PARTIALLY_FILLED if order.filled_qty else OrderStatus.NEW
 
 
@@ -255,6 +260,8 @@ def paper_order_cancel(*, account: PaperAccount, order: PaperOrder) -> PaperOrde
         order.status = OrderStatus.CANCELED
         order.locked_amount = Decimal(0)
         order.save()
+        user_data.order_changed(order, "CANCELED")
+        user_data.balances_changed(account.pk, [balance])
     logger.info("paper order %s canceled by %s", order.order_id, account.username)
     return order
 
