@@ -18,7 +18,10 @@
    Then the copy latency with 10 followers and 2 workers: the master's order placed by the desk
    (its accepted result queues the followers' sync, orders' hook) -> each follower order
    acknowledged (completed_at); p50 / p99 over --latency-rounds, and each step's share from the
-   rows' own timestamps (venue order and fill, sync run, desk order).
+   rows' own timestamps (venue order and fill, sync run, desk order). Then an external master
+   (trading at the venue by itself) found by beat's poll every --poll-every seconds, and the same
+   master as a ccxt account on the paper exchange's Binance dialect, whose trades its User Data
+   Stream pushes to `manage.py follow_watch` (beat every --sync-every seconds).
 6. The same change again, the cycle run in this process: its duration and its queries, split
    into reading settings and the rest.
 7. Baseline, same run: N market orders sent straight to the paper API by --threads threads with

@@ -1,0 +1,105 @@
+"""A master trading by itself is followed at once through its venue's push, with no beat at all:
+the paper exchange's Binance dialect served by uvicorn (tests/asgi_server.py), PostgreSQL,
+Redis (broker, channel layer, cache), a real Celery worker and a real `manage.py follow_watch`
+process, each on its own. Only the pushed trade can queue the sync here: no beat runs."""
+
+import os
+import subprocess
+import sys
+import time
+from decimal import Decimal
+
+import pytest
+import redis
+from django.conf import settings
+
+from executor.connectors.base import OrderTicket
+from executor.connectors.ccxt_connector import CcxtConnector
+from executor.models import ExchangeAccount
+from executor.paper.models import PaperPosition
+from executor.paper.services import paper_binance_key_create
+from executor.paper.services.accounts import paper_account_create
+from executor.paper.services.prices import paper_price_set
+from executor.services import exchange_account_save
+from following import services, watch
+from orders.models import Order
+from tests.asgi_server import asgi_server  # noqa: F401  (the fixture)
+from tests.following.test_scenarios_services import wait_for
+from tests.services.test_worker import database_url
+
+pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
+
+
+def spawn(args: list[str], log) -> subprocess.Popen:
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url(),
+        "REDIS_URL": settings.REDIS_URL,
+        "DEBUG": "true",
+        "CREDENTIALS_KEYS": settings.CREDENTIALS_KEYS[0],
+        "CONN_MAX_AGE": "0",
+        "FOLLOW_WATCH_REFRESH": "0.5",
+        "VAR_DIR": str(log.parent),
+    }
+    output = open(log, "a")  # noqa: SIM115
+    return subprocess.Popen([sys.executable, *args], env=env, cwd=settings.BASE_DIR, stdout=output, stderr=output)  # noqa: S603
+
+
+@pytest.fixture
+def worker_and_watcher(tmp_path):
+    redis.Redis.from_url(settings.REDIS_URL).flushdb()
+    worker_log, watch_log = tmp_path / "worker.log", tmp_path / "watch.log"
+    worker = spawn(["-m", "celery", "-A", "tradedesk", "worker", "--loglevel", "INFO", "--concurrency", "2",
+                    "--queues", "celery"], worker_log)  # fmt: skip
+    watcher = spawn(["manage.py", "follow_watch"], watch_log)
+    yield
+    for process in (watcher, worker):
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+    print("--- worker log ---", worker_log.read_text()[-4000:], "--- watch log ---", watch_log.read_text()[-4000:])
+
+
+def binance_account(owner, name: str, usdt: str, base_url: str) -> tuple:
+    paper, _ = paper_account_create(username=name, password="paper-password-1", balances={"USDT": Decimal(usdt)})
+    _, key, secret = paper_binance_key_create(account=paper)
+    account = ExchangeAccount(
+        owner=owner, label=name, venue="paper", connector="ccxt", exchange_id="binance", base_url=base_url
+    )
+    return paper, exchange_account_save(account=account, secrets={"api_key": key, "api_secret": secret})
+
+
+def held(paper) -> Decimal:
+    row = PaperPosition.objects.filter(account=paper, symbol="BTC-USDT").first()
+    return row.qty.normalize() if row else Decimal("0")
+
+
+def test_a_master_trading_by_itself_is_followed_through_its_venues_push_with_no_beat_running(
+    asgi_server,  # noqa: F811
+    master,
+    follower,
+    worker_and_watcher,
+):
+    paper_price_set(symbol="BTC-USDT", price=Decimal("65000"))
+    base_url = f"{asgi_server}/paper/binance"
+    _, master_account = binance_account(master, "mia-binance", "10000000", base_url)
+    follower_paper, follower_account = binance_account(follower, "fred-binance", "1000000", base_url)
+    services.master_account_open(user=master, credential_id=master_account.pk)
+    services.follow_settings_create(
+        user=follower, master_credential_id=master_account.pk, follower_credential_id=follower_account.pk,
+        follow_ratio=Decimal("0.1"),
+    )  # fmt: skip
+    wait_for(lambda: watch.stream_live(master_account.pk), 60, "the watcher subscribed to the master's trades")
+
+    started = time.monotonic()
+    ticket = OrderTicket("mia-own-1", "BTC/USDT", "BUY", "MARKET", Decimal("1"))
+    assert CcxtConnector(master_account.config()).place_order(ticket).status == "SUCCESS"
+    wait_for(lambda: held(follower_paper) == Decimal("0.1"), 30, "the follower holds 0.1 BTC")
+    print(f"master's fill -> the follower holds its share: {time.monotonic() - started:.2f} s")
+    [order] = Order.objects.filter(follow_settings__isnull=False)
+    assert (order.status, order.side, order.qty, order.exchange_account_id) == (
+        "SUCCESS", "BUY", Decimal("0.1"), follower_account.pk,
+    )  # fmt: skip
