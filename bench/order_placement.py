@@ -610,9 +610,9 @@ def main() -> None:
                 use_pro_account(desk)
             cookie = desk.session_cookie(creds["username"], creds["password"])
             headers = {"Origin": desk.base, "Cookie": cookie}
-            # Unbounded queue: the desk's later events (orders' refreshes) pile up while the bare and
-            # cold-start rounds read nothing; with websockets' default of 16 the client stopped
-            # reading the socket, answered no ping, and either side closed it after 20 s.
+            # Unbounded queue: events pile up while the bare and cold-start rounds read nothing;
+            # with websockets' default of 16 the client stopped reading the socket, answered no
+            # ping, and either side closed it after 20 s.
             with ws_connect(desk.base.replace("http", "ws") + "/ws/orders", additional_headers=headers,
                             max_queue=None) as socket_:  # fmt: skip
                 log(f"first desk order on the {args.site} site (browser start and login)")

@@ -62,9 +62,11 @@ class CcxtExecutionStream(ExecutionStream):
     async def connect(self) -> None:
         exchange = self._instance()
         await exchange.load_markets()
-        # Binance: the WebSocket API's userDataStream.subscribe.signature, answered once the
-        # venue took it; watch_my_trades then finds the subscription made.
-        await exchange.authenticate({"type": "spot"})
+        if exchange.id == "binance":
+            # The WebSocket API's userDataStream.subscribe.signature, answered once the venue took
+            # it; watch_my_trades then finds the subscription made. Other exchanges' streams
+            # subscribe on the first watch_my_trades (their authenticate calls differ).
+            await exchange.authenticate({"type": "spot"})
 
     async def next(self) -> list[Execution]:
         trades = await self._instance().watch_my_trades()
