@@ -193,6 +193,10 @@ class FollowStatusApi(APIView):
         last_synced_at = serializers.DateTimeField(allow_null=True)
         last_checked_at = serializers.DateTimeField(allow_null=True)
         last_sync_outcome = serializers.ChoiceField(choices=SyncOutcome.choices, allow_blank=True)
+        master_trades_pushed = serializers.BooleanField(
+            help_text="True while the follow watcher holds a live stream of the master's trades from its "
+            "venue: a trade is copied at once. False: the master is read every FOLLOW_SYNC_EVERY seconds."
+        )
 
     @extend_schema(
         responses={200: FollowStatusOutput, **error_responses(404)},

@@ -7,7 +7,7 @@ from decimal import Decimal
 
 from django.conf import settings
 
-from following import selectors, sizing, venue
+from following import selectors, sizing, venue, watch
 from following.models import FollowSettings, SizingMode
 from tradedesk.formatting import decimal_text
 
@@ -96,4 +96,6 @@ def follow_status(*, row: FollowSettings, live: bool = True) -> dict:
         "last_checked_at": row.last_checked_at,
         "last_sync_outcome": row.last_sync_outcome,
         "last_cycle": selectors.sync_run_last(),
+        "master_trades_pushed": watch.stream_live(row.master_credential_id),
+        "poll_every": settings.FOLLOW_SYNC_EVERY,
     }

@@ -5,7 +5,7 @@ from decimal import Decimal
 import pytest
 from django.contrib.auth.models import User
 
-from following import services, sync
+from following import services, sync, watch
 from following import venue as follow_venue
 from following.models import FollowSettings, TradeError
 
@@ -204,3 +204,20 @@ def test_home_sends_a_follower_without_a_desk_role_to_the_dashboard_and_staff_to
 def test_a_user_with_no_account_and_no_master_is_told_what_is_missing(logged_in, other_follower):
     html = logged_in(other_follower).get("/follow/").content.decode()
     assert 'data-testid="no-account"' in html and "follow_account" in html and 'data-testid="no-master"' in html
+
+
+def test_the_status_says_whether_the_masters_trades_are_pushed_or_read_every_beat(
+    logged_in, follower, follower_account, master_account, follow, settings
+):
+    settings.FOLLOW_SYNC_EVERY = 2.0
+    follow(follower, follower_account)
+    client = logged_in(follower)
+    html = client.get("/follow/status/").content.decode()
+    assert "read every 2 s" in html and "pushed by its venue" not in html
+    assert client.get("/api/v1/follow-config/status").json()["master_trades_pushed"] is False
+    watch._mark_live(master_account.pk, True)  # as the follow watcher does once subscribed
+    html = client.get("/follow/status/").content.decode()
+    assert "pushed by its venue" in html and "read every" not in html
+    assert client.get("/api/v1/follow-config/status").json()["master_trades_pushed"] is True
+    watch._mark_live(master_account.pk, False)
+    assert "read every 2 s" in client.get("/follow/status/").content.decode()
