@@ -16,7 +16,7 @@ from executor.connectors.base import OrderTicket
 from executor.models import ExchangeAccount
 from executor.selectors import connector_for
 from executor.services import exchange_account_save
-from following import services
+from following import services, tasks
 from following import venue as follow_venue
 from following.models import FollowSettings
 
@@ -117,3 +117,11 @@ def trade() -> Callable[..., None]:
 
 def positions(account: ExchangeAccount) -> dict[str, Decimal]:
     return {p.symbol: p.qty for p in follow_venue.read_positions(account)}
+
+
+@pytest.fixture
+def queued_master_syncs(monkeypatch) -> list[tuple]:
+    """The args of each sync_master task queued (instead of sending it to a broker)."""
+    found: list[tuple] = []
+    monkeypatch.setattr(tasks.sync_master, "apply_async", lambda args, kwargs=None, queue=None: found.append(args))
+    return found

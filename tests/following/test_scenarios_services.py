@@ -48,7 +48,8 @@ def wait_for(predicate, timeout: float = 30.0, what: str = "condition"):
     raise AssertionError(f"{what} not met within {timeout}s")
 
 
-def _spawn(args: list[str], log: Path) -> subprocess.Popen:
+def _spawn(args: list[str], log: Path, **extra_env: str) -> subprocess.Popen:
+    """`celery -A tradedesk <args>`, or with args starting "manage.py", that command."""
     env = {
         **os.environ,
         "DATABASE_URL": database_url(),
@@ -59,9 +60,11 @@ def _spawn(args: list[str], log: Path) -> subprocess.Popen:
         "FOLLOW_SYNC_EVERY": SYNC_EVERY,
         "RECONCILE_EVERY": "3600",
         "VAR_DIR": str(log.parent / "var"),
+        **extra_env,
     }
+    program = args if args[0] == "manage.py" else ["-m", "celery", "-A", "tradedesk", *args]
     return subprocess.Popen(  # noqa: S603
-        [sys.executable, "-m", "celery", "-A", "tradedesk", *args],
+        [sys.executable, *program],
         env=env,
         cwd=settings.BASE_DIR,
         stdout=open(log, "a"),  # noqa: SIM115

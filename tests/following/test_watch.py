@@ -14,19 +14,11 @@ from django.core.cache import cache
 from executor.connectors import ccxt_pool
 from executor.connectors.base import Execution, ExecutionStream
 from executor.connectors.ccxt_stream import CcxtExecutionStream, watches_trades
-from following import dispatch, services, tasks, watch
+from following import dispatch, services, watch
 
 pytestmark = pytest.mark.django_db
 
 KEYS = {"api_key": "k" * 64, "api_secret": "s" * 64}
-
-
-@pytest.fixture
-def queued(monkeypatch) -> list[tuple]:
-    """The args of each sync_master queued (instead of sending it to a broker)."""
-    found: list[tuple] = []
-    monkeypatch.setattr(tasks.sync_master, "apply_async", lambda args, kwargs=None, queue=None: found.append(args))
-    return found
 
 
 @pytest.fixture
@@ -112,22 +104,26 @@ def test_the_streams_instance_reaches_the_paper_dialects_websocket_api_at_the_ac
     async_to_sync(secure.close)()
 
 
-def test_a_masters_pushed_trades_queue_its_followers_sync_with_their_average_price(binance_master, queued):
+def test_a_masters_pushed_trades_queue_its_followers_sync_with_their_average_price(binance_master, queued_master_syncs):
     trades = [buy("0.1", "65000", "own-1"), buy("0.3", "65100", "own-1"), buy("2", "3000", "own-2", "ETH/USDT")]
     assert watch.master_traded(binance_master.pk, trades)
-    assert queued == [(binance_master.pk, False, {"BTC/USDT": "65075", "ETH/USDT": "3000"})]
+    assert queued_master_syncs == [(binance_master.pk, False, {"BTC/USDT": "65075", "ETH/USDT": "3000"})]
 
 
-def test_trades_of_the_desks_own_orders_on_the_master_queue_nothing(binance_master, queued, make_order, make_signal):
+def test_trades_of_the_desks_own_orders_on_the_master_queue_nothing(
+    binance_master, queued_master_syncs, make_order, make_signal
+):
     order = make_order(make_signal(), exchange_account=binance_master)
     assert not watch.master_traded(binance_master.pk, [buy("0.1", "65000", order.client_order_id)])
-    assert queued == []
+    assert queued_master_syncs == []
     # Beside one of the master's own trades, only the master's own counts.
     assert watch.master_traded(binance_master.pk, [buy("0.1", "1", order.client_order_id), buy("0.1", "2", "x")])
-    assert queued == [(binance_master.pk, False, {"BTC/USDT": "2"})]
+    assert queued_master_syncs == [(binance_master.pk, False, {"BTC/USDT": "2"})]
 
 
-def test_a_broken_stream_is_reconnected_and_queues_a_sync_once_it_is_back(binance_master, queued, settings):
+def test_a_broken_stream_is_reconnected_and_queues_a_sync_once_it_is_back(
+    binance_master, queued_master_syncs, settings
+):
     settings.FOLLOW_WATCH_RETRY_MIN = 0.01
     # Subscribed, pushes nothing, breaks; refused twice; then subscribed again.
     stream = ScriptedStream([[], ConnectionError("reset")], connects=[None, "refused", "refused", None])
@@ -141,24 +137,24 @@ def test_a_broken_stream_is_reconnected_and_queues_a_sync_once_it_is_back(binanc
 
     async def run() -> None:
         task = asyncio.get_running_loop().create_task(watch.watch_master(binance_master.pk, stream))
-        await until(lambda: not stream.connects and queued)
+        await until(lambda: not stream.connects and queued_master_syncs)
         # Back: one plain sync, for what happened while it was down.
-        assert queued == [(binance_master.pk,)]
+        assert queued_master_syncs == [(binance_master.pk,)]
         assert await sync_to_async(watch.stream_live)(binance_master.pk)
-        # The trade pushed next finds that sync queued and not started (it reads the newest positions).
+        # The trade pushed next finds that sync queued_master_syncs and not started (it reads the newest positions).
         stream.steps.append([buy("1", "65000")])
         await until(lambda: not stream.steps)
         await asyncio.sleep(0.05)
-        assert queued == [(binance_master.pk,)]
+        assert queued_master_syncs == [(binance_master.pk,)]
         cache.delete(dispatch.QUEUED.format(binance_master.pk))  # a worker started it
         stream.steps.append([buy("1", "65010")])
-        await until(lambda: len(queued) == 2)
+        await until(lambda: len(queued_master_syncs) == 2)
         task.cancel()
         with pytest.raises(asyncio.CancelledError):
             await task
 
     async_to_sync(run)()
-    assert queued[1] == (binance_master.pk, False, {"BTC/USDT": "65010"})
+    assert queued_master_syncs[1] == (binance_master.pk, False, {"BTC/USDT": "65010"})
     assert stream.closed == 4  # after the break, after each refusal, and when cancelled
     assert not watch.stream_live(binance_master.pk)
 

@@ -3,9 +3,6 @@ the paper exchange's Binance dialect served by uvicorn (tests/asgi_server.py), P
 Redis (broker, channel layer, cache), a real Celery worker and a real `manage.py follow_watch`
 process, each on its own. Only the pushed trade can queue the sync here: no beat runs."""
 
-import os
-import subprocess
-import sys
 import time
 from decimal import Decimal
 
@@ -24,43 +21,23 @@ from executor.services import exchange_account_save
 from following import services, watch
 from orders.models import Order
 from tests.asgi_server import asgi_server  # noqa: F401  (the fixture)
-from tests.following.test_scenarios_services import wait_for
-from tests.services.test_worker import database_url
+from tests.following.test_scenarios_services import _spawn, _stop, wait_for
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
 
 
-def spawn(args: list[str], log) -> subprocess.Popen:
-    env = {
-        **os.environ,
-        "DATABASE_URL": database_url(),
-        "REDIS_URL": settings.REDIS_URL,
-        "DEBUG": "true",
-        "CREDENTIALS_KEYS": settings.CREDENTIALS_KEYS[0],
-        "CONN_MAX_AGE": "0",
-        "FOLLOW_WATCH_REFRESH": "0.5",
-        "VAR_DIR": str(log.parent),
-    }
-    output = open(log, "a")  # noqa: SIM115
-    return subprocess.Popen([sys.executable, *args], env=env, cwd=settings.BASE_DIR, stdout=output, stderr=output)  # noqa: S603
-
-
 @pytest.fixture
 def worker_and_watcher(tmp_path):
+    """A worker (as `make worker`) and the follow watcher (as `make follow-watch`), no beat."""
     redis.Redis.from_url(settings.REDIS_URL).flushdb()
-    worker_log, watch_log = tmp_path / "worker.log", tmp_path / "watch.log"
-    worker = spawn(["-m", "celery", "-A", "tradedesk", "worker", "--loglevel", "INFO", "--concurrency", "2",
-                    "--queues", "celery"], worker_log)  # fmt: skip
-    watcher = spawn(["manage.py", "follow_watch"], watch_log)
+    (tmp_path / "var").mkdir()
+    worker = _spawn(["worker", "--loglevel", "INFO", "--concurrency", "2", "--queues", "celery"], tmp_path / "w.log")
+    watcher = _spawn(["manage.py", "follow_watch"], tmp_path / "watch.log", FOLLOW_WATCH_REFRESH="0.5")
     yield
     for process in (watcher, worker):
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-    print("--- worker log ---", worker_log.read_text()[-4000:], "--- watch log ---", watch_log.read_text()[-4000:])
+        _stop(process)
+    for name in ("w.log", "watch.log"):
+        print(f"--- {name} ---", (tmp_path / name).read_text()[-4000:])
 
 
 def binance_account(owner, name: str, usdt: str, base_url: str) -> tuple:

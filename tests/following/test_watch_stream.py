@@ -18,17 +18,10 @@ from executor.paper.services import paper_binance_key_create
 from executor.paper.services.accounts import paper_account_create
 from executor.paper.services.prices import paper_price_set
 from executor.services import exchange_account_save
-from following import services, tasks, watch
+from following import services, watch
 from tests.asgi_server import asgi_server  # noqa: F401  (the fixture)
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture
-def queued(monkeypatch) -> list[tuple]:
-    found: list[tuple] = []
-    monkeypatch.setattr(tasks.sync_master, "apply_async", lambda args, kwargs=None, queue=None: found.append(args))
-    return found
 
 
 @pytest.fixture
@@ -85,7 +78,7 @@ def test_the_masters_stream_pushes_its_trade_with_symbol_side_qty_price_and_ids(
     assert execution.client_order_id == "mia-own-1" and execution.exchange_order_id and execution.trade_id
 
 
-def test_a_trade_the_master_makes_by_itself_queues_its_followers_sync_at_once(pushing_master, queued):
+def test_a_trade_the_master_makes_by_itself_queues_its_followers_sync_at_once(pushing_master, queued_master_syncs):
     stop_at: list = []
 
     def run_watcher() -> None:
@@ -101,8 +94,8 @@ def test_a_trade_the_master_makes_by_itself_queues_its_followers_sync_at_once(pu
     try:
         wait_for(lambda: watch.stream_live(pushing_master.pk))  # found the master and subscribed
         master_buys(pushing_master, "0.2", "mia-own-2")
-        wait_for(lambda: queued)
-        assert queued == [(pushing_master.pk, False, {"BTC/USDT": "65000"})]
+        wait_for(lambda: queued_master_syncs)
+        assert queued_master_syncs == [(pushing_master.pk, False, {"BTC/USDT": "65000"})]
     finally:
         loop, stop = stop_at[0]
         loop.call_soon_threadsafe(stop.set)
