@@ -200,8 +200,10 @@ class CpuMeter:
     """CPU seconds used over a block by this process, the web server's processes and PostgreSQL's
     (per process id: a PostgreSQL backend that exits during the block takes its share with it)."""
 
-    def __init__(self, web: subprocess.Popen) -> None:
+    def __init__(self, web: subprocess.Popen, engine: list[subprocess.Popen] | None = None) -> None:
         self.web = psutil.Process(web.pid)
+        # The desk's engine: this process, or the given worker processes (with their pool children).
+        self.engine = [psutil.Process(process.pid) for process in engine] if engine else None
 
     @staticmethod
     def _cpu(processes) -> dict[int, float]:
@@ -216,8 +218,11 @@ class CpuMeter:
 
     def sample(self) -> dict[str, dict[int, float]]:
         postgres = [p for p in psutil.process_iter(["name"]) if (p.info["name"] or "").startswith("postgres")]
+        engine = [psutil.Process()] if self.engine is None else [
+            found for process in self.engine for found in (process, *process.children(recursive=True))
+        ]  # fmt: skip
         return {
-            "desk_engine": self._cpu([psutil.Process()]),
+            "desk_engine": self._cpu(engine),
             "venue_web": self._cpu([self.web, *self.web.children(recursive=True)]),
             "postgres": self._cpu(postgres),
         }
@@ -384,7 +389,7 @@ def start_celery(procs, var_dir: Path, workers: int, name: str, **env) -> list:
 
 
 def end_to_end(procs, var_dir: Path, master_account_id: int, side: str, workers: int, expected: int,
-               profile: bool = False) -> dict:  # fmt: skip
+               web: subprocess.Popen, profile: bool = False) -> dict:  # fmt: skip
     """A master change with `workers` worker processes, the master traded by the desk (its
     accepted order queues the sync, orders' hook): seconds from the master's fill at the venue
     until the `expected` followers that are not hung have their order SUCCESS (the hung one's
@@ -406,12 +411,13 @@ def end_to_end(procs, var_dir: Path, master_account_id: int, side: str, workers:
     )
     rows = Order.objects.filter(follow_settings__isnull=False, status="SUCCESS").exclude(id__in=before)
     rows = rows.exclude(follow_settings__user__username="follower0000")
-    with WaitSampler(settings_database_url()) as waits:
+    with WaitSampler(settings_database_url()) as waits, CpuMeter(web, engine=started[:workers]) as cpu:
         master = master_trade_by_desk(master_account_id, side, f"e2e-{workers}")
         wait_until(lambda: rows.count() >= expected, 300, "every follower order but the hung one's")
     fill = _venue_times([master])[master.client_order_id][1]
     seconds = (max(rows.values_list("completed_at", flat=True)) - fill).total_seconds()
-    found = {"seconds": round(seconds, 2), "orders": expected, "workers": workers, "database_waits": waits.summary()}
+    found = {"seconds": round(seconds, 2), "orders": expected, "workers": workers, "database_waits": waits.summary(),
+             "cpu_seconds": cpu.used}  # fmt: skip
     if spies:
         found["profile"] = spy_stop(spies, f"follower_sync_worker_{workers}w")
     for process in started:
@@ -688,8 +694,9 @@ def main() -> None:
                 f"end to end: {workers} worker process(es) and beat; the desk trades 1 BTC ({side}) on the master; "
                 "one follower hung"
             )
-            result["end_to_end_by_workers"][workers] = end_to_end(procs, var_dir, master_account_id, side, workers,
-                                                                  args.followers - 1, profile=args.profile)  # fmt: skip
+            result["end_to_end_by_workers"][workers] = end_to_end(
+                procs, var_dir, master_account_id, side, workers, args.followers - 1, web, profile=args.profile
+            )
             side = "SELL" if side == "BUY" else "BUY"
         result["end_to_end"] = result["end_to_end_by_workers"].get(1)
         unhang(hung_paper)
@@ -793,9 +800,11 @@ def report(result: dict) -> None:
          f"{result['quiet_cycle']['queries']} ({result['quiet_cycle']['settings_reads']})"),
         ("quiet cycle, 10 followers: queries (settings reads)",
          f"{result['quiet_cycle_10']['queries']} ({result['quiet_cycle_10']['settings_reads']})"),
-        *[(f"master change -> {n - 1} follower orders SUCCESS, one hung, {w} worker process(es)",
-           f"{row['seconds']} s ({result['ratio_by_workers'][w]}x the venue's own time)")
-          for w, row in result["end_to_end_by_workers"].items()],
+        *[row for w, found in result["end_to_end_by_workers"].items() for row in (
+            (f"master change -> {n - 1} follower orders SUCCESS, one hung, {w} worker process(es)",
+             f"{found['seconds']} s ({result['ratio_by_workers'][w]}x the venue's own time)"),
+            ("  CPU s over the round: worker processes / venue web / PostgreSQL", _cpu_text(found["cpu_seconds"])),
+        )],
         ("copy latency, master traded by the desk, fill -> follower order acknowledged (10 followers): "
          "p50 / p99 / max",
          f"{result['copy_latency']['p50_ms']} / {result['copy_latency']['p99_ms']} / "
@@ -812,7 +821,8 @@ def report(result: dict) -> None:
         ("ratio in-process cycle / baseline", f"{result['ratio_cycle_vs_baseline']}x"),
     ]  # fmt: skip
     external, pushed = result["copy_latency_external"], result["copy_latency_pushed"]
-    rows[7:7] = [
+    at = next(i for i, (name, _) in enumerate(rows) if name.startswith("copy latency, master traded")) + 1
+    rows[at:at] = [
         *[(f"  {name}", f"p50 {step['p50_ms']} / p99 {step['p99_ms']} ms")
           for name, step in result["copy_latency"]["steps"].items()],
         (f"copy latency, external master, beat polling every {external['poll_every']} s: p50 / p99 / max",

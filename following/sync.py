@@ -775,20 +775,30 @@ def _state_update(*, settings_id: int, outcome: str, detail: dict, fingerprint: 
     """The follower's sync state after its evaluation: one UPDATE per follower and cycle, written
     as a prepared statement (the ORM's UPDATE was built anew each time: about a tenth of the
     desk's CPU per follower order). The columns are bookkeeping, not audited (their history is
-    excluded), as with the ORM's queryset update."""
+    excluded), as with the ORM's queryset update.
+
+    On PostgreSQL, outside a caller's transaction, its commit does not wait for the WAL to reach
+    the disk (synchronous_commit off for that one transaction): commits waiting on the WAL flush
+    were most of the database's time in the copy bench (bench/README.md). A crash of the
+    database may lose the last fraction of a second of these writes, never an order or a fill;
+    the follower is then evaluated again from its orders in flight and its recorded fills, as
+    after any stale state."""
     values = dict(zip(_STATE_COLUMNS, (at, at, outcome, detail, fingerprint), strict=True))
     fields = [FollowSettings._meta.get_field(name) for name in _STATE_COLUMNS]
     params = [field.get_db_prep_save(values[field.name], connection) for field in fields]
+    quick = connection.vendor == "postgresql" and not connection.in_atomic_block
     with prepared_cursor() as cursor:
-        cursor.execute(_state_statement(), [*params, settings_id])
+        cursor.execute(_state_statement(quick), [*params, settings_id])
 
 
 @functools.cache
-def _state_statement() -> str:
+def _state_statement(quick: bool) -> str:
     quote = connection.ops.quote_name
     columns = ", ".join(f"{quote(name)} = %s" for name in _STATE_COLUMNS)
     table, pk = quote(FollowSettings._meta.db_table), quote(FollowSettings._meta.pk.column)
-    return f"UPDATE {table} SET {columns} WHERE {pk} = %s"  # noqa: S608
+    # set_config(..., true) lasts for this statement's own transaction (autocommit) only.
+    source = " FROM (SELECT set_config('synchronous_commit', 'off', true)) AS quick_commit" if quick else ""
+    return f"UPDATE {table} SET {columns}{source} WHERE {table}.{pk} = %s"  # noqa: S608
 
 
 def _state_bulk_update(*, settings_ids: list[int], outcome: str | None, at: datetime) -> None:

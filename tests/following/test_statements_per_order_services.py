@@ -3,7 +3,8 @@ statement writes an audit row of its own and none opens a savepoint, yet every r
 row."""
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
+from django.utils import timezone
 
 from following import sync
 from following.models import FollowSettings
@@ -43,3 +44,32 @@ def test_a_cycle_of_three_copies_writes_each_row_with_its_audit_row_in_one_state
     state = FollowSettings.objects.get(pk=rows[0].pk)
     assert state.last_sync_outcome and isinstance(state.last_sync_detail, dict) and state.last_sync_detail
     assert state.last_synced_at == state.last_checked_at is not None and state.sync_fingerprint
+
+
+def _synchronous_commit() -> str:
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW synchronous_commit")
+        return cursor.fetchone()[0]
+
+
+def test_the_sync_state_commits_without_waiting_for_the_wal_and_only_its_own_transaction_does(
+    real_services, follower, follower_account, follow
+):
+    row = follow(follower, follower_account)
+    statements: list[str] = []
+
+    def record(execute, sql, params, many, context):
+        statements.append(sql)
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(record):
+        sync._state_update(settings_id=row.pk, outcome="ok", detail={"a": 1}, fingerprint="f1", at=timezone.now())
+    assert "set_config('synchronous_commit', 'off', true)" in statements[-1]
+    assert _synchronous_commit() == "on"  # the connection's next transactions wait for the WAL as before
+    assert FollowSettings.objects.get(pk=row.pk).sync_fingerprint == "f1"
+    # Inside a caller's transaction the setting would outlive the statement: the plain UPDATE.
+    with transaction.atomic(), connection.execute_wrapper(record):
+        sync._state_update(settings_id=row.pk, outcome="ok", detail={"a": 2}, fingerprint="f2", at=timezone.now())
+        assert "set_config" not in statements[-1]
+        assert _synchronous_commit() == "on"
+    assert FollowSettings.objects.get(pk=row.pk).sync_fingerprint == "f2"
