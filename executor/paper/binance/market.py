@@ -16,7 +16,8 @@ from django.utils import timezone
 
 from executor.paper import selectors
 from executor.paper.binance import errors, shapes
-from executor.paper.binance.wire import Call, dec, endpoint, now_ms
+from executor.paper.binance.shapes import dec
+from executor.paper.binance.wire import Call, endpoint, now_ms
 from executor.paper.models import OPEN_STATUSES, OrderSide, PaperInstrument, PaperOrder, PaperTrade
 
 SYMBOL_RE = re.compile(r"^[A-Z0-9_.-]{1,20}$")

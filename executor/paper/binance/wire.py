@@ -30,7 +30,6 @@ from django.views.decorators.csrf import csrf_exempt
 from executor.paper import guards, selectors, services
 from executor.paper.binance import errors
 from executor.paper.binance.errors import BinanceError
-from executor.paper.binance.shapes import dec as dec  # here too for the endpoints that import it from wire
 from executor.paper.models import FaultKind, PaperAccount, PaperFault
 
 API_KEY_RE = re.compile(r"^[A-Za-z0-9]{64}$")
