@@ -17,12 +17,14 @@ class AlertReceiver:
 
     def __init__(self) -> None:
         self.messages: list[dict] = []
+        self.arrivals: list[float] = []  # time.monotonic() of each message, for failure reports
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
                 receiver.messages.append(json.loads(body))
+                receiver.arrivals.append(time.monotonic())
                 self.send_response(200)
                 self.end_headers()
 
@@ -35,6 +37,11 @@ class AlertReceiver:
 
     def titles(self) -> list[str]:
         return [message["title"] for message in self.messages]
+
+    def sequence(self) -> list[str]:
+        """Each message as "+<seconds after the first> <title>", in arrival order."""
+        start = self.arrivals[0] if self.arrivals else 0.0
+        return [f"+{at - start:.2f}s {m['title']}" for at, m in zip(self.arrivals, self.messages, strict=False)]
 
     def wait_for(self, count: int, timeout: float = 10.0) -> list[str]:
         deadline = time.monotonic() + timeout
