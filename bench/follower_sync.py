@@ -36,6 +36,7 @@ import json
 import os
 import platform
 import secrets
+import shutil
 import socket
 import subprocess
 import sys
@@ -74,6 +75,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--poll-every", type=float, default=0.25, help="FOLLOW_SYNC_EVERY for the external master")
     parser.add_argument(
         "--latency-only", action="store_true", help="only the copy latency rounds (a short A/B run, no ratios)"
+    )
+    parser.add_argument(
+        "--ratio-only", action="store_true", help="no copy latency rounds (a short A/B run of the ratios)"
     )
     parser.add_argument(
         "--postgres", default=os.environ.get("BENCH_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432")
@@ -194,6 +198,37 @@ class QueryCounter:
     @staticmethod
     def _is_order_check(sql: str) -> bool:
         return sql.lstrip().startswith('SELECT 1 AS still_on FROM "following_followsettings"')  # orders.services
+
+
+class VenueRequests:
+    """The web processes' own request counters (/metrics, summed over the uvicorn workers through
+    PROMETHEUS_MULTIPROC_DIR, as `make web` serves): requests by method and route over a round,
+    so a round's venue calls can be told apart (orders, position reads, instruments, ...)."""
+
+    def __init__(self, url: str, token: str) -> None:
+        self.url, self.token = url, token
+
+    def read(self) -> Counter:
+        text = httpx.get(self.url, headers={"Authorization": f"Bearer {self.token}"}, timeout=30).text
+        found: Counter = Counter()
+        for line in text.splitlines():
+            if line.startswith("tradedesk_http_requests_total{"):
+                labels, value = line[len("tradedesk_http_requests_total{") :].rsplit("} ", 1)
+                parts = dict(item.split("=", 1) for item in labels.split('",') if "=" in item)
+                clean = {key: value.strip('"') for key, value in parts.items()}
+                if clean.get("route") != "/metrics":
+                    found[f"{clean.get('method')} {clean.get('route')} {clean.get('status')}"] += float(value)
+        return found
+
+    def __enter__(self):
+        self.before = self.read()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        after = self.read()
+        self.counts = {
+            key: int(n - self.before.get(key, 0)) for key, n in after.most_common() if n > self.before.get(key, 0)
+        }
 
 
 class CpuMeter:
@@ -389,7 +424,8 @@ def start_celery(procs, var_dir: Path, workers: int, name: str, **env) -> list:
 
 
 def end_to_end(procs, var_dir: Path, master_account_id: int, side: str, workers: int, expected: int,
-               web: subprocess.Popen, profile: bool = False) -> dict:  # fmt: skip
+               web: subprocess.Popen, requests: "VenueRequests", threads: int,
+               profile: bool = False) -> dict:  # fmt: skip
     """A master change with `workers` worker processes, the master traded by the desk (its
     accepted order queues the sync, orders' hook): seconds from the master's fill at the venue
     until the `expected` followers that are not hung have their order SUCCESS (the hung one's
@@ -411,19 +447,99 @@ def end_to_end(procs, var_dir: Path, master_account_id: int, side: str, workers:
     )
     rows = Order.objects.filter(follow_settings__isnull=False, status="SUCCESS").exclude(id__in=before)
     rows = rows.exclude(follow_settings__user__username="follower0000")
-    with WaitSampler(settings_database_url()) as waits, CpuMeter(web, engine=started[:workers]) as cpu:
+    with (
+        WaitSampler(settings_database_url()) as waits,
+        CpuMeter(web, engine=started[:workers]) as cpu,
+        requests as calls,
+    ):
         master = master_trade_by_desk(master_account_id, side, f"e2e-{workers}")
         wait_until(lambda: rows.count() >= expected, 300, "every follower order but the hung one's")
     fill = _venue_times([master])[master.client_order_id][1]
     seconds = (max(rows.values_list("completed_at", flat=True)) - fill).total_seconds()
+    runs = SyncRun.objects.filter(started_at__gte=master.created_at, orders_placed__gt=0)
     found = {"seconds": round(seconds, 2), "orders": expected, "workers": workers, "database_waits": waits.summary(),
-             "cpu_seconds": cpu.used}  # fmt: skip
+             "cpu_seconds": cpu.used, "requests": calls.counts,
+             "timeline": timeline(fill, list(rows.values_list("created_at", "completed_at")), threads,
+                                  list(runs.values_list("started_at", "finished_at", "orders_placed")))}  # fmt: skip
     if spies:
         found["profile"] = spy_stop(spies, f"follower_sync_worker_{workers}w")
     for process in started:
         procs.stop(process)
     connection.close()
     return found
+
+
+def timeline(origin, intervals: list[tuple], threads: int, tasks: list[tuple] = ()) -> dict:
+    """Where a round's wall time goes, from the orders' own rows: `intervals` are (start, end) of
+    each order in flight (the desk's row created -> its result recorded; the baseline's request
+    sent -> answered), `tasks` (start, end, orders) of the sync runs (Celery tasks) in the round.
+    Seconds are from `origin` (the master's fill, the cycle's or the baseline's start).
+    - in_flight_avg: orders in flight on average from origin to the last order's end; with
+      `threads` threads it is what the threads' share spent on orders (the rest: each thread's
+      work between its orders, and the times no thread runs);
+    - before_first_order_s; no_task_s (inside the round, no task running: the queue and a
+      worker's pickup); below_half_s (fewer than threads / 2 orders in flight after the first
+      order: tasks' starts and tails, the hung follower's wait);
+    - per task: start, end, orders, its first order after its start, its end after its last order."""
+    spans = sorted((a, b) for a, b in intervals if a is not None and b is not None)
+    if not spans:
+        return {}
+    s = lambda moment: (moment - origin).total_seconds()  # noqa: E731
+    end = max(s(b) for _, b in spans)
+    events = sorted([(s(a), 1) for a, _ in spans] + [(s(b), -1) for _, b in spans])
+    area = below = 0.0
+    level, last = 0, s(spans[0][0])
+    for moment, step in events:
+        width = moment - last
+        area += level * width
+        below += width if level < threads / 2 else 0.0
+        level, last = level + step, moment
+    found = {
+        "span_s": round(end, 3),
+        "before_first_order_s": round(s(spans[0][0]), 3),
+        "in_flight_avg": round(area / end, 2) if end > 0 else None,
+        "in_flight_avg_after_first_order": round(area / (end - s(spans[0][0])), 2),
+        "below_half_s": round(below, 3),
+    }
+    if tasks:
+        rows = []
+        covered = []
+        for start, finish, orders in sorted(tasks):
+            mine = [(a, b) for a, b in spans if start <= a <= finish]
+            rows.append({
+                "start_s": round(s(start), 3), "end_s": round(s(finish), 3), "orders": orders,
+                "first_order_after_start_s": round((mine[0][0] - start).total_seconds(), 3) if mine else None,
+                "end_after_last_order_s": round((finish - max(b for _, b in mine)).total_seconds(), 3)
+                if mine else None,
+            })  # fmt: skip
+            covered.append((max(0.0, s(start)), min(end, s(finish))))
+        gap, reach = 0.0, 0.0
+        for a, b in sorted(covered):
+            gap += max(0.0, a - reach)
+            reach = max(reach, b)
+        found["no_task_s"] = round(gap + max(0.0, end - reach), 3)
+        found["tasks"] = rows
+    return found
+
+
+def _requests_text(counts: dict) -> str:
+    return "; ".join(f"{key}: {n}" for key, n in counts.items()) or "none counted"
+
+
+def _timeline_text(found: dict) -> str:
+    if not found:
+        return "no orders"
+    text = (f"in flight {found['in_flight_avg']} on average ({found['in_flight_avg_after_first_order']} after the "
+            f"first order); first order at {found['before_first_order_s']} s; fewer than half the threads' orders "
+            f"in flight {found['below_half_s']} s")  # fmt: skip
+    if "no_task_s" in found:
+        text += f"; no task running {found['no_task_s']} s; tasks (start-end s, orders, first order after start, "
+        text += "end after last order): " + ", ".join(
+            f"{t['start_s']}-{t['end_s']} {t['orders']} +{t['first_order_after_start_s']} "
+            f"+{t['end_after_last_order_s']}"
+            for t in found["tasks"]
+        )
+    return text
 
 
 def recheck() -> None:
@@ -606,6 +722,36 @@ def copy_latency(procs, var_dir: Path, settings_ids: list[int], rounds: int, mas
             **({"profiles": profiles} if profiles else {})}  # fmt: skip
 
 
+def copy_latency_rounds(args, result: dict, procs, var_dir: Path, master_account_id: int, api, master_key: str,
+                        master_paper, base_url: str, web) -> None:  # fmt: skip
+    """The three copy latency rounds: desk-traded master, external master polled, pushed."""
+    from django.db import connection
+
+    from following.models import FollowSettings
+
+    log("copy latency: 10 followers, the master traded by the desk (its sync queued on the fill)")
+    keep = list(FollowSettings.objects.order_by("id").values_list("id", flat=True)[1:11])
+    FollowSettings.objects.exclude(id__in=keep).update(is_active=False)
+    result["copy_latency"] = copy_latency(procs, var_dir, keep, args.latency_rounds, master_account_id,
+                                          spy_on=[web] if args.profile else None)  # fmt: skip
+    log(f"copy latency: the same, an external master (trades at the venue), beat polling every {args.poll_every}s")
+    result["copy_latency_external"] = copy_latency(
+        procs, var_dir, keep, args.latency_rounds, master_account_id, external=(api, master_key),
+        poll_every=args.poll_every,
+    )  # fmt: skip
+    log("copy latency: the same external master on the Binance dialect, its trades pushed to follow_watch "
+        f"(User Data Stream), beat polling every {args.sync_every}s")  # fmt: skip
+    pushed_master = binance_master(master_paper, base_url)
+    FollowSettings.objects.filter(id__in=keep).update(master_credential_id=pushed_master)
+    result["copy_latency_pushed"] = copy_latency(
+        procs, var_dir, keep, args.latency_rounds, pushed_master, external=(api, master_key),
+        poll_every=args.sync_every, pushed=True,
+    )  # fmt: skip
+    FollowSettings.objects.filter(id__in=keep).update(master_credential_id=master_account_id)
+    FollowSettings.objects.update(is_active=True)
+    connection.close()
+
+
 def _pct(values: list[float], p: float) -> float | None:
     if not values:
         return None
@@ -635,6 +781,7 @@ def main() -> None:
         "LOG_LEVEL": "WARNING",
         "VAR_DIR": str(var_dir),
         "DB_POOL_MAX": str(max(10, args.threads + 2)),
+        "METRICS_TOKEN": secrets.token_urlsafe(24),
     }
     os.environ.update(env)
     procs = Processes(env, var_dir)
@@ -642,8 +789,13 @@ def main() -> None:
         log(f"migrating {DB_NAME}")
         subprocess.run([sys.executable, "manage.py", "migrate", "--noinput"], cwd=ROOT, env=env, check=True,
                        capture_output=True)  # fmt: skip
+        counters_dir = var_dir / "prometheus"  # as `make web`: the workers' counters summed in /metrics
+        shutil.rmtree(counters_dir, ignore_errors=True)
+        counters_dir.mkdir()
         web = procs.start("web", [sys.executable, "-m", "uvicorn", "tradedesk.asgi:application", "--host", HOST,
-                            "--port", str(port), "--workers", "2", "--no-access-log"])  # fmt: skip
+                            "--port", str(port), "--workers", "2", "--no-access-log"],
+                          PROMETHEUS_MULTIPROC_DIR=str(counters_dir))  # fmt: skip
+        requests = VenueRequests(f"http://{HOST}:{port}/metrics", env["METRICS_TOKEN"])
         wait_until(lambda: _up(base_url), 60, "web server up")
 
         import django
@@ -654,6 +806,7 @@ def main() -> None:
 
         from following.models import FollowSettings
         from following.sync import follow_sync_cycle
+        from orders.models import Order
 
         counter = QueryCounter()
         log(f"creating the master and {args.followers} followers")
@@ -695,33 +848,26 @@ def main() -> None:
                 "one follower hung"
             )
             result["end_to_end_by_workers"][workers] = end_to_end(
-                procs, var_dir, master_account_id, side, workers, args.followers - 1, web, profile=args.profile
+                procs,
+                var_dir,
+                master_account_id,
+                side,
+                workers,
+                args.followers - 1,
+                web,
+                requests,
+                args.threads,
+                args.profile,
             )
             side = "SELL" if side == "BUY" else "BUY"
         result["end_to_end"] = result["end_to_end_by_workers"].get(1)
         unhang(hung_paper)
 
-        log("copy latency: 10 followers, the master traded by the desk (its sync queued on the fill)")
-        keep = list(FollowSettings.objects.order_by("id").values_list("id", flat=True)[1:11])
-        FollowSettings.objects.exclude(id__in=keep).update(is_active=False)
-        result["copy_latency"] = copy_latency(procs, var_dir, keep, args.latency_rounds, master_account_id,
-                                              spy_on=[web] if args.profile else None)  # fmt: skip
-        log(f"copy latency: the same, an external master (trades at the venue), beat polling every {args.poll_every}s")
-        result["copy_latency_external"] = copy_latency(
-            procs, var_dir, keep, args.latency_rounds, master_account_id, external=(api, master_key),
-            poll_every=args.poll_every,
-        )  # fmt: skip
-        log("copy latency: the same external master on the Binance dialect, its trades pushed to follow_watch "
-            f"(User Data Stream), beat polling every {args.sync_every}s")  # fmt: skip
-        pushed_master = binance_master(master_paper, base_url)
-        FollowSettings.objects.filter(id__in=keep).update(master_credential_id=pushed_master)
-        result["copy_latency_pushed"] = copy_latency(
-            procs, var_dir, keep, args.latency_rounds, pushed_master, external=(api, master_key),
-            poll_every=args.sync_every, pushed=True,
-        )  # fmt: skip
-        FollowSettings.objects.filter(id__in=keep).update(master_credential_id=master_account_id)
-        FollowSettings.objects.update(is_active=True)
-        connection.close()
+        if args.ratio_only:
+            result["copy_latency"] = result["copy_latency_external"] = result["copy_latency_pushed"] = None
+        else:
+            copy_latency_rounds(args, result, procs, var_dir, master_account_id, api, master_key, master_paper,
+                                base_url, web)  # fmt: skip
         if args.latency_only:
             latency_report(result)
             return
@@ -730,10 +876,12 @@ def main() -> None:
         log("the same change, cycle run in this process, queries counted")
         place(api, master_key, side, "1", "master-inproc")
         spies = [spy_start(os.getpid(), var_dir, "inproc", gil=True)] if args.profile else []
-        started = time.monotonic()
-        with counter, CpuMeter(web) as cpu:
+        started, origin = time.monotonic(), dt.datetime.now(dt.UTC)
+        with counter, CpuMeter(web) as cpu, requests as calls:
             run = follow_sync_cycle()
         seconds = time.monotonic() - started
+        made = Order.objects.filter(follow_settings__isnull=False, created_at__gte=origin)
+        cycle_timeline = timeline(origin, list(made.values_list("created_at", "completed_at")), args.threads)
         if spies:
             result["in_process_profile"] = spy_stop(spies, "follower_sync_cycle_gil", top=40)
         total = len(counter.statements)
@@ -742,22 +890,32 @@ def main() -> None:
                                       "settings_reads": counter.settings_reads(),
                                       "order_checks": counter.order_checks(),
                                       "queries_per_order": round(total / max(run.orders_placed, 1), 1),
-                                      "cpu_seconds": cpu.used}  # fmt: skip
+                                      "cpu_seconds": cpu.used, "timeline": cycle_timeline,
+                                      "requests": calls.counts}  # fmt: skip
 
         log(f"baseline: {args.followers} orders straight to the paper API, {args.threads} threads")
-        started = time.monotonic()
-        with CpuMeter(web) as cpu, WaitSampler(database_url) as waits, ThreadPoolExecutor(args.threads) as pool:
+        started, origin = time.monotonic(), dt.datetime.now(dt.UTC)
+        sent: list[tuple] = []
+        with (
+            CpuMeter(web) as cpu,
+            WaitSampler(database_url) as waits,
+            requests as calls,
+            ThreadPoolExecutor(args.threads) as pool,
+        ):
             clients = threading.local()
 
             def one(item):
                 index, key = item
                 if not hasattr(clients, "http"):
                     clients.http = httpx.Client(base_url=f"{base_url}/api", timeout=30)
+                at = dt.datetime.now(dt.UTC)
                 place(clients.http, key, "BUY", "0.1", f"base-{index}")  # the hung follower holds no BTC
+                sent.append((at, dt.datetime.now(dt.UTC)))
 
             list(pool.map(one, enumerate(follower_keys)))
         result["baseline"] = {"seconds": round(time.monotonic() - started, 2), "orders": len(follower_keys),
-                              "cpu_seconds": cpu.used, "database_waits": waits.summary()}  # fmt: skip
+                              "cpu_seconds": cpu.used, "database_waits": waits.summary(),
+                              "timeline": timeline(origin, sent, args.threads), "requests": calls.counts}  # fmt: skip
     finally:
         procs.stop_all()
 
@@ -791,6 +949,26 @@ def latency_report(result: dict) -> None:
             print(f"  {step:<60} p50 {span['p50_ms']} / p99 {span['p99_ms']} ms")
 
 
+def _latency_rows(result: dict) -> list[tuple[str, str]]:
+    desk, external, pushed = result["copy_latency"], result["copy_latency_external"], result["copy_latency_pushed"]
+    return [
+        ("copy latency, master traded by the desk, fill -> follower order acknowledged (10 followers): "
+         "p50 / p99 / max",
+         f"{desk['p50_ms']} / {desk['p99_ms']} / {desk['max_ms']} ms over {desk['samples']}"),
+        *[(f"  {name}", f"p50 {step['p50_ms']} / p99 {step['p99_ms']} ms")
+          for name, step in result["copy_latency"]["steps"].items()],
+        (f"copy latency, external master, beat polling every {external['poll_every']} s: p50 / p99 / max",
+         f"{external['p50_ms']} / {external['p99_ms']} / {external['max_ms']} ms over {external['samples']}"),
+        *[(f"  {name}", f"p50 {step['p50_ms']} / p99 {step['p99_ms']} ms")
+          for name, step in external["steps"].items() if not name.startswith("master's fill")],
+        (f"copy latency, external master on the Binance dialect, its trades pushed (follow_watch), beat every "
+         f"{pushed['poll_every']} s: p50 / p99 / max",
+         f"{pushed['p50_ms']} / {pushed['p99_ms']} / {pushed['max_ms']} ms over {pushed['samples']}"),
+        *[(f"  {name}", f"p50 {step['p50_ms']} / p99 {step['p99_ms']} ms")
+          for name, step in pushed["steps"].items() if not name.startswith("master's fill")],
+    ]  # fmt: skip
+
+
 def report(result: dict) -> None:
     n = result["args"]["followers"]
     rows = [
@@ -804,37 +982,27 @@ def report(result: dict) -> None:
             (f"master change -> {n - 1} follower orders SUCCESS, one hung, {w} worker process(es)",
              f"{found['seconds']} s ({result['ratio_by_workers'][w]}x the venue's own time)"),
             ("  CPU s over the round: worker processes / venue web / PostgreSQL", _cpu_text(found["cpu_seconds"])),
+            ("  timeline", _timeline_text(found.get("timeline", {}))),
+            ("  web requests (method route status: count)", _requests_text(found.get("requests", {}))),
         )],
-        ("copy latency, master traded by the desk, fill -> follower order acknowledged (10 followers): "
-         "p50 / p99 / max",
-         f"{result['copy_latency']['p50_ms']} / {result['copy_latency']['p99_ms']} / "
-         f"{result['copy_latency']['max_ms']} ms over {result['copy_latency']['samples']}"),
         (f"in-process cycle placing {result['in_process_cycle']['orders']} orders",
          f"{result['in_process_cycle']['seconds']} s"),
         ("  queries (settings reads, on-still checks, per order)",
          f"{result['in_process_cycle']['queries']} ({result['in_process_cycle']['settings_reads']}, "
          f"{result['in_process_cycle'].get('order_checks')}, {result['in_process_cycle']['queries_per_order']})"),
         ("  CPU s: desk process / venue web / PostgreSQL", _cpu_text(result["in_process_cycle"]["cpu_seconds"])),
+        ("  timeline", _timeline_text(result["in_process_cycle"].get("timeline", {}))),
+        ("  web requests", _requests_text(result["in_process_cycle"].get("requests", {}))),
         (f"baseline: {n} orders straight to the paper API", f"{result['baseline']['seconds']} s"),
         ("  CPU s: bench client / venue web / PostgreSQL", _cpu_text(result["baseline"]["cpu_seconds"])),
+        ("  timeline", _timeline_text(result["baseline"].get("timeline", {}))),
+        ("  web requests", _requests_text(result["baseline"].get("requests", {}))),
         ("ratio end to end / baseline", f"{result['ratio_end_to_end_vs_baseline']}x"),
         ("ratio in-process cycle / baseline", f"{result['ratio_cycle_vs_baseline']}x"),
     ]  # fmt: skip
-    external, pushed = result["copy_latency_external"], result["copy_latency_pushed"]
-    at = next(i for i, (name, _) in enumerate(rows) if name.startswith("copy latency, master traded")) + 1
-    rows[at:at] = [
-        *[(f"  {name}", f"p50 {step['p50_ms']} / p99 {step['p99_ms']} ms")
-          for name, step in result["copy_latency"]["steps"].items()],
-        (f"copy latency, external master, beat polling every {external['poll_every']} s: p50 / p99 / max",
-         f"{external['p50_ms']} / {external['p99_ms']} / {external['max_ms']} ms over {external['samples']}"),
-        *[(f"  {name}", f"p50 {step['p50_ms']} / p99 {step['p99_ms']} ms")
-          for name, step in external["steps"].items() if not name.startswith("master's fill")],
-        (f"copy latency, external master on the Binance dialect, its trades pushed (follow_watch), beat every "
-         f"{pushed['poll_every']} s: p50 / p99 / max",
-         f"{pushed['p50_ms']} / {pushed['p99_ms']} / {pushed['max_ms']} ms over {pushed['samples']}"),
-        *[(f"  {name}", f"p50 {step['p50_ms']} / p99 {step['p99_ms']} ms")
-          for name, step in pushed["steps"].items() if not name.startswith("master's fill")],
-    ]  # fmt: skip
+    if result["copy_latency"] is not None:
+        at = next(i for i, (name, _) in enumerate(rows) if name.startswith("in-process cycle"))
+        rows[at:at] = _latency_rows(result)
     width = max(len(name) for name, _ in rows)
     print(f"\nload average at start: {result['machine']['load_average_at_start']}")
     for name, value in rows:
@@ -863,7 +1031,7 @@ def report(result: dict) -> None:
             print("  total %  function")
             for frame, pct in found["total_pct"]:
                 print(f"  {pct:6}   {frame}")
-    for name, found in result["copy_latency"].get("profiles", {}).items():
+    for name, found in (result["copy_latency"] or {}).get("profiles", {}).items():
         print(f"\npy-spy, copy latency rounds, {name}, {found['samples']} samples ({found['file']}):")
         for label, key in (("self %", "self_pct"), ("total %", "total_pct")):
             print(f"  {label:<8} function")

@@ -198,13 +198,15 @@ def _cycle(
     # Accounts followed with several follows (read once; none for one-master followers).
     shares = selectors.follow_shares(rows=followers)
     shared = {row.follower_credential_id for row in followers if row.pk in shares}
-    groups = _grouped(jobs)
+    # Followers already in sync with this master (most of every beat's full sync) are skipped
+    # here: no thread, no lock, no batch task for them.
+    groups, outcomes = _without_unchanged(_grouped(jobs), in_flight, shared, now)
     if master_id is not None:
         # Many followers: the rest go to other tasks (any worker on any host), in batches.
         groups, queued = batches.hand_out(groups, snapshots=snapshots, now=now)
         if queued:
             totals.notes.append(f"{queued} more batch(es) of followers queued to other tasks")
-    outcomes = _run_jobs(groups, in_flight, now, shared)
+    outcomes += _run_jobs(groups, in_flight, now, shared)
     skipped = [o.settings_id for o in outcomes if not o.evaluated and not o.error and not o.late]
     _state_bulk_update(settings_ids=skipped, outcome=None, at=now)
     late = sum(outcome.late for outcome in outcomes)
@@ -238,6 +240,37 @@ def _grouped(jobs: list[tuple[FollowSettings, venue.MasterSnapshot]]) -> list[Jo
     for row, snapshot in jobs:
         by_account[row.follower_credential_id].append((row, snapshot))
     return list(by_account.values())
+
+
+def _without_unchanged(
+    groups: list[Job], in_flight: dict[int, set[str]], shared: set[int], now: datetime
+) -> tuple[list[Job], list[FollowerOutcome]]:
+    """The groups that need evaluating, and the outcomes of the follows that do not: alone on
+    their account, nothing in flight, and unchanged since their last sync (_unchanged). Reading
+    that needs no lock: nothing is written for them but the cycle's bulk "synced at"."""
+    work, quiet = [], []
+    for group in groups:
+        row, snapshot = group[0]
+        if len(group) == 1 and row.follower_credential_id not in shared and _unchanged(row, snapshot, in_flight, now):
+            quiet.append(FollowerOutcome(row.pk, row.last_sync_outcome or SyncOutcome.OK))
+        else:
+            work.append(group)
+    return work, quiet
+
+
+def _fingerprint(row: FollowSettings, snapshot: venue.MasterSnapshot) -> str:
+    return hashlib.sha256(
+        f"{snapshot.fingerprint}|{row.follow_ratio}|{row.sizing_mode}|{row.fixed_notional}".encode()
+    ).hexdigest()
+
+
+def _unchanged(
+    row: FollowSettings, snapshot: venue.MasterSnapshot, in_flight: dict[int, set[str]], now: datetime
+) -> bool:
+    """In sync with this master snapshot and these settings, its positions read less than
+    FOLLOW_RECHECK_SECONDS ago, and nothing in flight: evaluating it again would order nothing."""
+    fresh = row.last_checked_at and now - row.last_checked_at < timedelta(seconds=settings.FOLLOW_RECHECK_SECONDS)
+    return bool(fresh) and not in_flight.get(row.pk) and row.sync_fingerprint == _fingerprint(row, snapshot)
 
 
 def _run_group(group: Job, in_flight: dict[int, set[str]], now: datetime, shared: set[int]) -> list[FollowerOutcome]:
@@ -400,11 +433,8 @@ def sync_follower(
     flight for, read before its positions: such a symbol waits, so a filled-but-unrecorded
     order is never ordered again. `share` says what the follow owns of an account followed
     with several follows (None: alone on it, the whole account is its own)."""
-    fingerprint = hashlib.sha256(
-        f"{snapshot.fingerprint}|{row.follow_ratio}|{row.sizing_mode}|{row.fixed_notional}".encode()
-    ).hexdigest()
-    fresh = row.last_checked_at and now - row.last_checked_at < timedelta(seconds=settings.FOLLOW_RECHECK_SECONDS)
-    if row.sync_fingerprint == fingerprint and fresh and not in_flight and share is None:
+    fingerprint = _fingerprint(row, snapshot)
+    if share is None and _unchanged(row, snapshot, {row.pk: in_flight}, now):
         return FollowerOutcome(row.pk, row.last_sync_outcome or SyncOutcome.OK)
 
     account = row.follower_credential

@@ -110,6 +110,41 @@ def test_a_master_with_many_followers_hands_them_out_in_batches_each_ordered_onc
     assert Order.objects.filter(follow_settings__in=rows).count() == 5
 
 
+def test_followers_already_in_sync_are_skipped_without_a_lock_a_thread_or_a_batch_task(
+    settings, monkeypatch, master_account, make_account, follow, trade, queued, django_user_model
+):
+    """Beat's full sync of a master whose followers are all in sync (most of them, every two
+    seconds): each follower took its lock in a thread, and the batches went to other tasks only to
+    find nothing to do (2 s of a worker's time per 1,000 followers, bench/README)."""
+    settings.FOLLOW_SYNC_BATCH = 2
+    users = [django_user_model.objects.create_user(f"f{n}") for n in range(5)]
+    rows = [follow(user, make_account(user)) for user in users]
+    trade(master_account, "BUY", "1.0")
+    dispatch.follow_sync_master(master_account.pk)
+    for (payload, now), _ in queued["sync_follower_batch"]:
+        tasks.sync_follower_batch.run(payload, now)
+    queued["sync_follower_batch"].clear()
+    locks = []
+    original_add = sync.cache.add
+    monkeypatch.setattr(sync.cache, "add", lambda key, *a, **k: locks.append(key) or original_add(key, *a, **k))
+    evaluated = []
+    original_group = sync._run_group
+    monkeypatch.setattr(sync, "_run_group", lambda group, *a: evaluated.append(group) or original_group(group, *a))
+
+    quiet = dispatch.follow_sync_master(master_account.pk)
+    assert (quiet.followers_skipped, quiet.followers_synced, quiet.orders_placed) == (5, 0, 0)
+    assert queued["sync_follower_batch"] == []
+    assert [key for key in locks if key.startswith("following:follower:")] == []
+    assert evaluated == []  # no thread's work either
+    # A change still reaches every follower, in batches as before.
+    trade(master_account, "BUY", "1.0")
+    changed = dispatch.follow_sync_master(master_account.pk)
+    for (payload, now), _ in queued["sync_follower_batch"]:
+        tasks.sync_follower_batch.run(payload, now)
+    assert changed.orders_placed == 2 and len(queued["sync_follower_batch"]) == 2
+    assert Order.objects.filter(follow_settings__in=rows).count() == 10
+
+
 @pytest.mark.parametrize(("split", "kept", "batches"), [(2, 2, [2]), (4, 1, [1, 1, 1]), (1, 4, [])])
 def test_a_master_change_is_split_over_as_many_tasks_as_worker_processes_however_few_followers(
     settings, master_account, make_account, follow, trade, queued, django_user_model, split, kept, batches
