@@ -538,6 +538,9 @@ LOGGING = {
         "django.db.backends": {"level": "WARNING"},
         # ccxt logs every request's headers and body at DEBUG: API keys, signatures, balances.
         "ccxt": {"level": "INFO"},
+        # httpx logs every request at INFO (the paper connector's, the alert webhooks'): a second
+        # line beside the desk's own for each order and venue read. Shown at LOG_LEVEL=DEBUG.
+        **dict.fromkeys(["httpx", "httpcore"], {"level": "DEBUG" if LOG_LEVEL == "DEBUG" else "WARNING"}),
         # One line per 4xx: the request middleware's (tradedesk.request, with the request id).
         # django.request would add a WARNING for it, and Django's own console handler on the
         # "django" logger (DEBUG) a third, unformatted copy; 5xx still come here with the traceback.

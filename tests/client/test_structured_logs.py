@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 
+import httpx
 import pytest
 from django.conf import settings
 
@@ -165,6 +166,40 @@ def test_log_format_is_json_by_default_with_debug_off_and_plain_with_debug_on(tm
     assert development.stdout.strip() == "plain" and "WARNING probe hello password=" in development.stderr
     bad = run(LOG_FORMAT="xml")
     assert bad.returncode != 0 and "LOG_FORMAT must be json or plain" in bad.stderr
+
+
+def test_workers_and_beat_log_at_log_level_whatever_celerys_loglevel_says(tmp_path):
+    """`celery worker --loglevel INFO` (our commands) set the root logger to INFO over LOG_LEVEL."""
+    code = (
+        "import logging; from tradedesk.celery import app; import django; django.setup(); "
+        "app.log.setup_logging_subsystem(loglevel='INFO'); "  # what `celery worker --loglevel INFO` runs
+        "print(logging.getLevelName(logging.getLogger().level)); "
+        "logging.getLogger('orders.services').info('an info line'); "
+        "logging.getLogger('orders.services').warning('a warning line')"
+    )
+    env = {k: v for k, v in os.environ.items() if k not in ("LOG_FORMAT", "DEBUG", "LOG_LEVEL")}
+    env.update(DJANGO_SETTINGS_MODULE="tradedesk.settings", VAR_DIR=str(tmp_path), SECRET_KEY="k" * 50, DEBUG="false")
+
+    def run(**extra) -> subprocess.CompletedProcess:
+        return subprocess.run(  # noqa: S603
+            [sys.executable, "-c", code], env={**env, **extra}, cwd=settings.BASE_DIR, capture_output=True, text=True
+        )
+
+    quiet = run(LOG_LEVEL="WARNING")
+    assert quiet.stdout.strip() == "WARNING", quiet.stderr
+    messages = [json.loads(line)["message"] for line in quiet.stderr.splitlines() if line.startswith("{")]
+    assert messages == ["a warning line"]
+    default = run()
+    assert default.stdout.strip() == "INFO", default.stderr
+    assert "an info line" in default.stderr and default.stderr.count('"logger": "orders.services"') == 2
+
+
+def test_httpx_request_lines_are_left_out_unless_log_level_is_debug(settings, json_logs):
+    """Each paper-connector call and webhook was a line from httpx beside the desk's own."""
+    with httpx.Client(transport=httpx.MockTransport(lambda request: httpx.Response(200))) as client:
+        client.get("http://venue.invalid/api/positions")
+    assert [line for line in json_logs.lines() if line["logger"] == "httpx"] == []
+    assert logging.getLogger("httpx").level == logging.WARNING and settings.LOG_LEVEL != "DEBUG"
 
 
 @pytest.mark.django_db
