@@ -256,22 +256,41 @@ class CpuMeter:
         engine = [psutil.Process()] if self.engine is None else [
             found for process in self.engine for found in (process, *process.children(recursive=True))
         ]  # fmt: skip
+        redis_server = [p for p in psutil.process_iter(["name"]) if (p.info["name"] or "").startswith("redis-server")]
         return {
             "desk_engine": self._cpu(engine),
             "venue_web": self._cpu([self.web, *self.web.children(recursive=True)]),
             "postgres": self._cpu(postgres),
+            "redis": self._cpu(redis_server),
+            # The bench's own process when the desk runs in workers (its polls and samplers).
+            "bench": self._cpu([psutil.Process()]) if self.engine is not None else {},
         }
 
+    @staticmethod
+    def _machine() -> dict[str, float]:
+        """The whole machine: CPU seconds busy (all but idle and iowait), stolen by the host, and
+        TCP connections accepted (/proc/net/snmp PassiveOpens: the venue's, PostgreSQL's, Redis's)."""
+        times = psutil.cpu_times()
+        busy = sum(times) - times.idle - getattr(times, "iowait", 0.0)
+        accepted = 0
+        lines = [line.split() for line in Path("/proc/net/snmp").read_text().splitlines() if line.startswith("Tcp:")]
+        if len(lines) == 2:
+            accepted = int(dict(zip(lines[0], lines[1], strict=True))["PassiveOpens"])
+        return {"busy": busy, "steal": getattr(times, "steal", 0.0), "accepted": accepted}
+
     def __enter__(self):
-        self.before = self.sample()
+        self.before, self.machine_before = self.sample(), self._machine()
         return self
 
     def __exit__(self, *exc) -> None:
-        after = self.sample()
+        after, machine = self.sample(), self._machine()
         self.used = {
             name: round(sum(cpu - self.before[name].get(pid, 0.0) for pid, cpu in after[name].items()), 2)
             for name in after
         }
+        self.used |= {f"machine_{key}": round(machine[key] - self.machine_before[key], 2) for key in machine}
+        # What no meter above holds: beat, the kernel's work for the loopback traffic, the rest.
+        self.used["elsewhere"] = round(self.used["machine_busy"] - sum(self.used[name] for name in after), 2)
 
 
 class WaitSampler:
@@ -936,7 +955,12 @@ def _up(base_url: str) -> bool:
 
 
 def _cpu_text(used: dict) -> str:
-    return f"{used['desk_engine']} / {used['venue_web']} / {used['postgres']}"
+    text = f"{used['desk_engine']} / {used['venue_web']} / {used['postgres']}"
+    if "machine_busy" in used:
+        text += (f" (Redis {used['redis']}, bench {used.get('bench') or '-'}, elsewhere {used['elsewhere']}; "
+                 f"machine: {used['machine_busy']} busy, {used['machine_steal']} stolen; "
+                 f"{used['machine_accepted']} TCP connections accepted)")  # fmt: skip
+    return text
 
 
 def latency_report(result: dict) -> None:

@@ -26,6 +26,10 @@ logger = logging.getLogger(__name__)
 _INSTRUMENTS_TTL = 300.0
 _instruments_cache: dict[tuple[str, str], tuple[float, dict[str, Instrument]]] = {}
 _instruments_lock = threading.Lock()
+# One read per venue at a time: threads that miss the cache together wait for it (a fresh
+# worker's sixteen threads read it sixteen times). A read slower than this is not waited for.
+_INSTRUMENTS_WAIT = 10.0
+_instruments_reading: dict[tuple[str, str], threading.Lock] = {}
 
 
 @dataclass
@@ -186,6 +190,20 @@ def instruments_for(account: ExchangeAccount, *, strict: bool = False) -> dict[s
         cached = _instruments_cache.get(key)
         if cached and time.monotonic() - cached[0] < _INSTRUMENTS_TTL:
             return cached[1]
+        reading = _instruments_reading.setdefault(key, threading.Lock())
+    waited = reading.acquire(timeout=_INSTRUMENTS_WAIT)
+    try:
+        with _instruments_lock:
+            cached = _instruments_cache.get(key)
+            if cached and time.monotonic() - cached[0] < _INSTRUMENTS_TTL:
+                return cached[1]  # read by the thread this one waited for
+        return _instruments_read(account, kind, config, key, cached, strict=strict)
+    finally:
+        if waited:
+            reading.release()
+
+
+def _instruments_read(account: ExchangeAccount, kind: str, config: AccountConfig, key: tuple, cached, *, strict: bool):
     try:
         if kind == "ccxt":
             # ccxt: the account's own (pooled) exchange instance, which knows its exchange id and testnet.
