@@ -231,6 +231,19 @@ class VenueRequests:
         }
 
 
+def _postgres_sessions() -> int:
+    """Sessions the bench database has had (pg_stat_database.sessions, PostgreSQL 14+)."""
+    url = os.environ.get("DATABASE_URL")
+    if not url:
+        return 0
+    try:
+        with psycopg.connect(url, autocommit=True) as conn:
+            row = conn.execute("SELECT sessions FROM pg_stat_database WHERE datname = current_database()").fetchone()
+        return int(row[0]) - 1 if row else 0  # less this one
+    except psycopg.Error:
+        return 0
+
+
 class CpuMeter:
     """CPU seconds used over a block by this process, the web server's processes and PostgreSQL's
     (per process id: a PostgreSQL backend that exits during the block takes its share with it)."""
@@ -271,15 +284,30 @@ class CpuMeter:
         """The whole machine: CPU seconds busy (all but idle and iowait), stolen by the host, and
         TCP connections accepted (/proc/net/snmp PassiveOpens: the venue's, PostgreSQL's, Redis's)."""
         times = psutil.cpu_times()
-        busy = sum(times) - times.idle - getattr(times, "iowait", 0.0)
+        busy = sum(times) - times.idle - getattr(times, "iowait", 0.0) - getattr(times, "guest", 0.0)
         accepted = 0
         lines = [line.split() for line in Path("/proc/net/snmp").read_text().splitlines() if line.startswith("Tcp:")]
         if len(lines) == 2:
             accepted = int(dict(zip(lines[0], lines[1], strict=True))["PassiveOpens"])
-        return {"busy": busy, "steal": getattr(times, "steal", 0.0), "accepted": accepted}
+        return {
+            "busy": busy,
+            "steal": getattr(times, "steal", 0.0),
+            "interrupts": getattr(times, "irq", 0.0) + getattr(times, "softirq", 0.0),
+            "accepted": accepted,
+            "postgres_sessions": _postgres_sessions(),
+        }
+
+    @staticmethod
+    def _everyone() -> dict[int, tuple[str, float]]:
+        found = {}
+        for process in psutil.process_iter(["name", "cpu_times"]):
+            times = process.info["cpu_times"]
+            if times is not None:
+                found[process.pid] = (process.info["name"] or "?", times.user + times.system)
+        return found
 
     def __enter__(self):
-        self.before, self.machine_before = self.sample(), self._machine()
+        self.before, self.machine_before, self.everyone_before = self.sample(), self._machine(), self._everyone()
         return self
 
     def __exit__(self, *exc) -> None:
@@ -291,6 +319,12 @@ class CpuMeter:
         self.used |= {f"machine_{key}": round(machine[key] - self.machine_before[key], 2) for key in machine}
         # What no meter above holds: beat, the kernel's work for the loopback traffic, the rest.
         self.used["elsewhere"] = round(self.used["machine_busy"] - sum(self.used[name] for name in after), 2)
+        known = {pid for group in after.values() for pid in group}
+        others: Counter = Counter()
+        for pid, (name, cpu) in self._everyone().items():
+            if pid not in known:
+                others[name] += cpu - self.everyone_before.get(pid, (name, 0.0))[1]
+        self.used["elsewhere_by_process"] = {name: round(cpu, 2) for name, cpu in others.most_common(5) if cpu >= 0.05}
 
 
 class WaitSampler:
@@ -567,12 +601,17 @@ def recheck() -> None:
     FOLLOW_RECHECK_SECONDS (60 s), and beat's syncs re-read them after that, spread over time;
     a round started more than a minute after the last read would add a venue read per follower
     to the master's change (the first run's 2-worker round did: 3.8x against 2.64x)."""
+    from django.test import override_settings
+
     from following.models import FollowSettings
     from following.sync import follow_sync_cycle
 
     log("the followers' positions read again (their last read is over a minute old)")
     FollowSettings.objects.update(last_checked_at=None)  # every follower due for its recheck
-    follow_sync_cycle()
+    # And none trusts its last read: a read younger than FOLLOW_RECHECK_SECONDS was trusted here,
+    # and came due in the next round instead (1,001 position reads in a 2-worker round).
+    with override_settings(FOLLOW_RECHECK_SECONDS=0):
+        follow_sync_cycle()
 
 
 def settings_database_url() -> str:
@@ -959,7 +998,9 @@ def _cpu_text(used: dict) -> str:
     if "machine_busy" in used:
         text += (f" (Redis {used['redis']}, bench {used.get('bench') or '-'}, elsewhere {used['elsewhere']}; "
                  f"machine: {used['machine_busy']} busy, {used['machine_steal']} stolen; "
-                 f"{used['machine_accepted']} TCP connections accepted)")  # fmt: skip
+                 f"{used['machine_interrupts']} in interrupts; {used['machine_accepted']} TCP connections "
+                 f"accepted, {used['machine_postgres_sessions']} PostgreSQL sessions; elsewhere by process: "
+                 f"{used.get('elsewhere_by_process')})")  # fmt: skip
     return text
 
 

@@ -103,6 +103,32 @@ def followers_to_sync(*, master_id: int | None = None, settings_ids: set[int] | 
     )
 
 
+@dataclass(frozen=True)
+class FollowState:
+    followable: bool  # active, with no open error of its own
+    evaluated_since: bool  # evaluated (or ended) since the row was read
+
+
+def follow_state(row: FollowSettings) -> FollowState:
+    """Where the follow stands now against `row` as this cycle read it (one query): every
+    evaluation writes last_checked_at, a pause clears is_active, an unfollow sets ended_at."""
+    found = (
+        FollowSettings.objects.filter(pk=row.pk)
+        .annotate(open_error=Exists(_open_error_of_follow()))
+        .values_list("is_active", "open_error", "last_checked_at", "ended_at")
+        .first()
+    )
+    if found is None:
+        return FollowState(followable=False, evaluated_since=True)
+    active, open_error, checked, ended = found
+    return FollowState(active and not open_error, (checked, ended) != (row.last_checked_at, row.ended_at))
+
+
+def follow_for_sync(settings_id: int) -> FollowSettings:
+    """One follow with what the engine needs (as followers_to_sync reads them)."""
+    return FollowSettings.objects.select_related("user", "master_credential", "follower_credential").get(pk=settings_id)
+
+
 def follower_symbols_in_flight(*, settings_ids: list[int]) -> dict[int, set[str]]:
     """Symbols each follow has an order in flight for (one query for all followers): being
     placed or unknown, or accepted and still resting at the venue (a slippage-capped limit)."""

@@ -400,25 +400,47 @@ def _safe_sync(
     now: datetime,
     share: selectors.Share | None = None,
 ) -> FollowerOutcome:
-    lock = f"following:follower:{row.pk}"
+    settings_id = row.pk
+    lock = f"following:follower:{settings_id}"
     if not cache.add(lock, 1, timeout=settings.FOLLOW_SYNC_LOCK_SECONDS):
-        return FollowerOutcome(row.pk, SyncOutcome.WAITING)
+        return FollowerOutcome(settings_id, SyncOutcome.WAITING)
     try:
+        row, in_flight = _current(row, in_flight, now)
+        if row is None:
+            return FollowerOutcome(settings_id, SyncOutcome.PAUSED)
         return sync_follower(row=row, snapshot=snapshot, in_flight=in_flight, now=now, share=share)
     except Exception as exc:
-        logger.exception("follower %s: sync failed", row.pk)
+        logger.exception("follower %s: sync failed", settings_id)
         try:
             trade_error_record(
-                settings_id=row.pk,
+                settings_id=settings_id,
                 error_type=ErrorType.INTERNAL,
                 message=f"the sync failed: {exc}",
                 details={"exception": type(exc).__name__},
             )
         except Exception:
-            logger.exception("follower %s: the error could not be recorded", row.pk)
-        return FollowerOutcome(row.pk, SyncOutcome.FAILED, evaluated=True, error=True)
+            logger.exception("follower %s: the error could not be recorded", settings_id)
+        return FollowerOutcome(settings_id, SyncOutcome.FAILED, evaluated=True, error=True)
     finally:
         cache.delete(lock)
+
+
+def _current(row: FollowSettings, in_flight: set[str], now: datetime) -> tuple[FollowSettings | None, set[str]]:
+    """The follow as it is now, under its lock: the row this cycle read, unless another task has
+    evaluated it since (two syncs of one master overlap: a poll's queued while the first's batches
+    still run); then read again, with its orders in flight. Evaluated from the stale row (its
+    positions before that evaluation's order), it copied the master's change a second time.
+    None: paused or turned off since the cycle read it; recorded PAUSED, nothing is read."""
+    state = selectors.follow_state(row)
+    if not state.followable:
+        FollowSettings.objects.filter(pk=row.pk).update(
+            last_synced_at=now, last_sync_outcome=SyncOutcome.PAUSED, sync_fingerprint=""
+        )
+        return None, set()
+    if not state.evaluated_since:
+        return row, in_flight
+    flying = selectors.follower_symbols_in_flight(settings_ids=[row.pk]).get(row.pk, set())
+    return selectors.follow_for_sync(row.pk), flying
 
 
 def sync_follower(

@@ -539,3 +539,42 @@ def test_a_cycle_whose_worker_died_is_recorded_failed_by_the_next_cycle_once_its
     recent.refresh_from_db()
     assert dead.outcome == SyncRun.Outcome.FAILED and "stopped before it finished" in dead.detail
     assert recent.outcome == SyncRun.Outcome.RUNNING  # its lock may still be held: left alone
+
+
+def test_a_follower_evaluated_by_another_task_since_this_one_read_it_is_not_ordered_twice(
+    follower, follower_account, master_account, follow, trade
+):
+    """Two syncs of one master overlap (the second queued by a poll while the first's batches
+    still run): the second read a follower before the first's batch evaluated it, then took its
+    lock after. Evaluated from that stale row, it copied the master's sale again: 17 of 999
+    followers sold twice in a 2-worker bench round (the venue refused: no BTC left)."""
+    trade(master_account, "BUY", "1")
+    row = follow(follower, follower_account)
+    sync.follow_sync_cycle()
+    assert positions(follower_account) == {"BTC/USDT": Decimal("0.1")}
+    trade(master_account, "SELL", "1")
+    stale = sync.selectors.followers_to_sync(master_id=master_account.pk)  # the second sync's read
+    snapshot = follow_venue.master_snapshot(master_account)
+    sync.follow_sync_cycle()  # the first sync's batch: sells the follower's 0.1
+    assert positions(follower_account) == {}
+    outcomes = sync._run_jobs([[(stale[0], snapshot)]], {}, timezone.now())
+    assert [outcome.orders for outcome in outcomes] == [0]
+    assert Order.objects.filter(follow_settings=row, side="SELL").count() == 1
+    assert positions(follower_account) == {}
+
+
+def test_a_follower_paused_since_this_task_read_it_is_recorded_paused_without_a_venue_read(
+    monkeypatch, follower, follower_account, master_account, follow, trade
+):
+    trade(master_account, "BUY", "1")
+    row = follow(follower, follower_account)
+    stale = sync.selectors.followers_to_sync(master_id=master_account.pk)
+    snapshot = follow_venue.master_snapshot(master_account)
+    sync.trade_error_record(settings_id=row.pk, error_type="CONNECTOR", message="paused meanwhile")
+    reads = []
+    monkeypatch.setattr(follow_venue, "read_positions", lambda account: reads.append(account) or [])
+    outcomes = sync._run_jobs([[(stale[0], snapshot)]], {}, timezone.now())
+    assert [(outcome.outcome, outcome.orders) for outcome in outcomes] == [(SyncOutcome.PAUSED, 0)]
+    assert not Order.objects.filter(follow_settings=row).exists() and reads == []
+    row.refresh_from_db()
+    assert (row.last_sync_outcome, row.sync_fingerprint) == (SyncOutcome.PAUSED, "")
