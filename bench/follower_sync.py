@@ -510,8 +510,12 @@ def end_to_end(procs, var_dir: Path, master_account_id: int, side: str, workers:
     fill = _venue_times([master])[master.client_order_id][1]
     seconds = (max(rows.values_list("completed_at", flat=True)) - fill).total_seconds()
     runs = SyncRun.objects.filter(started_at__gte=master.created_at, orders_placed__gt=0)
+    # Each follower copies the change once: a second order in the round is a double copy.
+    mine = Order.objects.filter(follow_settings__isnull=False, created_at__gte=master.created_at)
+    per_follower = Counter(mine.values_list("follow_settings_id", flat=True))
+    twice = sum(1 for n in per_follower.values() if n > 1)
     found = {"seconds": round(seconds, 2), "orders": expected, "workers": workers, "database_waits": waits.summary(),
-             "cpu_seconds": cpu.used, "requests": calls.counts,
+             "cpu_seconds": cpu.used, "requests": calls.counts, "followers_ordered_twice": twice,
              "timeline": timeline(fill, list(rows.values_list("created_at", "completed_at")), threads,
                                   list(runs.values_list("started_at", "finished_at", "orders_placed")))}  # fmt: skip
     if spies:
@@ -1049,6 +1053,8 @@ def report(result: dict) -> None:
             ("  CPU s over the round: worker processes / venue web / PostgreSQL", _cpu_text(found["cpu_seconds"])),
             ("  timeline", _timeline_text(found.get("timeline", {}))),
             ("  web requests (method route status: count)", _requests_text(found.get("requests", {}))),
+            ("  followers with more than one order for the change (must be 0)",
+             str(found.get("followers_ordered_twice"))),
         )],
         (f"in-process cycle placing {result['in_process_cycle']['orders']} orders",
          f"{result['in_process_cycle']['seconds']} s"),

@@ -1,16 +1,19 @@
 """Reads for copy trading, scoped to the user asking, and the sync engine's reads."""
 
+import functools
 from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.contrib.auth.models import User
+from django.db import connection
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Sum
 
 from executor.connectors.base import Position
 from executor.models import ExchangeAccount
 from following.models import FollowSettings, MasterAccount, SyncRun, TradeError
 from orders.models import IN_FLIGHT_STATUSES, Order, OrderStatus, VenueState
+from tradedesk.db import prepared_cursor
 from tradedesk.ids import is_row_id
 
 
@@ -110,18 +113,40 @@ class FollowState:
 
 
 def follow_state(row: FollowSettings) -> FollowState:
-    """Where the follow stands now against `row` as this cycle read it (one query): every
-    evaluation writes last_checked_at, a pause clears is_active, an unfollow sets ended_at."""
-    found = (
-        FollowSettings.objects.filter(pk=row.pk)
-        .annotate(open_error=Exists(_open_error_of_follow()))
-        .values_list("is_active", "open_error", "last_checked_at", "ended_at")
-        .first()
-    )
+    """Where the follow stands now against `row` as this cycle read it (one statement, prepared
+    on PostgreSQL: it runs once per follower evaluated): every evaluation writes last_checked_at,
+    a pause clears is_active, an unfollow sets ended_at."""
+    if connection.vendor == "postgresql":
+        with prepared_cursor() as cursor:
+            cursor.execute(_follow_state_statement(), [row.pk])
+            found = cursor.fetchone()
+    else:
+        found = (
+            FollowSettings.objects.filter(pk=row.pk)
+            .annotate(open_error=Exists(_open_error_of_follow()))
+            .values_list("is_active", "open_error", "last_checked_at", "ended_at")
+            .first()
+        )
     if found is None:
         return FollowState(followable=False, evaluated_since=True)
     active, open_error, checked, ended = found
     return FollowState(active and not open_error, (checked, ended) != (row.last_checked_at, row.ended_at))
+
+
+@functools.cache
+def _follow_state_statement() -> str:
+    """follow_state's query as SQL (the ORM would build it anew for every follower)."""
+    quote = connection.ops.quote_name
+    follow, error = FollowSettings._meta, TradeError._meta
+    f, e = quote(follow.db_table), quote(error.db_table)
+    names = ("id", "is_active", "last_checked_at", "ended_at", "user")
+    fid, active, checked, ended, owner = (f"{f}.{quote(follow.get_field(name).column)}" for name in names)
+    resolved, of_follow, of_user = (
+        f"{e}.{quote(error.get_field(name).column)}" for name in ("is_resolved", "follow_settings", "user")
+    )
+    where = f"NOT {resolved} AND ({of_follow} = {fid} OR ({of_follow} IS NULL AND {of_user} = {owner}))"
+    open_error = f"EXISTS (SELECT 1 FROM {e} WHERE {where})"  # noqa: S608
+    return f"SELECT {active}, {open_error}, {checked}, {ended} FROM {f} WHERE {fid} = %s"  # noqa: S608
 
 
 def follow_for_sync(settings_id: int) -> FollowSettings:
