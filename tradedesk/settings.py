@@ -568,3 +568,9 @@ LOGGING = {
 LOG_ROUTINE_TASKS = env.bool("LOG_ROUTINE_TASKS", default=False)
 # Celery workers keep the handler above instead of installing their own text format.
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+# Celery's Django fixup closes a prefork worker's connection pool before and after every task
+# unless told to reuse it: every copy-sync batch and every order placement then opened its
+# PostgreSQL connections anew. With the pool on, it is closed once per this many tasks instead
+# (psycopg-pool itself drops broken and old connections, as in the web processes).
+if DATABASES["default"].get("OPTIONS", {}).get("pool"):
+    CELERY_DB_REUSE_MAX = env.int("CELERY_DB_REUSE_MAX", default=1000)
