@@ -281,10 +281,11 @@ class CpuMeter:
 
     @staticmethod
     def _machine() -> dict[str, float]:
-        """The whole machine: CPU seconds busy (all but idle and iowait), stolen by the host, and
+        """The whole machine: CPU seconds busy (all but idle, iowait and steal), stolen by the host, and
         TCP connections accepted (/proc/net/snmp PassiveOpens: the venue's, PostgreSQL's, Redis's)."""
         times = psutil.cpu_times()
-        busy = sum(times) - times.idle - getattr(times, "iowait", 0.0) - getattr(times, "guest", 0.0)
+        idle = times.idle + getattr(times, "iowait", 0.0) + getattr(times, "steal", 0.0)
+        busy = sum(times) - idle - getattr(times, "guest", 0.0) - getattr(times, "guest_nice", 0.0)
         accepted = 0
         lines = [line.split() for line in Path("/proc/net/snmp").read_text().splitlines() if line.startswith("Tcp:")]
         if len(lines) == 2:
