@@ -9,6 +9,7 @@ import pytest
 from celery.fixups.django import DjangoWorkerFixup
 from django.conf import settings as django_settings
 
+from tradedesk import celery as celery_app
 from tradedesk.celery import app
 
 
@@ -63,3 +64,27 @@ def test_celerys_fixup_closes_a_prefork_workers_pool_per_task_unless_told_to_reu
         fixup.on_task_prerun(sender=task)
         fixup.on_task_postrun(sender=task)
     assert connection.pools_closed == pools_closed
+
+
+class PooledConnection(Connection):
+    def __init__(self, broken: bool) -> None:
+        super().__init__()
+        self.settings_dict = {"OPTIONS": {"pool": {"max_size": 10}}}
+        self.connection, self.errors_occurred, self.broken = object(), broken, broken
+        self.returned = 0
+
+    def is_usable(self) -> bool:
+        return not self.broken
+
+    def close_if_unusable_or_obsolete(self) -> None:
+        self.returned += 1  # CONN_MAX_AGE 0: back to the pool, as after a web request
+
+
+@pytest.mark.parametrize("broken", [False, True])
+def test_after_a_task_its_connection_goes_back_to_the_pool_and_a_broken_one_closes_the_pool(monkeypatch, broken):
+    """With the pool kept across tasks, a PostgreSQL outage left a worker's idle pooled
+    connections broken: its tasks kept failing after the database returned (the readiness test)."""
+    connection = PooledConnection(broken)
+    monkeypatch.setattr(celery_app.connections, "all", lambda initialized_only=False: [connection])
+    celery_app._database_after_task(sender=None)
+    assert (connection.pools_closed, connection.returned) == ((1, 0) if broken else (0, 1))

@@ -4,8 +4,9 @@ import logging.config
 import os
 
 from celery import Celery
-from celery.signals import setup_logging
+from celery.signals import setup_logging, task_postrun
 from django.conf import settings
+from django.db import connections
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tradedesk.settings")
 
@@ -20,3 +21,18 @@ def _django_logging(**_) -> None:
     this receiver Celery sets the root logger to its `--loglevel` (INFO in our commands), so
     LOG_LEVEL=WARNING still wrote a line per venue request and per order from every worker."""
     logging.config.dictConfig(settings.LOGGING)
+
+
+@task_postrun.connect
+def _database_after_task(**_) -> None:
+    """After each task, as after each web request: the task's connection goes back to the pool
+    (settings: CELERY_DB_REUSE_MAX keeps Celery from closing the whole pool per task). A task
+    whose connection broke (PostgreSQL restarted, the network cut) closes the pool: its idle
+    connections broke with it, and the next task starts from fresh ones."""
+    for conn in connections.all(initialized_only=True):
+        pooled = bool(conn.settings_dict.get("OPTIONS", {}).get("pool"))
+        if pooled and conn.connection is not None and conn.errors_occurred and not conn.is_usable():
+            conn.close()
+            conn.close_pool()
+        else:
+            conn.close_if_unusable_or_obsolete()
