@@ -233,11 +233,10 @@ class VenueRequests:
 
 def _postgres_sessions() -> int:
     """Sessions the bench database has had (pg_stat_database.sessions, PostgreSQL 14+)."""
-    url = os.environ.get("DATABASE_URL")
-    if not url:
+    if "DATABASE_URL" not in os.environ:
         return 0
     try:
-        with psycopg.connect(url, autocommit=True) as conn:
+        with psycopg.connect(settings_database_url(), autocommit=True) as conn:
             row = conn.execute("SELECT sessions FROM pg_stat_database WHERE datname = current_database()").fetchone()
         return int(row[0]) - 1 if row else 0  # less this one
     except psycopg.Error:

@@ -149,11 +149,6 @@ def _follow_state_statement() -> str:
     return f"SELECT {active}, {open_error}, {checked}, {ended} FROM {f} WHERE {fid} = %s"  # noqa: S608
 
 
-def follow_for_sync(settings_id: int) -> FollowSettings:
-    """One follow with what the engine needs (as followers_to_sync reads them)."""
-    return FollowSettings.objects.select_related("user", "master_credential", "follower_credential").get(pk=settings_id)
-
-
 def follower_symbols_in_flight(*, settings_ids: list[int]) -> dict[int, set[str]]:
     """Symbols each follow has an order in flight for (one query for all followers): being
     placed or unknown, or accepted and still resting at the venue (a slippage-capped limit)."""

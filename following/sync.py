@@ -439,8 +439,11 @@ def _current(row: FollowSettings, in_flight: set[str], now: datetime) -> tuple[F
         return None, set()
     if not state.evaluated_since:
         return row, in_flight
+    fresh = selectors.followers_to_sync(settings_ids={row.pk})
+    if not fresh:
+        return None, set()  # paused in between: PAUSED at its next cycle, nothing read now
     flying = selectors.follower_symbols_in_flight(settings_ids=[row.pk]).get(row.pk, set())
-    return selectors.follow_for_sync(row.pk), flying
+    return fresh[0], flying
 
 
 def sync_follower(

@@ -67,6 +67,8 @@ def test_celerys_fixup_closes_a_prefork_workers_pool_per_task_unless_told_to_reu
 
 
 class PooledConnection(Connection):
+    in_atomic_block = False
+
     def __init__(self, broken: bool) -> None:
         super().__init__()
         self.settings_dict = {"OPTIONS": {"pool": {"max_size": 10}}}
@@ -88,3 +90,18 @@ def test_after_a_task_its_connection_goes_back_to_the_pool_and_a_broken_one_clos
     monkeypatch.setattr(celery_app.connections, "all", lambda initialized_only=False: [connection])
     celery_app._database_after_task(sender=None)
     assert (connection.pools_closed, connection.returned) == ((1, 0) if broken else (0, 1))
+
+
+@pytest.mark.django_db
+def test_a_task_run_in_the_callers_transaction_leaves_its_connection_open():
+    """`apply()` runs the task here, inside the caller's transaction: closing the connection
+    after it ended that transaction ("Cannot operate on a closed database")."""
+    from django.contrib.auth.models import User
+    from django.db import connection
+
+    from ops.tasks import heartbeat
+
+    User.objects.create(username="before-the-task")
+    heartbeat.apply()
+    assert connection.in_atomic_block and not connection.needs_rollback
+    assert User.objects.filter(username="before-the-task").exists()

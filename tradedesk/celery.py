@@ -24,12 +24,17 @@ def _django_logging(**_) -> None:
 
 
 @task_postrun.connect
-def _database_after_task(**_) -> None:
+def _database_after_task(sender=None, **_) -> None:
     """After each task, as after each web request: the task's connection goes back to the pool
     (settings: CELERY_DB_REUSE_MAX keeps Celery from closing the whole pool per task). A task
     whose connection broke (PostgreSQL restarted, the network cut) closes the pool: its idle
-    connections broke with it, and the next task starts from fresh ones."""
+    connections broke with it, and the next task starts from fresh ones. A task run in the
+    caller's process (`apply()`, eager) leaves the caller's connection alone, as Celery does."""
+    if getattr(getattr(sender, "request", None), "is_eager", False):
+        return
     for conn in connections.all(initialized_only=True):
+        if conn.in_atomic_block:
+            continue  # closing it would end the transaction it is in
         pooled = bool(conn.settings_dict.get("OPTIONS", {}).get("pool"))
         if pooled and conn.connection is not None and conn.errors_occurred and not conn.is_usable():
             conn.close()
