@@ -199,7 +199,12 @@ else:
 # The cache is shared by every process with Redis (alert deduplication, locks); in-process otherwise.
 CACHES = {
     "default": (
-        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+        {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            # Every thread's cache shares the process's connections (tradedesk/redis_pool.py).
+            "OPTIONS": {"pool_class": "tradedesk.redis_pool.SharedConnectionPool"},
+        }
         if REDIS_URL
         else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
     )
