@@ -76,6 +76,9 @@ def test_a_master_trading_by_itself_is_followed_through_its_venues_push_with_no_
     assert CcxtConnector(master_account.config()).place_order(ticket).status == "SUCCESS"
     wait_for(lambda: held(follower_paper) == Decimal("0.1"), 30, "the follower holds 0.1 BTC")
     print(f"master's fill -> the follower holds its share: {time.monotonic() - started:.2f} s")
+    # The venue holds the fill before the desk has its answer: wait for the desk to record it.
+    recorded = Order.objects.filter(follow_settings__isnull=False).exclude(status__in=["SUBMITTING", "UNKNOWN"])
+    wait_for(recorded.exists, 30, "the follower's order recorded")
     [order] = Order.objects.filter(follow_settings__isnull=False)
     assert (order.status, order.side, order.qty, order.exchange_account_id) == (
         "SUCCESS", "BUY", Decimal("0.1"), follower_account.pk,
