@@ -5,5 +5,6 @@ class ExecutorConfig(AppConfig):
     name = "executor"
 
     def ready(self) -> None:
-        from executor import checks  # noqa: F401  (registers the system checks)
+        # The system checks; workers import their API clients before forking their pool.
+        from executor import checks, warmup  # noqa: F401
         from executor.browser import worker  # noqa: F401  (only browser workers open browsers)

@@ -17,3 +17,5 @@ class FollowingConfig(AppConfig):
         from following.dispatch import master_order_accepted
 
         hooks.on_order_accepted(master_order_accepted)
+
+        from following import warmup  # noqa: F401  (each worker process reads its masters as it starts)
