@@ -13,7 +13,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from executor.connectors.base import ErrorCode, OrderResult, ResultStatus
-from orders import hooks
+from executor.selectors import task_queue_for
+from orders import hooks, selectors
 from orders.models import Order, OrderStatus
 from orders.services import (
     _connector,
@@ -35,15 +36,26 @@ logger = logging.getLogger(__name__)
 NOT_PLACED_REVIEWED = "NOT_PLACED_REVIEWED"
 
 
-def order_refresh(*, order_id: int) -> Order:
+def order_refresh(*, order_id: int, routine: bool = False) -> Order:
     """Ask the venue where an accepted order is now and record it: venue state, filled quantity,
     average price, fees and each new fill (once per venue trade id). A venue that cannot be
     reached, or does not show the order, leaves it as it is (logged): it is asked again later,
-    and never turned FAILED for that."""
+    and never turned FAILED for that.
+
+    `routine` (beat's periodic refresh): at a browser account, a refresh gives way to the orders
+    waiting to be placed by the same browser worker, which runs one task at a time; the order is
+    asked again at beat's next round for it. A refresh there is a page load (~0.4 s) and every
+    accepted LIMIT order gets one: during a run of orders they queued up ahead of the new
+    placements, which waited up to 25 s behind them (bench/README.md)."""
     order = Order.objects.select_related("exchange_account").get(pk=order_id)
     bind_log_context(order_id=order.pk, signal_id=order.signal_id)
     if not order.is_open_at_venue:
         return order
+    account = order.exchange_account
+    if routine and account is not None and account.connector == "browser":
+        if selectors.browser_placements_waiting(queue=task_queue_for(account)):
+            logger.debug("order %s: refresh left for later: orders are waiting to be placed", order.pk)
+            return order
     result = _ask(order)
     if result is None:
         Order.objects.filter(pk=order.pk).update(last_checked_at=timezone.now())

@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.db.models import F, Q, QuerySet
 
 from orders.models import OPEN_VENUE_STATES, Order, OrderStatus
@@ -6,6 +7,19 @@ from orders.models import OPEN_VENUE_STATES, Order, OrderStatus
 def order_list() -> QuerySet[Order]:
     """Every desk order: the desk is one book that all staff watch."""
     return Order.objects.select_related("created_by", "reviewed_by").prefetch_related("fills")
+
+
+def browser_placements_waiting(*, queue: str) -> bool:
+    """Orders at browser accounts of this browser queue (one worker, one task at a time) queued
+    for placement whose placement has not started."""
+    waiting = Order.objects.filter(
+        status=OrderStatus.SUBMITTING, placement_started_at__isnull=True, exchange_account__connector="browser"
+    )
+    if queue == settings.BROWSER_QUEUE:
+        waiting = waiting.filter(Q(exchange_account__browser_queue="") | Q(exchange_account__browser_queue=queue))
+    else:
+        waiting = waiting.filter(exchange_account__browser_queue=queue)
+    return waiting.exists()
 
 
 def order_ids_to_reconcile(*, stuck_before) -> list[int]:

@@ -49,10 +49,11 @@ def reconcile_order(order_id: int) -> None:
 
 
 @shared_task(soft_time_limit=60, time_limit=90)
-def refresh_order(order_id: int) -> None:
-    """Record where one accepted order is at its venue now (state, fills, fees)."""
+def refresh_order(order_id: int, routine: bool = False) -> None:
+    """Record where one accepted order is at its venue now (state, fills, fees). `routine`:
+    beat's (see lifecycle.order_refresh); a person's Refresh is never put off."""
     with log_context(order_id=order_id):
-        lifecycle.order_refresh(order_id=order_id)
+        lifecycle.order_refresh(order_id=order_id, routine=routine)
 
 
 @shared_task(acks_late=True, reject_on_worker_lost=True, soft_time_limit=60, time_limit=90)
@@ -78,7 +79,7 @@ def refresh_open_orders() -> int:
     )
     Order.objects.filter(pk__in=ids).update(last_checked_at=now)
     for order_id, queue in _queues(ids).items():
-        refresh_order.apply_async((order_id,), queue=queue, expires=max(settings.ORDER_REFRESH_EVERY * 4, 30))
+        refresh_order.apply_async((order_id, True), queue=queue, expires=max(settings.ORDER_REFRESH_EVERY * 4, 30))
     return len(ids)
 
 

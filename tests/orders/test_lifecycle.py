@@ -122,6 +122,40 @@ def test_the_schedule_refreshes_open_orders_in_bounded_batches_on_each_accounts_
     assert f"get {first.client_order_id}" in venue.calls
 
 
+def test_beats_refresh_at_a_browser_account_gives_way_to_orders_waiting_to_be_placed(
+    accepted, venue, trader, make_signal, make_order
+):
+    """One browser worker places and reads its accounts' orders one task at a time: a routine
+    refresh (a page load) must not hold up the orders queued behind it."""
+    from executor.models import ExchangeAccount
+
+    web = ExchangeAccount.objects.create(owner=trader, label="web", venue="paper", connector="browser")
+    other_worker = ExchangeAccount.objects.create(
+        owner=trader, label="web-eu", venue="paper", connector="browser", browser_queue="browser-eu"
+    )
+    api = ExchangeAccount.objects.create(owner=trader, label="api", venue="paper", connector="api")
+    resting, at_api = accepted(exchange_account=web), accepted(exchange_account=api)
+    queued = make_order(make_signal(), status="SUBMITTING", exchange_account=web)  # not started yet
+    make_order(make_signal(), status="SUBMITTING", exchange_account=api)
+
+    tasks.refresh_order(resting.pk, True)
+    tasks.refresh_order(at_api.pk, True)  # the regular workers run many tasks at once: not put off
+    assert f"get {resting.client_order_id}" not in venue.calls
+    assert f"get {at_api.client_order_id}" in venue.calls
+
+    tasks.refresh_order(resting.pk)  # a person's Refresh is never put off
+    assert f"get {resting.client_order_id}" in venue.calls
+
+    venue.calls.clear()
+    Order.objects.filter(pk=queued.pk).update(exchange_account=other_worker)  # another worker's order
+    tasks.refresh_order(resting.pk, True)
+    assert f"get {resting.client_order_id}" in venue.calls
+    venue.calls.clear()
+    Order.objects.filter(pk=queued.pk).update(exchange_account=web, placement_started_at=timezone.now())
+    tasks.refresh_order(resting.pk, True)  # its placement is under way: nothing waits behind this
+    assert f"get {resting.client_order_id}" in venue.calls
+
+
 def test_refresh_on_demand_is_queued_for_an_open_order_and_refused_for_a_final_one(
     accepted, venue_tasks, client_for, trader, viewer, make_signal, make_order, django_capture_on_commit_callbacks
 ):
