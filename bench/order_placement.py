@@ -629,11 +629,13 @@ def main() -> None:
                 bare = bare_orders(desk.base, creds, args.orders, args.site)
                 log(f"timing {args.cold} cold starts (launch, login, order)")
                 cold = cold_starts(desk.base, creds, args.cold) if args.site == "paper" else []
-                rss_end = rss_warm
+                rss_end, sustained = rss_warm, []
                 if args.memory_orders:
                     remaining = max(0, args.memory_orders - args.orders - 11)
                     log(f"memory: {remaining} more desk orders ({args.memory_orders} in all)")
-                    desk_orders(desk, creds, remaining, socket_, "memory")
+                    # Timed too: one after another for minutes, with beat's refreshes of the earlier
+                    # orders on the same browser worker (the timed round is over in seconds).
+                    sustained = desk_orders(desk, creds, remaining, socket_, "memory")
                     rss_end = desk.chromium_rss()
         finally:
             desk.stop(f"order_placement_{args.site}")
@@ -644,6 +646,7 @@ def main() -> None:
             "first_order_ms": round(first[0], 1),
             "desk_warm": summary(warm),
             "bare_playwright": summary(bare),
+            "desk_sustained": summary(sustained) if sustained else None,
             "cold_start": summary(cold) if cold else None,
             "ratio_desk_to_bare_p50": round(percentile(warm, 0.5) / percentile(bare, 0.5), 2),
             "ratio_desk_to_bare_p95": round(percentile(warm, 0.95) / percentile(bare, 0.95), 2),
@@ -668,6 +671,7 @@ def main() -> None:
         ("desk, warm session (confirm->OK)", "desk_warm"),
         ("bare Playwright, same page", "bare_playwright"),
         ("cold start (launch+login+order)", "cold_start"),
+        ("desk, the memory round's orders", "desk_sustained"),
     ):
         row = result[key]
         if row:
