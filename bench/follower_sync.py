@@ -81,6 +81,9 @@ def parse_args() -> argparse.Namespace:
         "--ratio-only", action="store_true", help="no copy latency rounds (a short A/B run of the ratios)"
     )
     parser.add_argument(
+        "--no-hung", action="store_true", help="no follower hung in the worker rounds (what the hung one costs)"
+    )
+    parser.add_argument(
         "--postgres", default=os.environ.get("BENCH_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432")
     )
     parser.add_argument("--redis", default=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/12"))
@@ -453,7 +456,8 @@ def hang_one_follower():
 def unhang(paper) -> None:
     from executor.paper.models import PaperFault
 
-    PaperFault.objects.filter(account=paper).delete()
+    if paper is not None:
+        PaperFault.objects.filter(account=paper).delete()
 
 
 def start_celery(procs, var_dir: Path, workers: int, name: str, **env) -> list:
@@ -902,17 +906,18 @@ def main() -> None:
 
         api = httpx.Client(base_url=f"{base_url}/api", timeout=30)
         master_account_id = FollowSettings.objects.values_list("master_credential_id", flat=True).first()
-        hung_paper = hang_one_follower()
+        result["hung"] = not args.no_hung
+        hung_paper = hang_one_follower() if result["hung"] else None
         side = "BUY"
         result["end_to_end_by_workers"] = {}
         for workers in () if args.latency_only else (1, 2):
             if workers > 1:
                 unhang(hung_paper)  # its read too would hang and pause it: the round needs it hung, not paused
                 recheck()
-                hung_paper = hang_one_follower()
+                hung_paper = hang_one_follower() if result["hung"] else None
             log(
                 f"end to end: {workers} worker process(es) and beat; the desk trades 1 BTC ({side}) on the master; "
-                "one follower hung"
+                + ("one follower hung" if result["hung"] else "no follower hung")
             )
             result["end_to_end_by_workers"][workers] = end_to_end(
                 procs,
@@ -1053,7 +1058,8 @@ def report(result: dict) -> None:
         ("quiet cycle, 10 followers: queries (settings reads)",
          f"{result['quiet_cycle_10']['queries']} ({result['quiet_cycle_10']['settings_reads']})"),
         *[row for w, found in result["end_to_end_by_workers"].items() for row in (
-            (f"master change -> {n - 1} follower orders SUCCESS, one hung, {w} worker process(es)",
+            (f"master change -> {n - 1} follower orders SUCCESS, {'one' if result.get('hung', True) else 'none'} hung, "
+             f"{w} worker process(es)",
              f"{found['seconds']} s ({result['ratio_by_workers'][w]}x the venue's own time)"),
             ("  CPU s over the round: worker processes / venue web / PostgreSQL", _cpu_text(found["cpu_seconds"])),
             ("  timeline", _timeline_text(found.get("timeline", {}))),
