@@ -77,9 +77,21 @@ def refresh_open_orders() -> int:
         browser_checked_before=now - timedelta(seconds=settings.ORDER_REFRESH_BROWSER_EVERY),
         limit=settings.ORDER_REFRESH_BATCH,
     )
+    queues = _queues(ids)
+    # A browser worker with orders waiting to be placed gets no refreshes this run (they would
+    # give way to the placements anyway, lifecycle.order_refresh, each still a task it takes);
+    # they stay due, so the next run queues them.
+    busy = {
+        queue
+        for queue in set(queues.values())
+        if queue != task_queue_for(None) and selectors.browser_placements_waiting(queue=queue)
+    }
+    ids = [order_id for order_id in ids if queues[order_id] not in busy]
     Order.objects.filter(pk__in=ids).update(last_checked_at=now)
-    for order_id, queue in _queues(ids).items():
-        refresh_order.apply_async((order_id, True), queue=queue, expires=max(settings.ORDER_REFRESH_EVERY * 4, 30))
+    for order_id in ids:
+        refresh_order.apply_async(
+            (order_id, True), queue=queues[order_id], expires=max(settings.ORDER_REFRESH_EVERY * 4, 30)
+        )
     return len(ids)
 
 

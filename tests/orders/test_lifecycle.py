@@ -156,6 +156,23 @@ def test_beats_refresh_at_a_browser_account_gives_way_to_orders_waiting_to_be_pl
     assert f"get {resting.client_order_id}" in venue.calls
 
 
+def test_beat_queues_no_refresh_for_a_browser_worker_with_orders_waiting_to_be_placed(
+    accepted, venue, venue_tasks, trader, make_signal, make_order
+):
+    from executor.models import ExchangeAccount
+
+    web = ExchangeAccount.objects.create(owner=trader, label="web", venue="paper", connector="browser")
+    resting, at_api = accepted(exchange_account=web), accepted()
+    Order.objects.update(last_checked_at=None)
+    queued = make_order(make_signal(), status="SUBMITTING", exchange_account=web)
+
+    assert tasks.refresh_open_orders() == 1
+    assert venue_tasks == [("refresh_order", at_api.pk, "celery")]
+    Order.objects.filter(pk=queued.pk).update(placement_started_at=timezone.now())
+    assert tasks.refresh_open_orders() == 1  # still due: queued as soon as nothing waits
+    assert venue_tasks[-1] == ("refresh_order", resting.pk, "browser")
+
+
 def test_refresh_on_demand_is_queued_for_an_open_order_and_refused_for_a_final_one(
     accepted, venue_tasks, client_for, trader, viewer, make_signal, make_order, django_capture_on_commit_callbacks
 ):
