@@ -19,9 +19,10 @@
    (its accepted result queues the followers' sync, orders' hook) -> each follower order
    acknowledged (completed_at); p50 / p99 over --latency-rounds, and each step's share from the
    rows' own timestamps (venue order and fill, sync run, desk order). Then an external master
-   (trading at the venue by itself) found by beat's poll every --poll-every seconds, and the same
-   master as a ccxt account on the paper exchange's Binance dialect, whose trades its User Data
-   Stream pushes to `manage.py follow_watch` (beat every --sync-every seconds).
+   (trading at the venue by itself) found by `manage.py follow_watch` polling it every
+   --poll-every seconds (FOLLOW_WATCH_POLL; beat every --sync-every; with --beat-poll, by beat's
+   poll every --poll-every seconds instead, no watcher), and the same master as a ccxt account on
+   the paper exchange's Binance dialect, whose trades its User Data Stream pushes to the watcher.
 6. The same change again, the cycle run in this process: its duration and its queries, split
    into reading settings and the rest.
 7. Baseline, same run: N market orders sent straight to the paper API by --threads threads with
@@ -73,7 +74,13 @@ def parse_args() -> argparse.Namespace:
         "--profile", action="store_true", help="py-spy the workers' CPU in the end-to-end rounds (bench/results/)"
     )
     parser.add_argument("--latency-rounds", type=int, default=5, help="master changes timed for the copy latency")
-    parser.add_argument("--poll-every", type=float, default=0.25, help="FOLLOW_SYNC_EVERY for the external master")
+    parser.add_argument(
+        "--poll-every", type=float, default=0.1,
+        help="FOLLOW_WATCH_POLL for the external master (with --beat-poll: FOLLOW_SYNC_EVERY)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--beat-poll", action="store_true", help="the external master found by beat's poll (no follow watcher)"
+    )
     parser.add_argument(
         "--latency-only", action="store_true", help="only the copy latency rounds (a short A/B run, no ratios)"
     )
@@ -717,7 +724,8 @@ STEPS = (
 
 def copy_latency(procs, var_dir: Path, settings_ids: list[int], rounds: int, master_account_id: int,
                  external: tuple | None = None, poll_every: float | None = None,
-                 spy_on: list | None = None, pushed: bool = False) -> dict:  # fmt: skip
+                 spy_on: list | None = None, pushed: bool = False, watch_poll: float | None = None,
+                 sync_every: float = 2.0) -> dict:  # fmt: skip
     """Master fill at the venue -> each follower order acknowledged (its SUCCESS recorded).
     `spy_on` (with --profile: the venue's web process): py-spy samples it and the two workers
     over the timed rounds, into bench/results/follower_sync_latency_{workers,venue}.txt.
@@ -725,8 +733,9 @@ def copy_latency(procs, var_dir: Path, settings_ids: list[int], rounds: int, mas
     A master account the desk trades (default): the master's order goes through the desk
     (order_send), whose accepted result queues the followers' sync at once (orders' hook).
     `external` (paper API client, master key): the master trades at the venue by itself and
-    beat's poll, every `poll_every` seconds, finds the change. `pushed`: the follow watcher
-    (manage.py follow_watch) runs too, and queues the sync when the venue's stream pushes the
+    beat's poll, every `poll_every` seconds, finds the change; with `watch_poll`, the follow
+    watcher (manage.py follow_watch) polls it every `watch_poll` seconds (beat every `sync_every`).
+    `pushed`: the follow watcher runs too, and queues the sync when the venue's stream pushes the
     master's trade. Each step is timed from the rows' own timestamps (the venue's order and trade
     rows, the sync run, the desk's orders)."""
     from types import SimpleNamespace
@@ -737,9 +746,11 @@ def copy_latency(procs, var_dir: Path, settings_ids: list[int], rounds: int, mas
     from orders.models import Order
 
     extra = {"FOLLOW_SYNC_EVERY": str(poll_every)} if poll_every else {}
+    if watch_poll:
+        extra = {"FOLLOW_SYNC_EVERY": str(sync_every), "FOLLOW_WATCH_POLL": str(watch_poll)}
     name = "latency-pushed" if pushed else "latency-external" if external else "latency"
     started = start_celery(procs, var_dir, 2, name, **extra)
-    if pushed:
+    if pushed or watch_poll:
         started.append(procs.start(f"{name}-watch", [sys.executable, "manage.py", "follow_watch"], **extra))
     samples: list[dict] = []
     in_flight = Order.objects.filter(follow_settings_id__in=settings_ids, status__in=["SUBMITTING", "UNKNOWN"])
@@ -778,7 +789,7 @@ def copy_latency(procs, var_dir: Path, settings_ids: list[int], rounds: int, mas
         # cycle (the round ends a fixed time after the poll that found the trade), so every
         # round of a polled master waited the same part of the interval (241 ms of 250, p50 and
         # p99 alike, in one run), not a trade's wait at a random moment.
-        time.sleep(0.5 + random.uniform(0, poll_every or 0))  # noqa: S311
+        time.sleep(0.5 + random.uniform(0, watch_poll or poll_every or 0))  # noqa: S311
     profiles = {name: spy_stop(found, f"follower_sync_{name}") for name, found in spies.items()}
     for process in started:
         procs.stop(process)
@@ -789,7 +800,7 @@ def copy_latency(procs, var_dir: Path, settings_ids: list[int], rounds: int, mas
         spans = sorted((row[last] - row[first]).total_seconds() * 1000 for row in samples if row[first] and row[last])
         steps[name] = {"p50_ms": _pct(spans, 50), "p99_ms": _pct(spans, 99)}
     return {"samples": len(totals), "p50_ms": _pct(totals, 50), "p99_ms": _pct(totals, 99),
-            "max_ms": round(totals[-1], 1), "steps": steps, "poll_every": poll_every,
+            "max_ms": round(totals[-1], 1), "steps": steps, "poll_every": poll_every, "watch_poll": watch_poll,
             **({"profiles": profiles} if profiles else {})}  # fmt: skip
 
 
@@ -805,11 +816,16 @@ def copy_latency_rounds(args, result: dict, procs, var_dir: Path, master_account
     FollowSettings.objects.exclude(id__in=keep).update(is_active=False)
     result["copy_latency"] = copy_latency(procs, var_dir, keep, args.latency_rounds, master_account_id,
                                           spy_on=[web] if args.profile else None)  # fmt: skip
-    log(f"copy latency: the same, an external master (trades at the venue), beat polling every {args.poll_every}s")
+    if args.beat_poll:
+        log(f"copy latency: the same, an external master (trades at the venue), beat polling every {args.poll_every}s")
+        polled = {"poll_every": args.poll_every}
+    else:
+        log(f"copy latency: the same, an external master (trades at the venue), follow_watch polling every "
+            f"{args.poll_every}s, beat every {args.sync_every}s")  # fmt: skip
+        polled = {"watch_poll": args.poll_every, "sync_every": args.sync_every}
     result["copy_latency_external"] = copy_latency(
-        procs, var_dir, keep, args.latency_rounds, master_account_id, external=(api, master_key),
-        poll_every=args.poll_every,
-    )  # fmt: skip
+        procs, var_dir, keep, args.latency_rounds, master_account_id, external=(api, master_key), **polled
+    )
     log("copy latency: the same external master on the Binance dialect, its trades pushed to follow_watch "
         f"(User Data Stream), beat polling every {args.sync_every}s")  # fmt: skip
     pushed_master = binance_master(master_paper, base_url)
@@ -1036,7 +1052,9 @@ def _latency_rows(result: dict) -> list[tuple[str, str]]:
          f"{desk['p50_ms']} / {desk['p99_ms']} / {desk['max_ms']} ms over {desk['samples']}"),
         *[(f"  {name}", f"p50 {step['p50_ms']} / p99 {step['p99_ms']} ms")
           for name, step in result["copy_latency"]["steps"].items()],
-        (f"copy latency, external master, beat polling every {external['poll_every']} s: p50 / p99 / max",
+        (f"copy latency, external master, follow_watch polling every {external['watch_poll']} s: p50 / p99 / max"
+         if external.get("watch_poll") else
+         f"copy latency, external master, beat polling every {external['poll_every']} s: p50 / p99 / max",
          f"{external['p50_ms']} / {external['p99_ms']} / {external['max_ms']} ms over {external['samples']}"),
         *[(f"  {name}", f"p50 {step['p50_ms']} / p99 {step['p99_ms']} ms")
           for name, step in external["steps"].items() if not name.startswith("master's fill")],

@@ -195,7 +195,12 @@ class FollowStatusApi(APIView):
         last_sync_outcome = serializers.ChoiceField(choices=SyncOutcome.choices, allow_blank=True)
         master_trades_pushed = serializers.BooleanField(
             help_text="True while the follow watcher holds a live stream of the master's trades from its "
-            "venue: a trade is copied at once. False: the master is read every FOLLOW_SYNC_EVERY seconds."
+            "venue: a trade is copied at once. False: the master is read every master_read_every seconds."
+        )
+        master_read_every = serializers.FloatField(
+            source="poll_every",
+            help_text="Seconds between reads of the master's positions when its trades are not pushed: "
+            "FOLLOW_WATCH_POLL while the follow watcher polls it, else beat's FOLLOW_SYNC_EVERY.",
         )
 
     @extend_schema(

@@ -97,5 +97,5 @@ def follow_status(*, row: FollowSettings, live: bool = True) -> dict:
         "last_sync_outcome": row.last_sync_outcome,
         "last_cycle": selectors.sync_run_last(),
         "master_trades_pushed": watch.stream_live(row.master_credential_id),
-        "poll_every": settings.FOLLOW_SYNC_EVERY,
+        "poll_every": watch.polled_every(row.master_credential_id) or settings.FOLLOW_SYNC_EVERY,
     }

@@ -8,6 +8,14 @@ account connector's `execution_stream()`) says so the moment it happens. This pr
 active followers whose connector offers one, and on each batch of the master's own trades
 queues that master's sync (`enqueue_master_sync`, with the trades' prices for the slippage guard).
 
+A master whose venue pushes nothing (the paper exchange's own API, a ccxt exchange ccxt.pro cannot
+watch, a browser account read through its venue's API) is polled here instead, every
+FOLLOW_WATCH_POLL seconds: one position read of the master (in a thread; no database read or
+write), and a sync queued when its positions differ both from this watcher's previous read and
+from those its last full sync saw. Beat's poll (every FOLLOW_SYNC_EVERY, 2 s by default) costs two
+Celery tasks per master and poll, so it cannot poll this often; a ccxt account's reads are spaced
+by ccxt's own rate limiter on the watcher's one instance per account (a venue's limits hold).
+
 Nothing here is a guarantee, and nothing is lost without it: beat's poll goes on as before and
 catches whatever a stream missed; a stream that breaks is reconnected with a growing pause and a
 sync is queued on every reconnect (trades pushed while it was down are not replayed). Each
@@ -21,17 +29,19 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from dataclasses import dataclass
 from decimal import Decimal
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.core.cache import cache
+from django.db import close_old_connections, connection
 
 from executor.connectors.base import Execution, ExecutionStream
 from executor.models import ExchangeAccount
 from executor.selectors import connector_for
-from following import dispatch
+from following import batches, dispatch, venue
 from orders.models import Order
 
 logger = logging.getLogger(__name__)
@@ -43,20 +53,36 @@ class Watched:
     key: str
 
 
+@dataclass
+class Polled:
+    account: ExchangeAccount  # replaced on every refresh: changed keys are read with the new ones
+    task: asyncio.Task | None = None
+
+
 def streams_wanted() -> dict[int, ExecutionStream]:
     """A stream (not yet connected) for each master account with active followers whose venue
-    pushes its trades. Browser accounts are left out: only their owner process opens their
-    browser, and their venue's trades are read through the API anyway (following.venue)."""
-    wanted = {}
-    for account in ExchangeAccount.objects.filter(pk__in=dispatch.masters_to_sync()).exclude(connector="browser"):
-        try:
-            stream = connector_for(account).execution_stream()
-        except Exception as exc:  # a misconfigured account is polled, as before
-            logger.warning("master account %s: no execution stream: %s", account.pk, exc)
-            continue
+    pushes its trades."""
+    return masters_wanted()[0]
+
+
+def masters_wanted() -> tuple[dict[int, ExecutionStream], dict[int, ExchangeAccount]]:
+    """The masters with active followers: a stream (not yet connected) for each whose venue
+    pushes its trades, and the others' accounts, to poll. Browser accounts are never streamed:
+    only their owner process opens their browser; they are polled through their venue's API
+    (following.venue), as the sync reads them."""
+    wanted, polled = {}, {}
+    for account in ExchangeAccount.objects.filter(pk__in=dispatch.masters_to_sync(), is_active=True):
+        stream = None
+        if account.connector != "browser":
+            try:
+                stream = connector_for(account).execution_stream()
+            except Exception as exc:  # a misconfigured account is polled, as before
+                logger.warning("master account %s: no execution stream: %s", account.pk, exc)
         if stream is not None:
             wanted[account.pk] = stream
-    return wanted
+        else:
+            polled[account.pk] = account
+    return wanted, polled
 
 
 def desk_orders(account_id: int, client_order_ids: list[str]) -> set[str]:
@@ -117,6 +143,74 @@ async def _down(account_id: int, stream: ExecutionStream) -> None:
     await sync_to_async(_mark_live)(account_id, False)
 
 
+def master_fingerprint(account: ExchangeAccount) -> str:
+    """The master's positions (one venue read), as a fingerprint. In a worker thread: a browser
+    account without an API key is read from the desk's ledger, so its connection is closed."""
+    close_old_connections()
+    try:
+        return venue.master_snapshot(account).fingerprint
+    finally:
+        connection.close()
+
+
+def master_changed(account_id: int, fingerprint: str, previous: str | None) -> bool:
+    """Queue the master's sync when its positions moved since this watcher's previous read
+    (None: no previous read) and differ from those its last full sync saw (a sync the desk's
+    own order queued has often seen them already). True when queued."""
+    if fingerprint == previous:
+        return False
+    seen = batches.master_last_seen(account_id)
+    if seen is not None and seen["fingerprint"] == fingerprint:
+        return False
+    return dispatch.enqueue_master_sync(account_id)
+
+
+async def poll_master(entry: Polled) -> None:
+    """Read one master's positions every FOLLOW_WATCH_POLL seconds until cancelled; a change
+    queues its followers' sync. A failed read is logged once until a read succeeds again."""
+    previous: str | None = None
+    failing = False
+    marked = 0.0
+    every = settings.FOLLOW_WATCH_POLL
+    while True:
+        started = time.monotonic()
+        account_id = entry.account.pk
+        try:
+            fingerprint = await asyncio.to_thread(master_fingerprint, entry.account)
+        except Exception as exc:
+            if not failing:
+                logger.warning("master account %s: positions unavailable to the watcher: %s", account_id, exc)
+            failing = True  # the next good read is compared with the last one: net positions count
+        else:
+            if failing:
+                logger.info("master account %s: positions readable again", account_id)
+            failing = False
+            changed = fingerprint != previous
+            if changed and await asyncio.to_thread(master_changed, account_id, fingerprint, previous):
+                logger.info("master account %s: positions changed; sync queued", account_id)
+            previous = fingerprint
+            if started - marked >= 1.0:  # the status page's mark, renewed once a second at most
+                await asyncio.to_thread(_mark_polled, account_id)
+                marked = started
+        await asyncio.sleep(max(0.0, every - (time.monotonic() - started)))
+
+
+POLLED = "following:watch:polled:{}"
+
+
+def _mark_polled(account_id: int) -> None:
+    """Say in the shared cache that the watcher reads this master every FOLLOW_WATCH_POLL
+    seconds; the mark expires soon after the watcher's reads stop."""
+    every = settings.FOLLOW_WATCH_POLL
+    cache.set(POLLED.format(account_id), every, timeout=max(5, int(10 * every)))
+
+
+def polled_every(account_id: int) -> float | None:
+    """The seconds between the watcher's reads of this master while it polls it, else None."""
+    found = cache.get(POLLED.format(account_id))
+    return float(found) if found is not None else None
+
+
 LIVE = "following:watch:live:{}"
 _live: set[int] = set()  # this process's masters whose stream is subscribed now
 
@@ -138,26 +232,45 @@ def stream_live(account_id: int) -> bool:
 
 
 async def watch(stop: asyncio.Event) -> None:
-    """Keep one stream per master that has one, refreshing the set every FOLLOW_WATCH_REFRESH
-    seconds (new follows, masters no longer followed, changed keys), until `stop` is set."""
+    """Keep one stream per master that has one and poll the others (FOLLOW_WATCH_POLL > 0),
+    refreshing the set every FOLLOW_WATCH_REFRESH seconds (new follows, masters no longer
+    followed, changed keys), until `stop` is set."""
     watched: dict[int, Watched] = {}
+    polled: dict[int, Polled] = {}
     try:
         while not stop.is_set():
             try:
-                wanted = await sync_to_async(streams_wanted)()
+                wanted, to_poll = await sync_to_async(masters_wanted)()
             except Exception:
                 logger.exception("follow watch: the masters could not be read; trying again")
-                wanted = None
+                wanted = to_poll = None
             if wanted is not None:
                 _refresh(watched, wanted)
+                _refresh_polls(polled, to_poll if settings.FOLLOW_WATCH_POLL > 0 else {})
             for account_id in list(_live):
                 await sync_to_async(_mark_live)(account_id, True)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), timeout=settings.FOLLOW_WATCH_REFRESH)
     finally:
-        for entry in watched.values():
-            entry.task.cancel()
-        await asyncio.gather(*(entry.task for entry in watched.values()), return_exceptions=True)
+        tasks = [entry.task for entry in [*watched.values(), *polled.values()] if entry.task is not None]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+
+def _refresh_polls(polled: dict[int, Polled], wanted: dict[int, ExchangeAccount]) -> None:
+    for account_id in list(polled):
+        if account_id not in wanted or polled[account_id].task.done():  # type: ignore[union-attr]
+            polled.pop(account_id).task.cancel()
+            logger.info("master account %s: stopped polling it", account_id)
+    for account_id, account in wanted.items():
+        if account_id in polled:
+            polled[account_id].account = account
+            continue
+        entry = Polled(account)
+        entry.task = asyncio.get_running_loop().create_task(poll_master(entry))
+        polled[account_id] = entry
+        logger.info("master account %s: polling it every %ss", account_id, settings.FOLLOW_WATCH_POLL)
 
 
 def _refresh(watched: dict[int, Watched], wanted: dict[int, ExecutionStream]) -> None:

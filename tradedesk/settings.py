@@ -433,6 +433,9 @@ FOLLOW_SYNC_PER_MASTER = env.bool("FOLLOW_SYNC_PER_MASTER", default=True)
 # looks again for masters whose venue pushes their trades; a broken stream is reconnected after
 # a pause that grows from FOLLOW_WATCH_RETRY_MIN to FOLLOW_WATCH_RETRY_MAX seconds.
 FOLLOW_WATCH_REFRESH = env.float("FOLLOW_WATCH_REFRESH", default=10.0)
+# The watcher reads a master whose venue pushes nothing every this many seconds (one position
+# read; a change queues its sync); 0: it leaves them to beat's poll.
+FOLLOW_WATCH_POLL = env.float("FOLLOW_WATCH_POLL", default=0.1)
 FOLLOW_WATCH_RETRY_MIN = env.float("FOLLOW_WATCH_RETRY_MIN", default=1.0)
 FOLLOW_WATCH_RETRY_MAX = env.float("FOLLOW_WATCH_RETRY_MAX", default=30.0)
 # Follower accounts one sync task evaluates; a master with more followers hands the rest to

@@ -221,3 +221,8 @@ def test_the_status_says_whether_the_masters_trades_are_pushed_or_read_every_bea
     assert client.get("/api/v1/follow-config/status").json()["master_trades_pushed"] is True
     watch._mark_live(master_account.pk, False)
     assert "read every 2 s" in client.get("/follow/status/").content.decode()
+    assert client.get("/api/v1/follow-config/status").json()["master_read_every"] == 2.0
+    settings.FOLLOW_WATCH_POLL = 0.1
+    watch._mark_polled(master_account.pk)  # as the follow watcher does after each read
+    assert "read every 0.1 s" in client.get("/follow/status/").content.decode()
+    assert client.get("/api/v1/follow-config/status").json()["master_read_every"] == 0.1

@@ -5,6 +5,7 @@ nothing (the order's hook did). The stream on the real wire: test_watch_stream.p
 
 import asyncio
 from decimal import Decimal
+from types import SimpleNamespace
 
 import ccxt.pro
 import pytest
@@ -14,7 +15,7 @@ from django.core.cache import cache
 from executor.connectors import ccxt_pool
 from executor.connectors.base import Execution, ExecutionStream
 from executor.connectors.ccxt_stream import CcxtExecutionStream, watches_trades
-from following import dispatch, services, watch
+from following import batches, dispatch, services, venue, watch
 
 pytestmark = pytest.mark.django_db
 
@@ -175,7 +176,7 @@ def test_watch_keeps_one_stream_per_master_rebuilds_it_when_its_keys_change_and_
             await stream.close()
 
     monkeypatch.setattr(watch, "watch_master", fake_watch_master)
-    monkeypatch.setattr(watch, "streams_wanted", lambda: rounds.pop(0) if len(rounds) > 1 else rounds[0])
+    monkeypatch.setattr(watch, "masters_wanted", lambda: (rounds.pop(0) if len(rounds) > 1 else rounds[0], {}))
 
     async def run() -> None:
         stop = asyncio.Event()
@@ -190,3 +191,108 @@ def test_watch_keeps_one_stream_per_master_rebuilds_it_when_its_keys_change_and_
     async_to_sync(run)()
     assert started == [first, changed]  # the same key is not rebuilt
     assert (first.closed, same.closed, changed.closed) == (1, 0, 1)
+
+
+def test_a_followed_master_whose_venue_pushes_nothing_is_polled_instead(
+    master, follower, follower_account, binance_master, make_account
+):
+    follow_master(binance_master, follower, follower_account)
+    polled = make_account(master, label="master-dry-run")
+    services.master_account_open(user=master, credential_id=polled.pk)
+    follow_master(polled, follower, make_account(follower, label="f2"))
+    unfollowed = make_account(master, label="m3")
+    services.master_account_open(user=master, credential_id=unfollowed.pk)
+
+    streams, to_poll = watch.masters_wanted()
+    assert list(streams) == [binance_master.pk]
+    assert list(to_poll) == [polled.pk]
+
+
+def test_a_polled_change_queues_a_sync_unless_the_masters_last_full_sync_saw_it(master_account, queued_master_syncs):
+    batches.master_seen(master_account.pk, SimpleNamespace(fingerprint="b"))
+    assert not watch.master_changed(master_account.pk, "a", "a")  # no change since the last read
+    assert not watch.master_changed(master_account.pk, "b", "a")  # a sync (the desk's order) saw it
+    assert watch.master_changed(master_account.pk, "c", "a")
+    assert queued_master_syncs == [(master_account.pk,)]
+
+
+def _wait(condition, seconds: float = 5.0):
+    async def waiting() -> None:
+        for _ in range(int(seconds / 0.01)):
+            if await sync_to_async(condition)():
+                return
+            await asyncio.sleep(0.01)
+        raise AssertionError("not in time")
+
+    return waiting()
+
+
+def test_the_watcher_polls_a_master_that_pushes_nothing_and_queues_its_sync_on_each_change_only(
+    master_account, follower, follower_account, follow, trade, queued_master_syncs, settings, monkeypatch, caplog
+):
+    settings.FOLLOW_WATCH_POLL = 0.01
+    settings.FOLLOW_WATCH_REFRESH = 0.05
+    follow(follower, follower_account)
+    account_id = master_account.pk
+    reads = []
+    read = venue.master_snapshot
+
+    def counted(account):
+        reads.append(account.pk)
+        if 3 <= len(reads) <= 5:
+            raise ConnectionError("venue down")
+        return read(account)
+
+    monkeypatch.setattr(venue, "master_snapshot", counted)
+
+    def started_sync() -> None:  # what a worker starting the queued sync does first
+        cache.delete(dispatch.QUEUED.format(account_id))
+
+    async def run() -> None:
+        stop = asyncio.Event()
+        task = asyncio.get_running_loop().create_task(watch.watch(stop))
+        # The first read: no full sync has seen the master yet, so its sync is queued.
+        await _wait(lambda: len(queued_master_syncs) == 1)
+        started_sync()
+        await _wait(lambda: len(reads) >= 20)  # reads that fail, then reads that find no change
+        assert len(queued_master_syncs) == 1
+        assert await sync_to_async(watch.polled_every)(account_id) == 0.01
+        await sync_to_async(trade)(master_account, "BUY", "1")
+        await _wait(lambda: len(queued_master_syncs) == 2)
+        started_sync()
+        count = len(reads)
+        await _wait(lambda: len(reads) >= count + 10)
+        assert len(queued_master_syncs) == 2  # one sync per change
+        stop.set()
+        await task
+
+    with caplog.at_level("INFO", logger="following.watch"):
+        async_to_sync(run)()
+    assert queued_master_syncs == [(account_id,), (account_id,)]
+    assert set(reads) == {account_id}
+    down = [r for r in caplog.records if "positions unavailable to the watcher" in r.getMessage()]
+    assert len(down) == 1  # three failed reads, one warning
+    assert any("positions readable again" in r.getMessage() for r in caplog.records)
+    count = len(reads)
+    async_to_sync(asyncio.sleep)(0.05)
+    assert len(reads) == count  # the watcher stopped its polls with it
+
+
+def test_with_follow_watch_poll_zero_the_watcher_leaves_such_masters_to_beat(
+    master_account, follower, follower_account, follow, queued_master_syncs, settings, monkeypatch
+):
+    settings.FOLLOW_WATCH_POLL = 0
+    settings.FOLLOW_WATCH_REFRESH = 0.01
+    follow(follower, follower_account)
+    reads = []
+    monkeypatch.setattr(venue, "master_snapshot", lambda account: reads.append(account.pk))
+
+    async def run() -> None:
+        stop = asyncio.Event()
+        task = asyncio.get_running_loop().create_task(watch.watch(stop))
+        await asyncio.sleep(0.1)
+        stop.set()
+        await task
+
+    async_to_sync(run)()
+    assert reads == [] and queued_master_syncs == []
