@@ -1,4 +1,5 @@
-"""A master trading by itself is followed at once through its venue's push, with no beat at all:
+"""A master trading by itself is followed at once through its venue's push, or through the
+watcher's poll of a venue that pushes nothing, with no beat at all:
 the paper exchange's Binance dialect served by uvicorn (tests/asgi_server.py), PostgreSQL,
 Redis (broker, channel layer, cache), a real Celery worker and a real `manage.py follow_watch`
 process, each on its own. Only the pushed trade can queue the sync here: no beat runs."""
@@ -10,6 +11,7 @@ import pytest
 import redis
 from django.conf import settings
 
+from executor.connectors import get_connector
 from executor.connectors.base import OrderTicket
 from executor.connectors.ccxt_connector import CcxtConnector
 from executor.models import ExchangeAccount
@@ -77,6 +79,48 @@ def test_a_master_trading_by_itself_is_followed_through_its_venues_push_with_no_
     wait_for(lambda: held(follower_paper) == Decimal("0.1"), 30, "the follower holds 0.1 BTC")
     print(f"master's fill -> the follower holds its share: {time.monotonic() - started:.2f} s")
     # The venue holds the fill before the desk has its answer: wait for the desk to record it.
+    recorded = Order.objects.filter(follow_settings__isnull=False).exclude(status__in=["SUBMITTING", "UNKNOWN"])
+    wait_for(recorded.exists, 30, "the follower's order recorded")
+    [order] = Order.objects.filter(follow_settings__isnull=False)
+    assert (order.status, order.side, order.qty, order.exchange_account_id) == (
+        "SUCCESS", "BUY", Decimal("0.1"), follower_account.pk,
+    )  # fmt: skip
+
+
+def test_a_master_whose_venue_pushes_nothing_is_followed_through_the_watchers_poll_with_no_beat_running(
+    asgi_server,  # noqa: F811
+    master,
+    follower,
+    worker_and_watcher,
+):
+    paper_price_set(symbol="BTC-USDT", price=Decimal("65000"))
+    base_url = f"{asgi_server}/paper"
+    master_paper, master_key = paper_account_create(
+        username="mia-api", password="paper-password-1", balances={"USDT": Decimal("10000000")}
+    )
+    follower_paper, follower_key = paper_account_create(
+        username="fred-api", password="paper-password-1", balances={"USDT": Decimal("1000000")}
+    )
+
+    def api_account(owner, name: str, key: str) -> ExchangeAccount:
+        account = ExchangeAccount(owner=owner, label=name, venue="paper", connector="api", base_url=base_url)
+        return exchange_account_save(account=account, secrets={"api_key": key})
+
+    master_account = api_account(master, "mia-api", master_key)
+    follower_account = api_account(follower, "fred-api", follower_key)
+    services.master_account_open(user=master, credential_id=master_account.pk)
+    services.follow_settings_create(
+        user=follower, master_credential_id=master_account.pk, follower_credential_id=follower_account.pk,
+        follow_ratio=Decimal("0.1"),
+    )  # fmt: skip
+    wait_for(lambda: watch.polled_every(master_account.pk) == 0.1, 60, "the watcher polling the master")
+    assert not watch.stream_live(master_account.pk)  # the paper API pushes nothing
+
+    started = time.monotonic()
+    ticket = OrderTicket("mia-own-1", "BTC/USDT", "BUY", "MARKET", Decimal("1"))
+    assert get_connector("api", master_account.config()).place_order(ticket).status == "SUCCESS"
+    wait_for(lambda: held(follower_paper) == Decimal("0.1"), 30, "the follower holds 0.1 BTC")
+    print(f"master's fill -> the follower holds its share: {time.monotonic() - started:.2f} s")
     recorded = Order.objects.filter(follow_settings__isnull=False).exclude(status__in=["SUBMITTING", "UNKNOWN"])
     wait_for(recorded.exists, 30, "the follower's order recorded")
     [order] = Order.objects.filter(follow_settings__isnull=False)
