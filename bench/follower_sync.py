@@ -750,15 +750,23 @@ def copy_latency(procs, var_dir: Path, settings_ids: list[int], rounds: int, mas
         extra = {"FOLLOW_SYNC_EVERY": str(sync_every), "FOLLOW_WATCH_POLL": str(watch_poll)}
     name = "latency-pushed" if pushed else "latency-external" if external else "latency"
     started = start_celery(procs, var_dir, 2, name, **extra)
+    watcher = None
     if pushed or watch_poll:
-        started.append(procs.start(f"{name}-watch", [sys.executable, "manage.py", "follow_watch"], **extra))
+        watcher = procs.start(f"{name}-watch", [sys.executable, "manage.py", "follow_watch"], **extra)
+        started.append(watcher)
     samples: list[dict] = []
     in_flight = Order.objects.filter(follow_settings_id__in=settings_ids, status__in=["SUBMITTING", "UNKNOWN"])
     wait_until(lambda: not in_flight.exists(), 60, "nothing in flight for these followers")
     time.sleep(3)  # workers up (the first round is not timed against worker start-up)
     side = "BUY"
     spies: dict[str, list] = {}
+    watcher_cpu = None
     for index in range(rounds + 1):
+        if index == 1 and watcher is not None:
+            # The watcher's own cost over the timed rounds (its polls, when it polls; its start-up
+            # and imports are before).
+            meter = psutil.Process(watcher.pid)
+            watcher_cpu = (meter, sum(meter.cpu_times()[:2]), time.monotonic())
         if index == 1 and spy_on is not None:
             spies["latency_workers"] = [spy_start(p.pid, var_dir, f"lat-w{n}") for n, p in enumerate(started[:2])]
             spies["latency_venue"] = [spy_start(process.pid, var_dir, "lat-venue") for process in spy_on]
@@ -791,6 +799,10 @@ def copy_latency(procs, var_dir: Path, settings_ids: list[int], rounds: int, mas
         # p99 alike, in one run), not a trade's wait at a random moment.
         time.sleep(0.5 + random.uniform(0, watch_poll or poll_every or 0))  # noqa: S311
     profiles = {name: spy_stop(found, f"follower_sync_{name}") for name, found in spies.items()}
+    watcher_share = None
+    if watcher_cpu is not None:
+        process, cpu, since = watcher_cpu
+        watcher_share = round(100 * (sum(process.cpu_times()[:2]) - cpu) / (time.monotonic() - since), 1)
     for process in started:
         procs.stop(process)
     connection.close()
@@ -801,6 +813,7 @@ def copy_latency(procs, var_dir: Path, settings_ids: list[int], rounds: int, mas
         steps[name] = {"p50_ms": _pct(spans, 50), "p99_ms": _pct(spans, 99)}
     return {"samples": len(totals), "p50_ms": _pct(totals, 50), "p99_ms": _pct(totals, 99),
             "max_ms": round(totals[-1], 1), "steps": steps, "poll_every": poll_every, "watch_poll": watch_poll,
+            "watcher_cpu_percent": watcher_share,
             **({"profiles": profiles} if profiles else {})}  # fmt: skip
 
 
@@ -1038,8 +1051,10 @@ def latency_report(result: dict) -> None:
     print(f"\nload average at start: {result['machine']['load_average_at_start']}")
     for name in ("copy_latency", "copy_latency_external", "copy_latency_pushed"):
         found = result[name]
+        share = found.get("watcher_cpu_percent")
+        watcher = f"; follow_watch CPU {share} % of a core" if share is not None else ""
         print(f"{name}: p50 / p99 / max {found['p50_ms']} / {found['p99_ms']} / {found['max_ms']} ms "
-              f"over {found['samples']}")  # fmt: skip
+              f"over {found['samples']}{watcher}")  # fmt: skip
         for step, span in found["steps"].items():
             print(f"  {step:<60} p50 {span['p50_ms']} / p99 {span['p99_ms']} ms")
 
