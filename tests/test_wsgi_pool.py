@@ -2,10 +2,16 @@
 read and answered whole (one handoff each way), large ones streamed."""
 
 import asyncio
+import os
+import struct
+import subprocess
+import sys
 import threading
 
 import pytest
 
+from tradedesk import web_load
+from tradedesk.web_load import LoadBoard
 from tradedesk.wsgi_pool import BUFFER_BYTES, ThreadPoolWSGI
 
 
@@ -141,7 +147,8 @@ def test_it_refuses_anything_but_http():
         asyncio.run(ThreadPoolWSGI(echo, workers=1)({"type": "websocket"}, None, None))
 
 
-def test_a_request_that_finds_every_thread_busy_is_answered_with_connection_close():
+def _crowded_requests(board) -> tuple[list[dict], list[dict], list[dict]]:
+    """Three requests on a pool of one thread: the second arrives while the first holds it."""
     entered, release = threading.Event(), threading.Event()
 
     def app(environ, start_response):
@@ -165,18 +172,89 @@ def test_a_request_that_finds_every_thread_busy_is_answered_with_connection_clos
 
     async def main() -> tuple[list[dict], list[dict], list[dict]]:
         loop = asyncio.get_running_loop()
-        pool = ThreadPoolWSGI(app, workers=1)
+        pool = ThreadPoolWSGI(app, workers=1, board=board)
         first = asyncio.create_task(request(pool, "/first"))
         assert await loop.run_in_executor(None, entered.wait, 10)
         second = asyncio.create_task(request(pool, "/second"))
         deadline = loop.time() + 10
         while pool.in_flight < 2 and loop.time() < deadline:
             await asyncio.sleep(0.001)
+        assert board is None or _in_flight(board) == 2  # published for the other workers
         release.set()
         return await first, await second, await request(pool, "/third")
 
-    first, second, third = asyncio.run(main())
-    close = (b"connection", b"close")
-    assert close not in first[0]["headers"] and close in second[0]["headers"]
+    return asyncio.run(main())
+
+
+def _in_flight(board: LoadBoard) -> int:
+    return struct.unpack_from("q", board._map, board.slot * 16 + 8)[0]
+
+
+CLOSE = (b"connection", b"close")
+
+
+@pytest.fixture
+def boards(tmp_path):
+    """This worker's board and another live worker's slot on it (the test runner's parent pid)."""
+    path = tmp_path / "server.load"
+    mine, other = LoadBoard(path), LoadBoard(path, pid=os.getppid())
+    yield mine, other
+    mine.close()
+    other.close()
+
+
+def test_a_request_that_finds_every_thread_busy_is_answered_with_connection_close_when_another_worker_has_room(
+    boards,
+):
+    mine, other = boards
+    other.set_in_flight(0)
+    first, second, third = _crowded_requests(mine)
+    assert CLOSE not in first[0]["headers"] and CLOSE in second[0]["headers"]
     # Once the pool has a free thread again, connections are kept alive.
-    assert close not in third[0]["headers"] and third[1]["body"] == b"ok"
+    assert CLOSE not in third[0]["headers"] and third[1]["body"] == b"ok"
+    assert _in_flight(mine) == 0
+
+
+def test_when_every_worker_is_busy_the_crowded_connection_is_kept_a_new_one_would_land_on_one_as_busy(boards):
+    mine, other = boards
+    other.set_in_flight(1)  # its one thread busy
+    first, second, third = _crowded_requests(mine)
+    assert [CLOSE in answer[0]["headers"] for answer in (first, second, third)] == [False, False, False]
+
+
+def test_a_worker_alone_on_its_server_never_closes_and_a_dead_workers_slot_is_no_room(tmp_path):
+    path = tmp_path / "server.load"
+    mine = LoadBoard(path)
+    _, _, _ = answers = _crowded_requests(mine)
+    assert not any(CLOSE in answer[0]["headers"] for answer in answers)  # nobody to hand it to
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])  # noqa: S603
+    gone.wait()
+    dead = LoadBoard(path, pid=gone.pid)
+    dead.set_in_flight(0)
+    assert not mine.other_has_room(1)
+    # A new worker takes the dead one's slot.
+    assert LoadBoard(path, pid=os.getppid()).slot == dead.slot
+
+
+def test_without_a_board_a_crowded_request_closes_as_before(monkeypatch):
+    monkeypatch.setattr(web_load, "board", lambda: None)
+    first, second, _ = _crowded_requests(None)
+    assert CLOSE not in first[0]["headers"] and CLOSE in second[0]["headers"]
+
+
+def test_a_processs_board_is_one_file_per_server_in_var_dir_and_gone_servers_boards_are_removed(settings, tmp_path):
+    settings.VAR_DIR = tmp_path
+    stale = tmp_path / "web-load" / "tradedesk-web-999999999.load"
+    stale.parent.mkdir()
+    stale.write_bytes(b"")
+    before = web_load._board, web_load._board_pid
+    try:
+        web_load._board_pid = 0
+        found = web_load.board()
+        assert found is not None and found.pid == os.getpid()
+        assert web_load.board_path() == tmp_path / "web-load" / f"tradedesk-web-{os.getppid()}.load"
+        assert web_load.board_path().exists() and not stale.exists()
+        assert web_load.board() is found  # claimed once per process
+        found.close()
+    finally:
+        web_load._board, web_load._board_pid = before

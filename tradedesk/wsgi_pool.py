@@ -17,6 +17,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 from a2wsgi.wsgi import build_environ
 
+from tradedesk import web_load
+
 # Request and response bodies up to this size are read and sent whole; larger ones stream.
 BUFFER_BYTES = 256 * 1024
 
@@ -126,19 +128,33 @@ _CLOSE = (b"connection", b"close")
 class ThreadPoolWSGI:
     """ASGI app for HTTP: `app` (WSGI) in a pool of `workers` threads.
 
-    A request that finds every thread of the pool busy is answered with `Connection: close`.
+    A request that finds every thread of the pool busy is answered with `Connection: close`
+    when another worker process of the same server has a free thread (tradedesk.web_load).
     A keep-alive connection stays with the worker process that accepted it, and uvicorn's
     workers take new connections as they come (a burst of 16 went 11/5, 12/4, 12/4/0 over the
     workers in bench/signal_intake.py), so one process queued requests while another idled. The
     client's next request opens a new connection, which the kernel hands to whichever worker
-    accepts first: one whose loop is not waiting behind busy request threads.
+    accepts first: one whose loop is not waiting behind busy request threads. When every worker
+    is busy, a new connection would land on one as busy: the connection is kept.
     """
 
-    def __init__(self, app, workers: int) -> None:
+    def __init__(self, app, workers: int, board: "web_load.LoadBoard | None" = None) -> None:
         self.app = app
         self.workers = workers
         self.executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="WSGI")
         self.in_flight = 0  # requests of this process in the pool or waiting for it; loop only
+        self._board = board  # None: this process's own board, found on the first request
+
+    def _publish(self) -> web_load.LoadBoard | None:
+        board = self._board or web_load.board()
+        if board is not None:
+            board.set_in_flight(self.in_flight)
+        return board
+
+    def _hand_over(self, board: "web_load.LoadBoard | None") -> bool:
+        """Whether a crowded request's connection should be closed: another worker has room
+        (no board: unknown, so as before, yes)."""
+        return board is None or board.other_has_room(self.workers)
 
     async def __call__(self, scope: dict, receive, send) -> None:
         if scope["type"] != "http":
@@ -151,11 +167,13 @@ class ThreadPoolWSGI:
         context = contextvars.copy_context()  # the request's context vars reach the thread
         crowded = self.in_flight >= self.workers
         self.in_flight += 1
+        self._publish()
         try:
             await loop.run_in_executor(self.executor, context.run, _run, self.app, environ, answer)
         finally:
             self.in_flight -= 1
-        if crowded and _CLOSE not in answer.headers:
+            board = self._publish()
+        if crowded and _CLOSE not in answer.headers and self._hand_over(board):
             answer.headers.append(_CLOSE)
         await send({"type": "http.response.start", "status": answer.status, "headers": answer.headers})
         if answer.rest is None:
