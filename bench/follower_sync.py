@@ -26,7 +26,10 @@
 6. The same change again, the cycle run in this process: its duration and its queries, split
    into reading settings and the rest.
 7. Baseline, same run: N market orders sent straight to the paper API by --threads threads with
-   no desk at all (the venue's own cost for the same orders).
+   no desk at all (the venue's own cost for the same orders). The same is also measured just
+   before each timed round (1 worker, 2 workers, in-process), on N anchor accounts nobody
+   follows: this machine's speed moves within a run, so each round's ratio is also given against
+   its neighbour ("the venue alone just before").
 
 Prints a table; writes bench/results/follower_sync.json.
 """
@@ -418,6 +421,50 @@ def create_world(count: int, base_url: str):
         if (index + 1) % 200 == 0:
             log(f"  {index + 1} followers")
     return master_key, follower_keys, master_paper
+
+
+def create_anchors(count: int) -> list[str]:
+    """`count` paper accounts of no one's (no desk account, never followed): the venue-alone
+    rounds just before each timed round trade on them, so the followers' positions stay as the
+    desk's rounds expect."""
+    from django.test import override_settings
+
+    from executor.paper.services.accounts import paper_account_create
+
+    keys = []
+    with override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"]):
+        for index in range(count):
+            _, key = paper_account_create(username=f"anchor{index:04d}", password=secrets.token_hex(8),
+                                          balances={"USDT": Decimal("1000000")})  # fmt: skip
+            keys.append(key)
+    return keys
+
+
+def venue_alone(keys: list[str], tag: str, base_url: str, web, requests, database_url: str, threads: int) -> dict:
+    """One market order per key straight to the paper API from `threads` threads, no desk: what
+    the venue itself costs for as many orders, measured now."""
+    started, origin = time.monotonic(), dt.datetime.now(dt.UTC)
+    sent: list[tuple] = []
+    with (
+        CpuMeter(web) as cpu,
+        WaitSampler(database_url) as waits,
+        requests as calls,
+        ThreadPoolExecutor(threads) as pool,
+    ):
+        clients = threading.local()
+
+        def one(item):
+            index, key = item
+            if not hasattr(clients, "http"):
+                clients.http = httpx.Client(base_url=f"{base_url}/api", timeout=30)
+            at = dt.datetime.now(dt.UTC)
+            place(clients.http, key, "BUY", "0.1", f"{tag}-{index}")  # the hung follower holds no BTC
+            sent.append((at, dt.datetime.now(dt.UTC)))
+
+        list(pool.map(one, enumerate(keys)))
+    return {"seconds": round(time.monotonic() - started, 2), "orders": len(keys),
+            "cpu_seconds": cpu.used, "database_waits": waits.summary(),
+            "timeline": timeline(origin, sent, threads), "requests": calls.counts}  # fmt: skip
 
 
 def binance_master(master_paper, base_url: str) -> int:
@@ -914,6 +961,10 @@ def main() -> None:
         master_key, follower_keys, master_paper = create_world(args.followers, base_url)
         result["setup_s"] = round(time.monotonic() - started, 1)
 
+        log(f"{args.followers} anchor accounts (the venue alone, measured just before each timed round)")
+        anchor_keys = create_anchors(args.followers)
+        result["anchors_setup_s"] = round(time.monotonic() - started - result["setup_s"], 1)
+
         log("a full check of every follower (first cycle, nothing to order)")
         started = time.monotonic()
         first = follow_sync_cycle()
@@ -944,6 +995,8 @@ def main() -> None:
                 unhang(hung_paper)  # its read too would hang and pause it: the round needs it hung, not paused
                 recheck()
                 hung_paper = hang_one_follower() if result["hung"] else None
+            log(f"the venue alone, just before: {args.followers} orders on the anchor accounts")
+            anchor = venue_alone(anchor_keys, f"anchor-{workers}w", base_url, web, requests, database_url, args.threads)
             log(
                 f"end to end: {workers} worker process(es) and beat; the desk trades 1 BTC ({side}) on the master; "
                 + ("one follower hung" if result["hung"] else "no follower hung")
@@ -960,6 +1013,7 @@ def main() -> None:
                 args.threads,
                 args.profile,
             )
+            result["end_to_end_by_workers"][workers]["anchor"] = anchor
             side = "SELL" if side == "BUY" else "BUY"
         result["end_to_end"] = result["end_to_end_by_workers"].get(1)
         unhang(hung_paper)
@@ -974,6 +1028,8 @@ def main() -> None:
             return
 
         recheck()
+        log(f"the venue alone, just before: {args.followers} orders on the anchor accounts")
+        anchor = venue_alone(anchor_keys, "anchor-inproc", base_url, web, requests, database_url, args.threads)
         log("the same change, cycle run in this process, queries counted")
         place(api, master_key, side, "1", "master-inproc")
         spies = [spy_start(os.getpid(), var_dir, "inproc", gil=True)] if args.profile else []
@@ -992,31 +1048,10 @@ def main() -> None:
                                       "order_checks": counter.order_checks(),
                                       "queries_per_order": round(total / max(run.orders_placed, 1), 1),
                                       "cpu_seconds": cpu.used, "timeline": cycle_timeline,
-                                      "requests": calls.counts}  # fmt: skip
+                                      "requests": calls.counts, "anchor": anchor}  # fmt: skip
 
         log(f"baseline: {args.followers} orders straight to the paper API, {args.threads} threads")
-        started, origin = time.monotonic(), dt.datetime.now(dt.UTC)
-        sent: list[tuple] = []
-        with (
-            CpuMeter(web) as cpu,
-            WaitSampler(database_url) as waits,
-            requests as calls,
-            ThreadPoolExecutor(args.threads) as pool,
-        ):
-            clients = threading.local()
-
-            def one(item):
-                index, key = item
-                if not hasattr(clients, "http"):
-                    clients.http = httpx.Client(base_url=f"{base_url}/api", timeout=30)
-                at = dt.datetime.now(dt.UTC)
-                place(clients.http, key, "BUY", "0.1", f"base-{index}")  # the hung follower holds no BTC
-                sent.append((at, dt.datetime.now(dt.UTC)))
-
-            list(pool.map(one, enumerate(follower_keys)))
-        result["baseline"] = {"seconds": round(time.monotonic() - started, 2), "orders": len(follower_keys),
-                              "cpu_seconds": cpu.used, "database_waits": waits.summary(),
-                              "timeline": timeline(origin, sent, args.threads), "requests": calls.counts}  # fmt: skip
+        result["baseline"] = venue_alone(follower_keys, "base", base_url, web, requests, database_url, args.threads)
     finally:
         procs.stop_all()
 
@@ -1026,6 +1061,14 @@ def main() -> None:
         for workers, row in result["end_to_end_by_workers"].items()
     }
     result["ratio_cycle_vs_baseline"] = round(result["in_process_cycle"]["seconds"] / result["baseline"]["seconds"], 2)
+    # Against the venue alone measured just before each round: this machine's speed moves within a
+    # run (the end baseline took 10.2-17.8 s in one evening), so the neighbour is the fairer anchor.
+    result["ratio_by_workers_adjacent"] = {
+        workers: round(row["seconds"] / row["anchor"]["seconds"], 2)
+        for workers, row in result["end_to_end_by_workers"].items()
+    }
+    cycle = result["in_process_cycle"]
+    result["ratio_cycle_adjacent"] = round(cycle["seconds"] / cycle["anchor"]["seconds"], 2)
     report(result)
 
 
@@ -1093,7 +1136,10 @@ def report(result: dict) -> None:
         *[row for w, found in result["end_to_end_by_workers"].items() for row in (
             (f"master change -> {n - 1} follower orders SUCCESS, {'one' if result.get('hung', True) else 'none'} hung, "
              f"{w} worker process(es)",
-             f"{found['seconds']} s ({result['ratio_by_workers'][w]}x the venue's own time)"),
+             f"{found['seconds']} s ({result['ratio_by_workers_adjacent'][w]}x the venue alone just before: "
+             f"{found['anchor']['seconds']} s; {result['ratio_by_workers'][w]}x the end baseline)"),
+            ("  the venue alone just before: CPU s bench client / venue web / PostgreSQL",
+             _cpu_text(found["anchor"]["cpu_seconds"])),
             ("  CPU s over the round: worker processes / venue web / PostgreSQL", _cpu_text(found["cpu_seconds"])),
             ("  timeline", _timeline_text(found.get("timeline", {}))),
             ("  web requests (method route status: count)", _requests_text(found.get("requests", {}))),
@@ -1101,7 +1147,8 @@ def report(result: dict) -> None:
              str(found.get("followers_ordered_twice"))),
         )],
         (f"in-process cycle placing {result['in_process_cycle']['orders']} orders",
-         f"{result['in_process_cycle']['seconds']} s"),
+         f"{result['in_process_cycle']['seconds']} s ({result['ratio_cycle_adjacent']}x the venue alone just "
+         f"before: {result['in_process_cycle']['anchor']['seconds']} s)"),
         ("  queries (settings reads, on-still checks, per order)",
          f"{result['in_process_cycle']['queries']} ({result['in_process_cycle']['settings_reads']}, "
          f"{result['in_process_cycle'].get('order_checks')}, {result['in_process_cycle']['queries_per_order']})"),
@@ -1112,6 +1159,9 @@ def report(result: dict) -> None:
         ("  CPU s: bench client / venue web / PostgreSQL", _cpu_text(result["baseline"]["cpu_seconds"])),
         ("  timeline", _timeline_text(result["baseline"].get("timeline", {}))),
         ("  web requests", _requests_text(result["baseline"].get("requests", {}))),
+        ("ratio end to end / the venue alone just before, 1 and 2 worker processes",
+         " / ".join(f"{ratio}x" for ratio in result["ratio_by_workers_adjacent"].values())),
+        ("ratio in-process cycle / the venue alone just before", f"{result['ratio_cycle_adjacent']}x"),
         ("ratio end to end / baseline", f"{result['ratio_end_to_end_vs_baseline']}x"),
         ("ratio in-process cycle / baseline", f"{result['ratio_cycle_vs_baseline']}x"),
     ]  # fmt: skip
