@@ -30,6 +30,7 @@ import asyncio
 import contextlib
 import logging
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -57,6 +58,12 @@ class Watched:
 class Polled:
     account: ExchangeAccount  # replaced on every refresh: changed keys are read with the new ones
     task: asyncio.Task | None = None
+
+
+# The polls' reads run in threads of their own: a master whose venue hangs holds one thread until
+# its timeout, and the others' reads take new ones (asyncio's default pool has cpu + 4 threads,
+# which a few hung venues would fill). Threads are started only as reads need them.
+POLL_THREADS = 256
 
 
 def streams_wanted() -> dict[int, ExecutionStream]:
@@ -165,18 +172,19 @@ def master_changed(account_id: int, fingerprint: str, previous: str | None) -> b
     return dispatch.enqueue_master_sync(account_id)
 
 
-async def poll_master(entry: Polled) -> None:
+async def poll_master(entry: Polled, reads: ThreadPoolExecutor) -> None:
     """Read one master's positions every FOLLOW_WATCH_POLL seconds until cancelled; a change
     queues its followers' sync. A failed read is logged once until a read succeeds again."""
     previous: str | None = None
     failing = False
     marked = 0.0
     every = settings.FOLLOW_WATCH_POLL
+    loop = asyncio.get_running_loop()
     while True:
         started = time.monotonic()
         account_id = entry.account.pk
         try:
-            fingerprint = await asyncio.to_thread(master_fingerprint, entry.account)
+            fingerprint = await loop.run_in_executor(reads, master_fingerprint, entry.account)
         except Exception as exc:
             if not failing:
                 logger.warning("master account %s: positions unavailable to the watcher: %s", account_id, exc)
@@ -186,11 +194,11 @@ async def poll_master(entry: Polled) -> None:
                 logger.info("master account %s: positions readable again", account_id)
             failing = False
             changed = fingerprint != previous
-            if changed and await asyncio.to_thread(master_changed, account_id, fingerprint, previous):
+            if changed and await loop.run_in_executor(reads, master_changed, account_id, fingerprint, previous):
                 logger.info("master account %s: positions changed; sync queued", account_id)
             previous = fingerprint
             if started - marked >= 1.0:  # the status page's mark, renewed once a second at most
-                await asyncio.to_thread(_mark_polled, account_id)
+                await loop.run_in_executor(reads, _mark_polled, account_id)
                 marked = started
         await asyncio.sleep(max(0.0, every - (time.monotonic() - started)))
 
@@ -237,6 +245,7 @@ async def watch(stop: asyncio.Event) -> None:
     followed, changed keys), until `stop` is set."""
     watched: dict[int, Watched] = {}
     polled: dict[int, Polled] = {}
+    reads = ThreadPoolExecutor(max_workers=POLL_THREADS, thread_name_prefix="watch-poll")
     try:
         while not stop.is_set():
             try:
@@ -246,7 +255,7 @@ async def watch(stop: asyncio.Event) -> None:
                 wanted = to_poll = None
             if wanted is not None:
                 _refresh(watched, wanted)
-                _refresh_polls(polled, to_poll if settings.FOLLOW_WATCH_POLL > 0 else {})
+                _refresh_polls(polled, to_poll if settings.FOLLOW_WATCH_POLL > 0 else {}, reads)
             for account_id in list(_live):
                 await sync_to_async(_mark_live)(account_id, True)
             with contextlib.suppress(TimeoutError):
@@ -256,9 +265,10 @@ async def watch(stop: asyncio.Event) -> None:
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+        reads.shutdown(wait=False, cancel_futures=True)  # a read hung at its venue ends on its timeout
 
 
-def _refresh_polls(polled: dict[int, Polled], wanted: dict[int, ExchangeAccount]) -> None:
+def _refresh_polls(polled: dict[int, Polled], wanted: dict[int, ExchangeAccount], reads: ThreadPoolExecutor) -> None:
     for account_id in list(polled):
         if account_id not in wanted or polled[account_id].task.done():  # type: ignore[union-attr]
             polled.pop(account_id).task.cancel()
@@ -268,7 +278,7 @@ def _refresh_polls(polled: dict[int, Polled], wanted: dict[int, ExchangeAccount]
             polled[account_id].account = account
             continue
         entry = Polled(account)
-        entry.task = asyncio.get_running_loop().create_task(poll_master(entry))
+        entry.task = asyncio.get_running_loop().create_task(poll_master(entry, reads))
         polled[account_id] = entry
         logger.info("master account %s: polling it every %ss", account_id, settings.FOLLOW_WATCH_POLL)
 

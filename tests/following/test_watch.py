@@ -4,6 +4,7 @@ broken stream is reconnected and queues a sync when back; trades of the desk's o
 nothing (the order's hook did). The stream on the real wire: test_watch_stream.py."""
 
 import asyncio
+import threading
 from decimal import Decimal
 from types import SimpleNamespace
 
@@ -296,3 +297,43 @@ def test_with_follow_watch_poll_zero_the_watcher_leaves_such_masters_to_beat(
 
     async_to_sync(run)()
     assert reads == [] and queued_master_syncs == []
+
+
+def test_masters_whose_venues_hang_do_not_hold_back_another_masters_polls(
+    master, make_account, settings, monkeypatch, django_user_model, queued_master_syncs
+):
+    settings.FOLLOW_WATCH_POLL = 0.01
+    settings.FOLLOW_WATCH_REFRESH = 60
+    masters = []
+    for n in range(41):  # more hung venues than asyncio's default pool has threads on any machine (32)
+        account = make_account(master, label=f"m{n}")
+        services.master_account_open(user=master, credential_id=account.pk)
+        user = django_user_model.objects.create_user(f"f{n}")
+        follow_master(account, user, make_account(user, label=f"f{n}"))
+        masters.append(account.pk)
+    healthy, hung = masters[0], set(masters[1:])
+    release = threading.Event()
+    reads: list[int] = []
+    read = venue.master_snapshot
+
+    def snapshot(account):
+        if account.pk in hung:
+            release.wait(10)  # a venue that answers nothing until its timeout
+            raise TimeoutError("no answer")
+        reads.append(account.pk)
+        return read(account)
+
+    monkeypatch.setattr(venue, "master_snapshot", snapshot)
+
+    async def run() -> None:
+        stop = asyncio.Event()
+        task = asyncio.get_running_loop().create_task(watch.watch(stop))
+        try:
+            await _wait(lambda: len(reads) >= 20, seconds=5)
+        finally:
+            release.set()
+            stop.set()
+            await task
+
+    async_to_sync(run)()
+    assert set(reads) == {healthy}
