@@ -200,7 +200,7 @@ else:
 CACHES = {
     "default": (
         {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "tradedesk.redis_pool.RedisCache",
             "LOCATION": REDIS_URL,
             # Every thread's cache shares the process's connections (tradedesk/redis_pool.py).
             "OPTIONS": {"pool_class": "tradedesk.redis_pool.SharedConnectionPool"},
