@@ -256,6 +256,7 @@ async def watch(stop: asyncio.Event) -> None:
             if wanted is not None:
                 _refresh(watched, wanted)
                 _refresh_polls(polled, to_poll if settings.FOLLOW_WATCH_POLL > 0 else {}, reads)
+                await sync_to_async(_beat)(len(watched), len(polled))
             for account_id in list(_live):
                 await sync_to_async(_mark_live)(account_id, True)
             with contextlib.suppress(TimeoutError):
@@ -266,6 +267,22 @@ async def watch(stop: asyncio.Event) -> None:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
         reads.shutdown(wait=False, cancel_futures=True)  # a read hung at its venue ends on its timeout
+        with contextlib.suppress(Exception):  # stopped on purpose: not an outage (Redis may be down)
+            await sync_to_async(cache.delete)(HEARTBEAT)
+
+
+HEARTBEAT = "following:watch:heartbeat"
+
+
+def _beat(streams: int, polls: int) -> None:
+    """The watcher is alive: written on every refresh (FOLLOW_WATCH_REFRESH), for ops.health."""
+    cache.set(HEARTBEAT, {"at": time.time(), "streams": streams, "polls": polls}, timeout=None)
+
+
+def watcher_heartbeat() -> dict | None:
+    """The running watcher's last refresh ({"at", "streams", "polls"}), or None when no watcher
+    runs (never started, or stopped on purpose)."""
+    return cache.get(HEARTBEAT)
 
 
 def _refresh_polls(polled: dict[int, Polled], wanted: dict[int, ExchangeAccount], reads: ThreadPoolExecutor) -> None:

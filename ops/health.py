@@ -30,6 +30,7 @@ from django.core.cache import cache
 from django.db import connection, connections
 
 from executor.models import ConnectorKind, ExchangeAccount
+from following import watch
 
 logger = logging.getLogger(__name__)
 
@@ -180,6 +181,23 @@ def check_beat() -> tuple[bool, str]:
     return _heartbeat_check(BEAT, "beat", None)
 
 
+def check_follow_watch() -> tuple[bool, str]:
+    """The follow watcher (manage.py follow_watch) is optional: beat polls every master without
+    it. Once it has run, its silence is an outage (a master's trades copied seconds later) until
+    it is stopped on purpose, which clears its heartbeat."""
+    try:
+        found = watch.watcher_heartbeat()
+    except Exception:  # the cache check reports the cache; one outage, one alert
+        return True, "unknown while the cache is unreachable (the cache check reports it)"
+    if found is None:
+        return True, "not running (optional: beat's poll reads every master)"
+    age = max(0.0, time.time() - found["at"])
+    limit = max(3 * settings.FOLLOW_WATCH_REFRESH, settings.HEARTBEAT_MAX_AGE)
+    if age > limit:
+        return False, f"the follow watcher silent for {age:.0f}s (limit {limit:.0f}s; dead or stuck)"
+    return True, f"refreshed {age:.0f}s ago: {found['streams']} master stream(s), {found['polls']} polled"
+
+
 def check_browser() -> tuple[bool, str]:
     """Every active browser account's last recorded session: a captcha or a lost login needs a
     person, so the desk is not ready. A browser that is not running is fine: it starts with the
@@ -207,6 +225,7 @@ CHECKS: dict[str, Callable[[], tuple]] = {
     "browser_worker": check_browser_worker,
     "beat": check_beat,
     "browser": check_browser,
+    "follow_watch": check_follow_watch,
 }
 
 _pool = ThreadPoolExecutor(max_workers=len(CHECKS) * 2, thread_name_prefix="readyz")

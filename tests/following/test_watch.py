@@ -254,6 +254,8 @@ def test_the_watcher_polls_a_master_that_pushes_nothing_and_queues_its_sync_on_e
         task = asyncio.get_running_loop().create_task(watch.watch(stop))
         # The first read: no full sync has seen the master yet, so its sync is queued.
         await _wait(lambda: len(queued_master_syncs) == 1)
+        beat = await sync_to_async(watch.watcher_heartbeat)()  # for ops.health
+        assert beat["polls"] == 1 and beat["streams"] == 0
         started_sync()
         await _wait(lambda: len(reads) >= 20)  # reads that fail, then reads that find no change
         assert len(queued_master_syncs) == 1
@@ -271,6 +273,7 @@ def test_the_watcher_polls_a_master_that_pushes_nothing_and_queues_its_sync_on_e
         async_to_sync(run)()
     assert queued_master_syncs == [(account_id,), (account_id,)]
     assert set(reads) == {account_id}
+    assert watch.watcher_heartbeat() is None  # stopped on purpose: no outage
     down = [r for r in caplog.records if "positions unavailable to the watcher" in r.getMessage()]
     assert len(down) == 1  # three failed reads, one warning
     assert any("positions readable again" in r.getMessage() for r in caplog.records)

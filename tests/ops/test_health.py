@@ -14,7 +14,7 @@ from tests.ops.conftest import age_heartbeats
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-CHECKS = {"database", "broker", "cache", "channel_layer", "worker", "browser_worker", "beat", "browser"}
+CHECKS = {"database", "broker", "cache", "channel_layer", "worker", "browser_worker", "beat", "browser", "follow_watch"}
 
 
 def browser_account(owner, label: str = "paper-browser") -> ExchangeAccount:
@@ -171,3 +171,31 @@ def test_a_silent_worker_does_not_make_the_browser_worker_look_silent_too(alive,
     checks = health.readiness()["checks"]
     assert not checks["worker"]["ok"]
     assert checks["browser_worker"]["ok"] and "worker:celery is silent" in checks["browser_worker"]["detail"]
+
+
+def test_the_follow_watcher_is_optional_but_its_silence_once_it_ran_is_an_outage(settings):
+    from following import watch
+
+    settings.FOLLOW_WATCH_REFRESH = 10
+    settings.HEARTBEAT_MAX_AGE = 90
+    cache.delete(watch.HEARTBEAT)
+    ok, detail = health.check_follow_watch()
+    assert ok and "not running" in detail  # never started: beat polls every master
+    watch._beat(streams=1, polls=2)
+    ok, detail = health.check_follow_watch()
+    assert ok and "1 master stream(s), 2 polled" in detail
+    cache.set(watch.HEARTBEAT, {"at": time.time() - 91, "streams": 1, "polls": 2}, timeout=None)
+    ok, detail = health.check_follow_watch()
+    assert not ok and "silent for 91s" in detail
+    assert not health.readiness(only=["follow_watch"])["ok"]
+
+
+def test_the_follow_watch_check_leaves_an_unreachable_cache_to_the_cache_check(monkeypatch):
+    from following import watch
+
+    def down():
+        raise ConnectionError("Redis is down")
+
+    monkeypatch.setattr(watch, "watcher_heartbeat", down)
+    ok, detail = health.check_follow_watch()
+    assert ok and "unknown while the cache is unreachable" in detail
