@@ -279,6 +279,11 @@ def _beat(streams: int, polls: int) -> None:
     cache.set(HEARTBEAT, {"at": time.time(), "streams": streams, "polls": polls}, timeout=None)
 
 
+def forget() -> None:
+    """A watcher killed without its cleanup left its mark: an operator retiring it clears it."""
+    cache.delete(HEARTBEAT)
+
+
 def watcher_heartbeat() -> dict | None:
     """The running watcher's last refresh ({"at", "streams", "polls"}), or None when no watcher
     runs (never started, or stopped on purpose)."""

@@ -3,7 +3,7 @@ import signal
 
 from django.core.management.base import BaseCommand
 
-from following.watch import watch
+from following.watch import forget, watch
 
 
 class Command(BaseCommand):
@@ -13,7 +13,19 @@ class Command(BaseCommand):
         "goes on for every master either way."
     )
 
+    def add_arguments(self, parser) -> None:
+        parser.add_argument(
+            "--forget",
+            action="store_true",
+            help="clear the mark of a watcher that was killed and will not run again (its readiness "
+            "check then says 'not running' instead of failing), and exit",
+        )
+
     def handle(self, *args, **options) -> None:
+        if options["forget"]:
+            forget()
+            self.stdout.write("follow watch: the last watcher's mark is cleared")
+            return
         asyncio.run(self._run())
 
     async def _run(self) -> None:
