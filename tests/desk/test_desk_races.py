@@ -5,7 +5,8 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from django.core.cache import cache
+from django.core.cache import cache, caches
+from django.core.cache.backends.redis import RedisCache
 from django.db import connections
 from django.test import Client
 
@@ -36,7 +37,7 @@ def confirm_together(user, signal: Signal, nonces: list[str]) -> list[tuple[int,
 
 @pytest.fixture(autouse=True)
 def shared_cache(settings):
-    assert settings.CACHES["default"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache"
+    assert isinstance(caches["default"], RedisCache)  # shared by every thread and process, not locmem
     cache.clear()
 
 
