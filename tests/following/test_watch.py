@@ -67,7 +67,7 @@ class ScriptedStream(ExecutionStream):
         self.closed += 1
 
 
-def test_a_followed_master_whose_venue_pushes_its_trades_gets_a_stream_and_the_others_none(
+def test_a_followed_master_whose_venue_pushes_its_trades_gets_a_stream_and_the_others_are_polled(
     master, follower, follower_account, binance_master, make_account
 ):
     follow_master(binance_master, follower, follower_account)
@@ -79,6 +79,7 @@ def test_a_followed_master_whose_venue_pushes_its_trades_gets_a_stream_and_the_o
 
     wanted = watch.streams_wanted()
     assert list(wanted) == [binance_master.pk]
+    assert list(watch.masters_wanted()[1]) == [polled.pk]  # the dry run pushes nothing: polled
     stream = wanted[binance_master.pk]
     assert isinstance(stream, CcxtExecutionStream)
     assert stream.key == ccxt_pool.fingerprint(binance_master.config())
@@ -192,21 +193,6 @@ def test_watch_keeps_one_stream_per_master_rebuilds_it_when_its_keys_change_and_
     async_to_sync(run)()
     assert started == [first, changed]  # the same key is not rebuilt
     assert (first.closed, same.closed, changed.closed) == (1, 0, 1)
-
-
-def test_a_followed_master_whose_venue_pushes_nothing_is_polled_instead(
-    master, follower, follower_account, binance_master, make_account
-):
-    follow_master(binance_master, follower, follower_account)
-    polled = make_account(master, label="master-dry-run")
-    services.master_account_open(user=master, credential_id=polled.pk)
-    follow_master(polled, follower, make_account(follower, label="f2"))
-    unfollowed = make_account(master, label="m3")
-    services.master_account_open(user=master, credential_id=unfollowed.pk)
-
-    streams, to_poll = watch.masters_wanted()
-    assert list(streams) == [binance_master.pk]
-    assert list(to_poll) == [polled.pk]
 
 
 def test_a_polled_change_queues_a_sync_unless_the_masters_last_full_sync_saw_it(master_account, queued_master_syncs):

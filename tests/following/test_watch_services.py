@@ -51,9 +51,41 @@ def binance_account(owner, name: str, usdt: str, base_url: str) -> tuple:
     return paper, exchange_account_save(account=account, secrets={"api_key": key, "api_secret": secret})
 
 
+def api_account(owner, name: str, usdt: str, base_url: str) -> tuple:
+    """A paper account and the desk's account on the paper exchange's own API (which pushes nothing)."""
+    paper, key = paper_account_create(username=name, password="paper-password-1", balances={"USDT": Decimal(usdt)})
+    account = ExchangeAccount(owner=owner, label=name, venue="paper", connector="api", base_url=base_url)
+    return paper, exchange_account_save(account=account, secrets={"api_key": key})
+
+
+def follow_at_a_tenth(master, master_account, follower, follower_account) -> None:
+    services.master_account_open(user=master, credential_id=master_account.pk)
+    services.follow_settings_create(
+        user=follower, master_credential_id=master_account.pk, follower_credential_id=follower_account.pk,
+        follow_ratio=Decimal("0.1"),
+    )  # fmt: skip
+
+
 def held(paper) -> Decimal:
     row = PaperPosition.objects.filter(account=paper, symbol="BTC-USDT").first()
     return row.qty.normalize() if row else Decimal("0")
+
+
+def master_buys_and_the_follower_follows(connector, follower_paper, follower_account) -> None:
+    """The master buys 1 BTC by itself at the venue; the follower (ratio 0.1) must hold 0.1, and
+    the desk must have recorded its order SUCCESS."""
+    started = time.monotonic()
+    ticket = OrderTicket("mia-own-1", "BTC/USDT", "BUY", "MARKET", Decimal("1"))
+    assert connector.place_order(ticket).status == "SUCCESS"
+    wait_for(lambda: held(follower_paper) == Decimal("0.1"), 30, "the follower holds 0.1 BTC")
+    print(f"master's fill -> the follower holds its share: {time.monotonic() - started:.2f} s")
+    # The venue holds the fill before the desk has its answer: wait for the desk to record it.
+    recorded = Order.objects.filter(follow_settings__isnull=False).exclude(status__in=["SUBMITTING", "UNKNOWN"])
+    wait_for(recorded.exists, 30, "the follower's order recorded")
+    [order] = Order.objects.filter(follow_settings__isnull=False)
+    assert (order.status, order.side, order.qty, order.exchange_account_id) == (
+        "SUCCESS", "BUY", Decimal("0.1"), follower_account.pk,
+    )  # fmt: skip
 
 
 def test_a_master_trading_by_itself_is_followed_through_its_venues_push_with_no_beat_running(
@@ -66,25 +98,10 @@ def test_a_master_trading_by_itself_is_followed_through_its_venues_push_with_no_
     base_url = f"{asgi_server}/paper/binance"
     _, master_account = binance_account(master, "mia-binance", "10000000", base_url)
     follower_paper, follower_account = binance_account(follower, "fred-binance", "1000000", base_url)
-    services.master_account_open(user=master, credential_id=master_account.pk)
-    services.follow_settings_create(
-        user=follower, master_credential_id=master_account.pk, follower_credential_id=follower_account.pk,
-        follow_ratio=Decimal("0.1"),
-    )  # fmt: skip
+    follow_at_a_tenth(master, master_account, follower, follower_account)
     wait_for(lambda: watch.stream_live(master_account.pk), 60, "the watcher subscribed to the master's trades")
 
-    started = time.monotonic()
-    ticket = OrderTicket("mia-own-1", "BTC/USDT", "BUY", "MARKET", Decimal("1"))
-    assert CcxtConnector(master_account.config()).place_order(ticket).status == "SUCCESS"
-    wait_for(lambda: held(follower_paper) == Decimal("0.1"), 30, "the follower holds 0.1 BTC")
-    print(f"master's fill -> the follower holds its share: {time.monotonic() - started:.2f} s")
-    # The venue holds the fill before the desk has its answer: wait for the desk to record it.
-    recorded = Order.objects.filter(follow_settings__isnull=False).exclude(status__in=["SUBMITTING", "UNKNOWN"])
-    wait_for(recorded.exists, 30, "the follower's order recorded")
-    [order] = Order.objects.filter(follow_settings__isnull=False)
-    assert (order.status, order.side, order.qty, order.exchange_account_id) == (
-        "SUCCESS", "BUY", Decimal("0.1"), follower_account.pk,
-    )  # fmt: skip
+    master_buys_and_the_follower_follows(CcxtConnector(master_account.config()), follower_paper, follower_account)
 
 
 def test_a_master_whose_venue_pushes_nothing_is_followed_through_the_watchers_poll_with_no_beat_running(
@@ -95,35 +112,11 @@ def test_a_master_whose_venue_pushes_nothing_is_followed_through_the_watchers_po
 ):
     paper_price_set(symbol="BTC-USDT", price=Decimal("65000"))
     base_url = f"{asgi_server}/paper"
-    master_paper, master_key = paper_account_create(
-        username="mia-api", password="paper-password-1", balances={"USDT": Decimal("10000000")}
-    )
-    follower_paper, follower_key = paper_account_create(
-        username="fred-api", password="paper-password-1", balances={"USDT": Decimal("1000000")}
-    )
-
-    def api_account(owner, name: str, key: str) -> ExchangeAccount:
-        account = ExchangeAccount(owner=owner, label=name, venue="paper", connector="api", base_url=base_url)
-        return exchange_account_save(account=account, secrets={"api_key": key})
-
-    master_account = api_account(master, "mia-api", master_key)
-    follower_account = api_account(follower, "fred-api", follower_key)
-    services.master_account_open(user=master, credential_id=master_account.pk)
-    services.follow_settings_create(
-        user=follower, master_credential_id=master_account.pk, follower_credential_id=follower_account.pk,
-        follow_ratio=Decimal("0.1"),
-    )  # fmt: skip
+    _, master_account = api_account(master, "mia-api", "10000000", base_url)
+    follower_paper, follower_account = api_account(follower, "fred-api", "1000000", base_url)
+    follow_at_a_tenth(master, master_account, follower, follower_account)
     wait_for(lambda: watch.polled_every(master_account.pk) == 0.1, 60, "the watcher polling the master")
     assert not watch.stream_live(master_account.pk)  # the paper API pushes nothing
 
-    started = time.monotonic()
-    ticket = OrderTicket("mia-own-1", "BTC/USDT", "BUY", "MARKET", Decimal("1"))
-    assert get_connector("api", master_account.config()).place_order(ticket).status == "SUCCESS"
-    wait_for(lambda: held(follower_paper) == Decimal("0.1"), 30, "the follower holds 0.1 BTC")
-    print(f"master's fill -> the follower holds its share: {time.monotonic() - started:.2f} s")
-    recorded = Order.objects.filter(follow_settings__isnull=False).exclude(status__in=["SUBMITTING", "UNKNOWN"])
-    wait_for(recorded.exists, 30, "the follower's order recorded")
-    [order] = Order.objects.filter(follow_settings__isnull=False)
-    assert (order.status, order.side, order.qty, order.exchange_account_id) == (
-        "SUCCESS", "BUY", Decimal("0.1"), follower_account.pk,
-    )  # fmt: skip
+    connector = get_connector("api", master_account.config())
+    master_buys_and_the_follower_follows(connector, follower_paper, follower_account)
