@@ -256,6 +256,7 @@ async def watch(stop: asyncio.Event) -> None:
             if wanted is not None:
                 _refresh(watched, wanted)
                 _refresh_polls(polled, to_poll if settings.FOLLOW_WATCH_POLL > 0 else {}, reads)
+            with contextlib.suppress(Exception):  # alive even when the database is not (its check says so)
                 await sync_to_async(_beat)(len(watched), len(polled))
             for account_id in list(_live):
                 await sync_to_async(_mark_live)(account_id, True)

@@ -326,3 +326,24 @@ def test_masters_whose_venues_hang_do_not_hold_back_another_masters_polls(
 
     async_to_sync(run)()
     assert set(reads) == {healthy}
+
+
+def test_the_watcher_says_it_is_alive_even_when_it_cannot_read_its_masters(monkeypatch, settings):
+    settings.FOLLOW_WATCH_REFRESH = 0.01
+
+    def unreadable():
+        raise ConnectionError("the database is down")  # its own readiness check reports that
+
+    monkeypatch.setattr(watch, "masters_wanted", unreadable)
+    cache.delete(watch.HEARTBEAT)
+
+    async def run() -> None:
+        stop = asyncio.Event()
+        task = asyncio.get_running_loop().create_task(watch.watch(stop))
+        try:
+            await _wait(lambda: watch.watcher_heartbeat() is not None, seconds=5)
+        finally:
+            stop.set()
+            await task
+
+    async_to_sync(run)()
