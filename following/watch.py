@@ -37,7 +37,7 @@ from decimal import Decimal
 from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.core.cache import cache
-from django.db import close_old_connections, connection
+from django.db import connection
 
 from executor.connectors.base import Execution, ExecutionStream
 from executor.models import ExchangeAccount
@@ -153,7 +153,6 @@ async def _down(account_id: int, stream: ExecutionStream) -> None:
 def master_fingerprint(account: ExchangeAccount) -> str:
     """The master's positions (one venue read), as a fingerprint. In a worker thread: a browser
     account without an API key is read from the desk's ledger, so its connection is closed."""
-    close_old_connections()
     try:
         return venue.master_snapshot(account).fingerprint
     finally:
@@ -269,7 +268,7 @@ async def watch(stop: asyncio.Event) -> None:
         await asyncio.gather(*tasks, return_exceptions=True)
         reads.shutdown(wait=False, cancel_futures=True)  # a read hung at its venue ends on its timeout
         with contextlib.suppress(Exception):  # stopped on purpose: not an outage (Redis may be down)
-            await sync_to_async(cache.delete)(HEARTBEAT)
+            await sync_to_async(forget)()
 
 
 HEARTBEAT = "following:watch:heartbeat"
@@ -281,7 +280,8 @@ def _beat(streams: int, polls: int) -> None:
 
 
 def forget() -> None:
-    """A watcher killed without its cleanup left its mark: an operator retiring it clears it."""
+    """No watcher runs any more: its mark goes (a watcher stopping; an operator retiring one that
+    was killed without its cleanup)."""
     cache.delete(HEARTBEAT)
 
 

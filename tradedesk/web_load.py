@@ -7,11 +7,11 @@ sustained load), the client reconnects to a worker as busy as the first, and eve
 costs both sides a TCP handshake and a new connection (~8 % of the paper exchange's CPU with 32
 clients on 2 x 8 threads, bench/README.md). So a worker asks this board first.
 
-The board is a memory-mapped file in VAR_DIR, one per server: its name carries the parent process id (the
-uvicorn or gunicorn supervisor that started the workers). Each worker claims a slot (its pid and
-how many requests it has in flight) under a file lock, taking over the slot of a worker that died;
-afterwards it writes its own slot and reads the others' without a lock (an aligned 8-byte write
-is read whole). A process started on its own finds no other worker: with nobody to hand a
+The board is a memory-mapped file in VAR_DIR, one per server: its name carries the parent
+process id (the uvicorn or gunicorn supervisor that started the workers). Each worker claims a
+slot (its pid and how many requests it has in flight) under a file lock, taking over the slot of
+a worker that died; afterwards it writes its own slot and reads the others' without a lock (an
+aligned 8-byte write is read whole). A process started on its own finds no other worker: with nobody to hand a
 connection to, it never closes one. Where the file cannot be made, the board says "unknown" and
 the pool closes as before.
 """
