@@ -71,6 +71,12 @@ def signed(api_key: str, secret: str, **overrides) -> dict:
     return params
 
 
+def tampered(params: dict) -> dict:
+    """The signed params with their timestamp changed after signing. (Not `now_ms() - 1`: a
+    millisecond after signing, that is the signed timestamp again, and the signature holds.)"""
+    return {**params, "timestamp": params["timestamp"] - 1}
+
+
 async def connect() -> WebsocketCommunicator:
     # No Origin header and no session, as an API client connects.
     communicator = WebsocketCommunicator(application, PATH)
@@ -148,7 +154,7 @@ async def test_a_signed_subscribe_gets_subscription_zero_and_the_session_lists_i
         (lambda key, secret: {"apiKey": key, "signature": sign(secret, f"apiKey={key}")}, 400, -1102),
         (lambda key, secret: signed(key, secret, recvWindow=60001), 400, -1131),
         (lambda key, secret: signed(key, "wrong-secret"), 400, -1022),
-        (lambda key, secret: {**signed(key, secret), "timestamp": now_ms() - 1}, 400, -1022),
+        (lambda key, secret: tampered(signed(key, secret)), 400, -1022),
         (lambda key, secret: signed(key, secret, timestamp=now_ms() + 5000), 400, -1021),
         (lambda key, secret: signed(key, secret, timestamp=now_ms() - 6000), 400, -1021),
         (lambda key, secret: signed(key, secret, timestamp="soon"), 400, -1100),
